@@ -1,0 +1,112 @@
+"""All configuration, read once from the environment (and `.env`). Nothing else reads os.environ.
+
+Every value has a default that runs locally; a bad value stops the start with a clear message.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class SettingsError(RuntimeError):
+    """Settings that cannot be used; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    app_public_url: str = Field(
+        "http://localhost:8000", description="Base URL that Saleor and CoinPayments use to reach the app."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = Field("", description="Default: SQLite file under DATA_DIR.")
+    secret_key: SecretStr = Field(SecretStr(""), description="Encrypts stored secrets. Generated if unset.")
+    allowed_saleor_api_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    coinpayments_api_url: str = "https://a-api.coinpayments.net"
+    coinpayments_timeout_seconds: float = Field(8.0, gt=0, le=15)
+    coinpayments_rate_limit_per_second: float = Field(70.0, gt=0)
+    coinpayments_webhook_window_seconds: int = Field(300, ge=10)
+    saleor_timeout_seconds: float = Field(5.0, gt=0, le=15)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "console"
+    reconcile_interval_seconds: float = Field(30.0, gt=0)
+    outbox_interval_seconds: float = Field(1.0, gt=0)
+    outbox_max_attempts: int = Field(12, ge=1)
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    jwks_refresh_min_interval_seconds: float = Field(10.0, ge=0)
+    operator_token: SecretStr = Field(SecretStr(""), description="Bearer token for operator HTTP endpoints.")
+    run_workers: bool = Field(True, description="Run the outbox and reconciler inside `serve`.")
+
+    @field_validator("app_public_url", "coinpayments_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("allowed_saleor_api_urls", mode="before")
+    @classmethod
+    def _split_patterns(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_saleor_api_urls")
+    @classmethod
+    def _compile_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith("postgres://") or value.startswith("postgresql://"):
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value and not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError("must be sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'app.db').resolve()}"
+
+    def saleor_api_url_allowed(self, url: str) -> bool:
+        """Empty list allows any Saleor; otherwise one pattern must match the whole URL."""
+        if not self.allowed_saleor_api_urls:
+            return True
+        return any(re.fullmatch(pattern, url) for pattern in self.allowed_saleor_api_urls)
+
+    def public_url(self, path: str) -> str:
+        return f"{self.app_public_url}{path}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, or a `SettingsError` naming every bad value."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
