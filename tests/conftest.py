@@ -1,0 +1,40 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests import shared_refs
+
+# --- reference files in ../shared (skip when absent; fail under CI=true) ---------------------
+
+
+@pytest.fixture(scope="session")
+def real_schema_sdl() -> str:
+    """The real Saleor SDL (../shared/saleor/schema.graphql)."""
+    return shared_refs.real_schema_sdl()
+
+
+@pytest.fixture(scope="session")
+def real_schema(real_schema_sdl: str) -> Any:
+    """The real Saleor schema built with graphql-core."""
+    from graphql import build_schema
+
+    return build_schema(real_schema_sdl)
+
+
+@pytest.fixture
+def captures() -> list[dict[str, Any]]:
+    """Every captured Saleor request, in order."""
+    import json
+
+    return [json.loads(path.read_text(encoding="utf-8")) for path in shared_refs.capture_paths()]
+
+
+@pytest.fixture
+def capture() -> Callable[[str], dict[str, Any]]:
+    """`capture("004-POST-transaction_initialize_session")` → that capture (skips if absent)."""
+    return shared_refs.load_capture
