@@ -55,9 +55,7 @@ def compute_signature(
 
 def signature_matches(expected: str, received: str) -> bool:
     """Constant-time comparison, so timing tells an attacker nothing about the right signature."""
-    return hmac.compare_digest(
-        expected.encode("ascii", "replace"), received.strip().encode("ascii", "replace")
-    )
+    return hmac.compare_digest(expected.encode("ascii", "replace"), received.strip().encode("ascii", "replace"))
 
 
 def signed_headers(

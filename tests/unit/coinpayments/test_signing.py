@@ -123,9 +123,7 @@ def test_message_starts_with_bom_and_without_it_the_signature_differs() -> None:
     message = signing_message("POST", "https://a-api.coinpayments.net/api/v2/merchant/invoices", CLIENT,
                               "2025-03-01T02:30:00", V1_BODY.encode())  # fmt: skip
     assert message.startswith(BOM)
-    no_bom = base64.b64encode(
-        hmac.new(SECRET.encode(), message[len(BOM) :], hashlib.sha256).digest()
-    ).decode()
+    no_bom = base64.b64encode(hmac.new(SECRET.encode(), message[len(BOM) :], hashlib.sha256).digest()).decode()
     assert no_bom == "yn8+/eq2gF65SCEd6qOEISXz0kXXbKhJCqk4vnU/NPg="
     assert not signature_matches("1TjWgI0Ia0/RgMJJMESMKEBrmV3cbUTr6QiSKTShX8U=", no_bom)
 

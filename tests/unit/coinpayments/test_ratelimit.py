@@ -1,0 +1,75 @@
+"""The token bucket, driven by a fake clock: counts of waits, not wall-clock timing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from saleor_coinpayments.coinpayments.ratelimit import TokenBucket, limiter_for, reset_registry
+
+
+class FakeTime:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.mark.asyncio
+async def test_burst_up_to_capacity_then_one_token_per_interval() -> None:
+    time = FakeTime()
+    bucket = TokenBucket(70, clock=time.clock, sleep=time.sleep)
+    waits = [await bucket.acquire() for _ in range(140)]
+    assert sum(1 for w in waits if w == 0) == 70  # the saved-up second
+    assert len(time.sleeps) == 70  # every later call waited
+    assert time.now == pytest.approx(1.0)  # 70 more in exactly one more second: 70/s sustained
+    assert all(s == pytest.approx(1 / 70) for s in time.sleeps)
+
+
+@pytest.mark.asyncio
+async def test_tokens_refill_with_time_but_not_beyond_capacity() -> None:
+    time = FakeTime()
+    bucket = TokenBucket(10, clock=time.clock, sleep=time.sleep)
+    for _ in range(10):
+        await bucket.acquire()
+    time.now += 100.0  # idle for a long time
+    waits = [await bucket.acquire() for _ in range(11)]
+    assert waits.count(0.0) == 10
+    assert waits[-1] == pytest.approx(0.1)
+
+
+@pytest.mark.asyncio
+async def test_concurrent_callers_share_the_bucket() -> None:
+    recorded: list[float] = []
+
+    async def sleep_without_time_passing(seconds: float) -> None:
+        recorded.append(seconds)
+        await asyncio.sleep(0)
+
+    bucket = TokenBucket(5, clock=lambda: 0.0, sleep=sleep_without_time_passing)
+    waits = await asyncio.gather(*(bucket.acquire() for _ in range(15)))
+    assert sorted(waits)[:5] == [0.0] * 5
+    # all reserve at t=0: the n-th caller after the burst waits n/5 s, so none of them collide
+    assert sorted(recorded) == pytest.approx([n / 5 for n in range(1, 11)])
+
+
+def test_registry_is_per_client_id_and_dash_insensitive() -> None:
+    reset_registry()
+    a = limiter_for("0a1b2c3d4e5f40718293a4b5c6d7e8f9")
+    assert limiter_for("0A1B2C3D-4E5F-4071-8293-A4B5C6D7E8F9") is a
+    assert limiter_for("ffffffffffffffffffffffffffffffff") is not a
+    assert a.rate == 70.0
+
+
+def test_rate_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        TokenBucket(0)
