@@ -38,3 +38,22 @@ def captures() -> list[dict[str, Any]]:
 def capture() -> Callable[[str], dict[str, Any]]:
     """`capture("004-POST-transaction_initialize_session")` → that capture (skips if absent)."""
     return shared_refs.load_capture
+
+
+# --- databases: real SQLite or PostgreSQL (TEST_DATABASE), migrated by Alembic ----------------
+
+
+@pytest.fixture(scope="session")
+def template_databases(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.helpers.databases import TemplateDatabases
+
+    databases = TemplateDatabases(tmp_path_factory.mktemp("databases"))
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture
+def database_url(template_databases: Any) -> str:
+    """A freshly migrated, empty database for this test."""
+    url: str = template_databases.new_url()
+    return url

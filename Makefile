@@ -1,0 +1,33 @@
+# The two commands of the README do all the set-up on a fresh machine:
+#   make run   — the app on SQLite under ./data (http://127.0.0.1:8000)
+#   make test  — lint, types, and the whole suite on SQLite and on PostgreSQL
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: run test lint install browser
+
+$(BIN)/saleor-coinpayments: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/saleor-coinpayments
+
+run: install
+	$(BIN)/saleor-coinpayments serve
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: browser tests will skip (install Debian's chromium)"; fi; }
+
+lint: install
+	$(BIN)/ruff check saleor_coinpayments tests bench
+	$(BIN)/ruff format --check saleor_coinpayments tests bench
+	$(BIN)/mypy
+
+test: install browser
+	TEST_DATABASE=sqlite $(BIN)/pytest -q
+	TEST_DATABASE=postgresql $(BIN)/pytest -q

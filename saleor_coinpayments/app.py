@@ -1,0 +1,61 @@
+"""create_app(): the FastAPI application, its routers and its lifespan (engine, HTTP clients, workers)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from saleor_coinpayments import __version__
+from saleor_coinpayments.context import app_context
+from saleor_coinpayments.logs import configure_logging
+from saleor_coinpayments.payments.workers import run_background_workers
+from saleor_coinpayments.settings import Settings, get_settings
+from saleor_coinpayments.web import coinpayments_webhooks, health, install, saleor_webhooks
+from saleor_coinpayments.web.deps import HttpError, error_response
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    workers_enabled = settings.run_workers if run_workers is None else run_workers
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with app_context(settings) as ctx:
+            app.state.ctx = ctx
+            async with contextlib.AsyncExitStack() as stack:
+                if workers_enabled:
+                    await stack.enter_async_context(run_background_workers(ctx))
+                log.info("app_started", public_url=settings.app_public_url, workers=workers_enabled)
+                yield
+
+    app = FastAPI(
+        title="saleor-coinpayments",
+        version=__version__,
+        lifespan=lifespan,
+        redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.exception_handler(HttpError)
+    async def _http_error(_request: Request, exc: HttpError) -> JSONResponse:
+        log.info("request_refused", status=exc.status, code=exc.code, reason=exc.message)
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(400, "INVALID_REQUEST", str(exc.errors())[:500])
+
+    app.include_router(install.router)
+    app.include_router(health.router)
+    app.include_router(saleor_webhooks.router)
+    app.include_router(coinpayments_webhooks.router)
+    return app

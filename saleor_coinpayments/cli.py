@@ -1,0 +1,135 @@
+"""The `saleor-coinpayments` command: serve, migrate, config, simulator, reconcile, invoice."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from saleor_coinpayments.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"saleor-coinpayments: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from saleor_coinpayments.app import create_app
+    from saleor_coinpayments.store.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(
+        f"saleor-coinpayments serving on http://{host}:{port} (public URL {settings.app_public_url})",
+        flush=True,
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", proxy_headers=False)
+    return 0
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from saleor_coinpayments.store.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url)
+    print("database is up to date")
+    return 0
+
+
+def _manifest(_args: argparse.Namespace) -> int:
+    import json
+
+    from saleor_coinpayments.saleor.manifest import build_manifest
+
+    print(json.dumps(build_manifest(_settings()), indent=2))
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    from saleor_coinpayments.simulator.server import run_simulator
+
+    clients: list[tuple[str, str]] = []
+    for pair in args.client or []:
+        client_id, sep, secret = pair.partition(":")
+        if not sep or not client_id or not secret:
+            print(f"--client takes ID:SECRET, got {pair!r}", file=sys.stderr)
+            return 2
+        clients.append((client_id, secret))
+    run_simulator(args.host, args.port, clients, args.public_url)
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from saleor_coinpayments.payments.workers import reconcile_command
+
+    return asyncio.run(reconcile_command(_settings(), once=args.once))
+
+
+def _config(args: argparse.Namespace) -> int:
+    from saleor_coinpayments.configuration import commands
+
+    settings = _settings()
+    if args.config_command == "set":
+        return asyncio.run(commands.config_set(settings, args))
+    return asyncio.run(commands.config_list(settings, args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="saleor-coinpayments", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the app (migrates the database first)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(func=_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(func=_migrate)
+
+    manifest = sub.add_parser("manifest", help="print the manifest for APP_PUBLIC_URL")
+    manifest.set_defaults(func=_manifest)
+
+    sim = sub.add_parser("simulator", help="run the CoinPayments v2 simulator")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8001)
+    sim.add_argument("--client", action="append", metavar="ID:SECRET", help="accepted client (repeatable)")
+    sim.add_argument("--public-url", default=None, help="base URL clients sign, if not the listening address")
+    sim.set_defaults(func=_simulator)
+
+    reconcile = sub.add_parser("reconcile", help="re-read every payment that is not final")
+    reconcile.add_argument("--once", action="store_true", help="one pass, then exit")
+    reconcile.set_defaults(func=_reconcile)
+
+    config = sub.add_parser("config", help="CoinPayments configurations of an installed Saleor")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    config_set = config_sub.add_parser("set", help="create or update a configuration and map it to a channel")
+    config_set.add_argument("--saleor-api-url", required=True)
+    config_set.add_argument("--channel", required=True, help="channel slug")
+    config_set.add_argument("--client-id", required=True)
+    config_set.add_argument("--client-secret", required=True)
+    config_set.add_argument("--api-url", default=None, help="CoinPayments API base URL (default: settings)")
+    config_set.add_argument("--name", default=None, help="configuration name (default: the channel slug)")
+    config_set.set_defaults(func=_config)
+    config_list = config_sub.add_parser("list", help="list configurations (secrets masked)")
+    config_list.add_argument("--saleor-api-url", default=None)
+    config_list.set_defaults(func=_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""Everything a request or a job needs, built once per process (no import-time globals)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+
+from saleor_coinpayments.saleor.client import SaleorClient
+from saleor_coinpayments.saleor.jwks import RefetchLimiter
+from saleor_coinpayments.settings import Settings
+from saleor_coinpayments.store.crypto import SecretBox, resolve_secret_key
+from saleor_coinpayments.store.db import Database
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    box: SecretBox
+    http: httpx.AsyncClient
+    saleor: SaleorClient
+    jwks_refetch: RefetchLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)
+
+
+@contextlib.asynccontextmanager
+async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
+    db = Database(settings.resolved_database_url)
+    box = SecretBox(resolve_secret_key(settings.secret_key.get_secret_value(), settings.data_dir))
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    async with httpx.AsyncClient(limits=limits, headers={"User-Agent": "saleor-coinpayments"}) as http:
+        try:
+            yield AppContext(
+                settings=settings,
+                db=db,
+                box=box,
+                http=http,
+                saleor=SaleorClient(http, settings.saleor_timeout_seconds),
+            )
+        finally:
+            await db.dispose()

@@ -1,0 +1,73 @@
+"""Adapters to CoinPayments for the use cases: a client per configuration, and invoice reads turned
+into the state machine's `InvoiceView` (amounts in the checkout currency)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from saleor_coinpayments.coinpayments.client import CoinPaymentsClient
+from saleor_coinpayments.coinpayments.models.common import InvoiceStatus, PaymentState
+from saleor_coinpayments.coinpayments.models.invoices import Invoice
+from saleor_coinpayments.coinpayments.ratelimit import limiter_for
+from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.payments.states import InvoiceView
+from saleor_coinpayments.store.configurations import ConfigurationRecord
+
+_CREDITED = {PaymentState.CONFIRMED, PaymentState.SCHEDULED_FOR_PAYOUT, PaymentState.COMPLETED}
+_DETECTED = {PaymentState.DETECTED, PaymentState.PENDING}
+_REFUNDED = {
+    PaymentState.CANCELLED_WAITING_REFUND,
+    PaymentState.TIMED_OUT_WAITING_REFUND,
+    PaymentState.TIMED_OUT_REFUND_PROCESSED,
+    PaymentState.CANCELLED_REFUND_PROCESSED,
+    PaymentState.REFUNDED,
+}
+_STATUS_NAMES = {
+    InvoiceStatus.SCHEDULED_FOR_PAYOUT: "paid",
+    InvoiceStatus.CANCELLING: "cancelled",
+}
+
+
+def client_for(ctx: AppContext, config: ConfigurationRecord) -> CoinPaymentsClient:
+    """A client for one configuration, on the process-wide HTTP pool and rate limiter."""
+    return CoinPaymentsClient(
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        base_url=config.api_url,
+        http=ctx.http,
+        timeout_seconds=ctx.settings.coinpayments_timeout_seconds,
+        rate_limiter=limiter_for(config.client_id, ctx.settings.coinpayments_rate_limit_per_second),
+    )
+
+
+def invoice_view(invoice: Invoice, observed_at: datetime) -> InvoiceView:
+    """What CoinPayments says now, reduced to the amounts our state machine needs."""
+    credited = detected = refunded = Decimal(0)
+    confirmations = required = 0
+    for payment in invoice.payments:
+        native = payment.native_actual_amount or Decimal(0)
+        if payment.state in _CREDITED:
+            credited += native
+        elif payment.state in _DETECTED:
+            detected += native
+        elif payment.state in _REFUNDED:
+            refunded += native
+        if payment.is_active or payment.state in _DETECTED:
+            confirmations = max(confirmations, payment.confirmations or 0)
+            required = max(required, payment.required_confirmations or 0)
+    status = _STATUS_NAMES.get(invoice.status, invoice.status.value)
+    if status in ("paid", "completed") and credited == 0 and not invoice.payments:
+        # Paid with no payment details in the answer: CoinPayments counts the invoice total as received.
+        credited = invoice.amount.total
+    return InvoiceView(
+        status=status,
+        credited=credited,
+        detected=detected,
+        confirmations=confirmations,
+        required_confirmations=required,
+        refunded=refunded,
+        partial_accept_available=False,
+        observed_at=observed_at,
+        expires_at=invoice.expires,
+    )

@@ -1,0 +1,125 @@
+"""A CoinPayments notification: verify it, record it once, and make its invoice due for a re-read.
+
+The notification is only a trigger (API.md §7.3 amounts are unreliable): after it is recorded the
+invoice is re-read from CoinPayments and the state machine acts on that. The answer is quick; the
+re-read runs right after it, and the reconciler covers a crash in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from prometheus_client import Counter
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from saleor_coinpayments.coinpayments.webhooks import WebhookVerificationError, verify_notification
+from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.store.configurations import ConfigurationRepository
+from saleor_coinpayments.store.tables import Notification, Payment, new_id
+from saleor_coinpayments.store.types import utcnow
+from saleor_coinpayments.urls import coinpayments_notification_url
+
+log = structlog.get_logger(__name__)
+
+NOTIFICATIONS = Counter(
+    "coinpayments_notifications_total", "CoinPayments notifications, by outcome", ["outcome"]
+)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Recorded (or recognised as a duplicate); `payment_id` is due a re-read if known."""
+
+    duplicate: bool
+    payment_id: str | None
+    notification_id: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    status: int
+    code: str
+    message: str
+
+
+async def receive(
+    ctx: AppContext, configuration_id: str, body: bytes, headers: dict[str, str]
+) -> Accepted | Rejected:
+    async with ctx.db.session() as session:
+        config = await ConfigurationRepository(session, ctx.box).get(configuration_id)
+    if config is None:
+        NOTIFICATIONS.labels(outcome="unknown_configuration").inc()
+        return Rejected(404, "UNKNOWN_CONFIGURATION", "No configuration at this notification URL.")
+    try:
+        notification = verify_notification(
+            body=body,
+            headers=headers,
+            registered_url=coinpayments_notification_url(ctx.settings, configuration_id),
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            window_seconds=ctx.settings.coinpayments_webhook_window_seconds,
+        )
+    except WebhookVerificationError as exc:
+        NOTIFICATIONS.labels(outcome=f"rejected_{exc.reason.value}").inc()
+        log.warning(
+            "coinpayments_notification_rejected", reason=exc.reason.value, configuration_id=configuration_id
+        )
+        status = 400 if exc.reason.value == "bad_body" else 401
+        return Rejected(status, "INVALID_NOTIFICATION", exc.message)
+
+    async with ctx.db.session() as session:
+        is_pg = session.get_bind().dialect.name == "postgresql"
+        insert = pg_insert if is_pg else sqlite_insert
+        result = await session.execute(
+            insert(Notification)
+            .values(
+                id=new_id(),
+                source=f"coinpayments:{config.installation_id}",
+                external_id=notification.id,
+                invoice_id=notification.invoice_id,
+                event_type=notification.raw_type,
+                state=notification.raw_state,
+                received_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        )
+        duplicate = not getattr(result, "rowcount", 0)
+        payment = await PaymentRepository(session).by_invoice(notification.invoice_id)
+        if payment is not None and payment.installation_id != config.installation_id:
+            payment = None
+        if payment is not None:
+            await session.execute(
+                update(Payment)
+                .where(Payment.id == payment.id)
+                .values(last_notification_at=utcnow(), next_check_at=utcnow())
+            )
+    outcome = "duplicate" if duplicate else ("accepted" if payment else "unknown_invoice")
+    NOTIFICATIONS.labels(outcome=outcome).inc()
+    log.info(
+        "coinpayments_notification",
+        outcome=outcome,
+        notification_type=notification.raw_type,
+        invoice_id=notification.invoice_id,
+    )
+    return Accepted(
+        duplicate=duplicate, payment_id=payment.id if payment else None, notification_id=notification.id
+    )
+
+
+async def mark_handled(ctx: AppContext, configuration_id: str, external_id: str, outcome: str) -> None:
+    async with ctx.db.session() as session:
+        config = await ConfigurationRepository(session, ctx.box).get(configuration_id)
+        if config is None:
+            return
+        await session.execute(
+            update(Notification)
+            .where(
+                Notification.source == f"coinpayments:{config.installation_id}",
+                Notification.external_id == external_id,
+            )
+            .values(handled_at=utcnow(), outcome=outcome[:500])
+        )

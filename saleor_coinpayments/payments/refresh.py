@@ -1,0 +1,151 @@
+"""Re-read one invoice from CoinPayments and move its payment forward, queueing the reports.
+
+Everything that learns something about an invoice ends here: the notification route, the
+reconciler, TRANSACTION_PROCESS_SESSION and the Dashboard's "resync". The network read happens
+outside any database transaction; the state change and its outbox rows commit together, under a
+row lock (PostgreSQL) and a per-payment lock in this process (SQLite has no row locks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.money import Money, format_decimal
+from saleor_coinpayments.payments import states
+from saleor_coinpayments.payments.gateway import client_for, invoice_view
+from saleor_coinpayments.payments.outbox import EventReport, OutboxRepository
+from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.store.configurations import ConfigurationRepository
+from saleor_coinpayments.store.tables import Payment, PaymentState
+from saleor_coinpayments.store.types import utcnow
+
+log = structlog.get_logger(__name__)
+
+_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def payment_lock(payment_id: str) -> asyncio.Lock:
+    lock = _locks.get(payment_id)
+    if lock is None:
+        lock = asyncio.Lock()
+        _locks[payment_id] = lock
+    return lock
+
+
+def snapshot_of(payment: Payment) -> states.PaymentSnapshot:
+    details = payment.details or {}
+    return states.PaymentSnapshot(
+        state=PaymentState(payment.state),
+        invoice_id=payment.invoice_id or "",
+        amount=Money.of(payment.amount, payment.currency),
+        credits=tuple(
+            states.Credit(psp_reference=c["psp_reference"], amount=Decimal(c["amount"]))
+            for c in details.get("credits", [])
+        ),
+        detected_reported=payment.pending_reported,
+        failure_reported=payment.failure_reported,
+        info_keys=frozenset(details.get("info_keys", [])),
+        checkout_link=payment.checkout_link,
+    )
+
+
+def next_check_delay(state: PaymentState, created_at: datetime, now: datetime) -> timedelta:
+    """How soon the reconciler looks again: often while money moves, rarely for old quiet invoices."""
+    if state in (PaymentState.PENDING, PaymentState.PAID):
+        return timedelta(seconds=30)
+    if state in (PaymentState.EXPIRED, PaymentState.CANCELLED):
+        return timedelta(minutes=30)
+    age = now - created_at
+    if age < timedelta(minutes=15):
+        return timedelta(seconds=30)
+    if age < timedelta(hours=2):
+        return timedelta(minutes=2)
+    return timedelta(minutes=15)
+
+
+def _report(payment: Payment, report: states.Report) -> EventReport:
+    amount = (
+        None
+        if report.amount is None
+        else format_decimal(report.amount, Money.of(0, payment.currency).decimals)
+    )
+    return EventReport(
+        transaction_id=payment.saleor_transaction_id,
+        type=report.type,
+        psp_reference=report.psp_reference,
+        amount=amount,
+        message=report.message,
+        time=report.time,
+        external_url=payment.invoice_link or payment.checkout_link,
+    )
+
+
+async def apply_transition(
+    ctx: AppContext, payment_id: str, view: states.InvoiceView
+) -> states.PaymentSnapshot | None:
+    """Apply what CoinPayments said to the stored payment, atomically with its reports."""
+    async with payment_lock(payment_id), ctx.db.session() as session:
+        payment = await PaymentRepository(session).get(payment_id, lock=True)
+        if payment is None:
+            return None
+        transition = states.apply(snapshot_of(payment), view)
+        outbox = OutboxRepository(session)
+        for report in transition.reports:
+            await outbox.enqueue_event_report(
+                payment.installation_id, payment.id, report.dedup_key, _report(payment, report)
+            )
+        details: dict[str, Any] = dict(payment.details or {})
+        details["credits"] = [
+            {"psp_reference": c.psp_reference, "amount": str(c.amount)} for c in transition.credits
+        ]
+        details["info_keys"] = sorted(transition.info_keys)
+        details["last_view"] = {
+            "status": view.status,
+            "credited": str(view.credited),
+            "detected": str(view.detected),
+            "confirmations": view.confirmations,
+            "required_confirmations": view.required_confirmations,
+            "observed_at": view.observed_at.isoformat(),
+        }
+        payment.details = details
+        payment.state = transition.state.value
+        payment.is_final = transition.is_final
+        payment.pending_reported = transition.detected_reported
+        payment.failure_reported = transition.failure_reported
+        payment.credited_amount = sum((c.amount for c in transition.credits), Decimal(0))
+        payment.credit_count = len(transition.credits)
+        payment.confirmations = view.confirmations
+        now = utcnow()
+        payment.last_checked_at = now
+        payment.next_check_at = now + next_check_delay(transition.state, payment.created_at, now)
+        payment.claimed_until = None
+        if transition.reports:
+            log.info(
+                "payment_moved",
+                invoice_id=payment.invoice_id,
+                state=payment.state,
+                reports=[r.dedup_key for r in transition.reports],
+            )
+        return snapshot_of(payment)
+
+
+async def refresh_payment(ctx: AppContext, payment_id: str) -> states.PaymentSnapshot | None:
+    """Read the invoice now and apply it. Raises CoinPaymentsError when CoinPayments cannot answer."""
+    async with ctx.db.session() as session:
+        payment = await PaymentRepository(session).get(payment_id)
+        if payment is None or payment.invoice_id is None:
+            return None
+        config = await ConfigurationRepository(session, ctx.box).get(payment.configuration_id)
+        invoice_id = payment.invoice_id
+    if config is None:
+        log.warning("payment_without_configuration", payment_id=payment_id)
+        return None
+    invoice = await client_for(ctx, config).get_invoice(invoice_id)
+    return await apply_transition(ctx, payment_id, invoice_view(invoice, utcnow()))

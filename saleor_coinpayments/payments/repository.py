@@ -1,0 +1,82 @@
+"""All SQL about payments: lookups, the creation claim, row locks and reconciler claims."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from saleor_coinpayments.store.tables import Payment
+from saleor_coinpayments.store.types import utcnow
+
+
+class PaymentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @property
+    def _is_postgres(self) -> bool:
+        return self._session.get_bind().dialect.name == "postgresql"
+
+    async def get(self, payment_id: str, *, lock: bool = False) -> Payment | None:
+        query = select(Payment).where(Payment.id == payment_id)
+        if lock and self._is_postgres:
+            query = query.with_for_update()
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def by_transaction(
+        self, installation_id: str, transaction_id: str, *, lock: bool = False
+    ) -> Payment | None:
+        query = select(Payment).where(
+            Payment.installation_id == installation_id, Payment.saleor_transaction_id == transaction_id
+        )
+        if lock and self._is_postgres:
+            query = query.with_for_update()
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def by_invoice(self, invoice_id: str) -> Payment | None:
+        return (
+            await self._session.execute(select(Payment).where(Payment.invoice_id == invoice_id))
+        ).scalar_one_or_none()
+
+    async def add_if_absent(self, payment: Payment) -> bool:
+        """Insert the claim row for a transaction; False if another request already holds it."""
+        try:
+            async with self._session.begin_nested():
+                self._session.add(payment)
+                await self._session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def recent(self, installation_id: str, channel_slug: str | None, limit: int = 50) -> list[Payment]:
+        query = select(Payment).where(Payment.installation_id == installation_id)
+        if channel_slug:
+            query = query.where(Payment.channel_slug == channel_slug)
+        rows = await self._session.execute(query.order_by(Payment.created_at.desc()).limit(limit))
+        return list(rows.scalars())
+
+    async def claim_due(self, limit: int, lease: timedelta, now: datetime | None = None) -> list[str]:
+        """Ids of payments due a re-read, leased to this worker (SKIP LOCKED on PostgreSQL)."""
+        now = now or utcnow()
+        query = (
+            select(Payment.id)
+            .where(
+                Payment.is_final.is_(False),
+                Payment.invoice_id.is_not(None),
+                Payment.next_check_at <= now,
+                or_(Payment.claimed_until.is_(None), Payment.claimed_until < now),
+            )
+            .order_by(Payment.next_check_at)
+            .limit(limit)
+        )
+        if self._is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        ids = list((await self._session.execute(query)).scalars())
+        if ids:
+            await self._session.execute(
+                update(Payment).where(Payment.id.in_(ids)).values(claimed_until=now + lease)
+            )
+        return ids

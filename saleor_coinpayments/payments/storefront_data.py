@@ -1,0 +1,46 @@
+"""The `data` a storefront may pass to transactionInitialize (documented in the README)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+ACCEPTED_KEYS = ("successUrl", "cancelUrl", "paymentCurrency")
+_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
+
+
+class StorefrontDataError(ValueError):
+    """Storefront `data` the app cannot use; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class StorefrontOptions:
+    success_url: str | None = None
+    cancel_url: str | None = None
+    payment_currency: str | None = None
+
+
+def _url(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 2000 or not _URL.match(value):
+        raise StorefrontDataError(f"data.{key} must be an absolute http(s) URL")
+    return value
+
+
+def parse_storefront_data(data: Any) -> StorefrontOptions:
+    if data is None:
+        return StorefrontOptions()
+    if not isinstance(data, dict):
+        raise StorefrontDataError("data must be a JSON object")
+    unknown = sorted(set(data) - set(ACCEPTED_KEYS))
+    if unknown:
+        raise StorefrontDataError(f"unknown data keys {unknown}; accepted: {list(ACCEPTED_KEYS)}")
+    coin = data.get("paymentCurrency")
+    if coin is not None and (not isinstance(coin, str) or not re.fullmatch(r"[A-Za-z0-9.:_-]{1,80}", coin)):
+        raise StorefrontDataError("data.paymentCurrency must be a coin symbol (e.g. BTC) or CoinPayments id")
+    return StorefrontOptions(
+        success_url=_url(data, "successUrl"), cancel_url=_url(data, "cancelUrl"), payment_currency=coin
+    )

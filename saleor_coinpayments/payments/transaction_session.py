@@ -1,0 +1,275 @@
+"""TRANSACTION_INITIALIZE_SESSION and TRANSACTION_PROCESS_SESSION.
+
+One CoinPayments invoice per Saleor transaction. The payment row is claimed (unique on the
+transaction) before CoinPayments is called, so a retry, a double click or a crash never makes a
+second invoice: a claim without an invoice id is first looked up at CoinPayments by our invoice
+reference. Every failure is an answer a storefront can show, never an error status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from saleor_coinpayments.coinpayments import errors as cp_errors
+from saleor_coinpayments.coinpayments.client import CoinPaymentsClient, RecoveredInvoice
+from saleor_coinpayments.coinpayments.models.invoice_request import CreateInvoiceRequest
+from saleor_coinpayments.coinpayments.models.invoices import CreatedInvoice
+from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.money import Money
+from saleor_coinpayments.payments import states
+from saleor_coinpayments.payments.gateway import client_for
+from saleor_coinpayments.payments.invoice_builder import (
+    InvoiceBuildError,
+    build_invoice_request,
+    make_invoice_ref,
+    summary_from_payload,
+)
+from saleor_coinpayments.payments.payloads import TransactionSession, parse_transaction_session
+from saleor_coinpayments.payments.payment_data import invoice_data, white_label_payment
+from saleor_coinpayments.payments.refresh import refresh_payment, snapshot_of
+from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.payments.responses import SessionResult, charge_failure
+from saleor_coinpayments.payments.storefront_data import StorefrontDataError, parse_storefront_data
+from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
+from saleor_coinpayments.store.installations import InstallationRecord
+from saleor_coinpayments.store.tables import Payment, PaymentFlow, PaymentState
+from saleor_coinpayments.store.types import utcnow
+from saleor_coinpayments.urls import coinpayments_notification_url
+
+log = structlog.get_logger(__name__)
+
+UNAVAILABLE = "The crypto payment provider is not answering right now. Please try again in a moment."
+CLAIM_WAIT_SECONDS = 6.0
+
+
+def _email_of(source: dict[str, Any]) -> str | None:
+    for key in ("email", "userEmail"):
+        value = source.get(key)
+        if isinstance(value, str) and "@" in value:
+            return value
+    user = source.get("user")
+    if isinstance(user, dict) and isinstance(user.get("email"), str):
+        return str(user["email"])
+    return None
+
+
+def answer_for(payment: Payment) -> SessionResult:
+    """The session answer for what we know of the payment now (DESIGN.md "Payment states")."""
+    snapshot = snapshot_of(payment)
+    answer = states.session_answer(snapshot)
+    return SessionResult(
+        result=answer.result,
+        message=answer.message,
+        psp_reference=answer.psp_reference,
+        amount=None if answer.amount is None else Money.of(answer.amount, payment.currency).as_str(),
+        external_url=payment.checkout_link or payment.invoice_link,
+        data=invoice_data(payment),
+    )
+
+
+async def _claim(
+    ctx: AppContext, installation: InstallationRecord, config: ConfigurationRecord, s: TransactionSession
+) -> tuple[Payment, bool]:
+    """The payment row of this transaction, and whether this request inserted it."""
+    async with ctx.db.session() as session:
+        repo = PaymentRepository(session)
+        row = Payment(
+            installation_id=installation.id,
+            configuration_id=config.id,
+            flow=PaymentFlow.CHECKOUT.value
+            if s.source_type == "checkout"
+            else PaymentFlow.SENT_INVOICE.value,
+            saleor_transaction_id=s.transaction_id,
+            source_type=s.source_type,
+            source_id=s.source_id,
+            channel_slug=s.channel_slug,
+            our_invoice_ref=make_invoice_ref(installation.id, s.transaction_id),
+            currency=s.amount.currency,
+            amount=s.amount.amount,
+            state=PaymentState.UNPAID.value,
+            details={"idempotency_key": s.idempotency_key},
+        )
+        if await repo.add_if_absent(row):
+            return row, True
+    async with ctx.db.session() as session:
+        existing = await PaymentRepository(session).by_transaction(installation.id, s.transaction_id)
+    assert existing is not None, "claim conflict without a row"
+    return existing, False
+
+
+async def _wait_for_invoice(ctx: AppContext, payment_id: str) -> Payment | None:
+    """Another request holds the claim: give it a moment to finish before looking up ourselves."""
+    deadline = asyncio.get_running_loop().time() + CLAIM_WAIT_SECONDS
+    while asyncio.get_running_loop().time() < deadline:
+        async with ctx.db.session() as session:
+            row = await PaymentRepository(session).get(payment_id)
+        if row is None or row.invoice_id:
+            return row
+        await asyncio.sleep(0.2)
+    return None
+
+
+async def _store_invoice(
+    ctx: AppContext, payment_id: str, created: CreatedInvoice, extra: dict[str, Any]
+) -> Payment:
+    async with ctx.db.session() as session:
+        row = await PaymentRepository(session).get(payment_id, lock=True)
+        assert row is not None
+        row.invoice_id = created.id
+        row.invoice_link = created.link
+        row.checkout_link = created.checkout_link
+        if created.payment is not None:
+            row.expires_at = created.payment.expires
+        details = dict(row.details or {})
+        details.update(extra)
+        if created.payment is not None:
+            details["payment_currencies"] = [
+                {
+                    "id": option.currency.id,
+                    "symbol": option.currency.symbol,
+                    "name": option.currency.name,
+                    "decimals": option.currency.decimal_places,
+                    "amount": None if option.amount is None else str(option.amount),
+                    "logo": option.currency.logo.image_url if option.currency.logo else None,
+                }
+                for option in created.payment.payment_currencies
+                if not option.is_disabled
+            ]
+        if created.hot_wallet is not None:
+            details["white_label"] = white_label_payment(created.hot_wallet)
+        row.details = details
+        return row
+
+
+async def _store_recovered(
+    ctx: AppContext, client: CoinPaymentsClient, payment_id: str, invoice_id: str
+) -> Payment:
+    invoice = await client.get_invoice(invoice_id)
+    async with ctx.db.session() as session:
+        row = await PaymentRepository(session).get(payment_id, lock=True)
+        assert row is not None
+        row.invoice_id = invoice.id
+        row.expires_at = invoice.expires
+        return row
+
+
+async def _resolve_coin(client: CoinPaymentsClient, config: ConfigurationRecord, wanted: str) -> str:
+    """CoinPayments id of the coin the storefront asked for, if this configuration accepts it."""
+    needle = wanted.strip().upper()
+    for currency in await client.currencies():
+        if currency.is_fiat:
+            continue
+        if currency.id.upper() == needle or currency.symbol.upper() == needle:
+            if config.accepted_coins and currency.symbol.upper() not in {
+                c.upper() for c in config.accepted_coins
+            }:
+                break
+            return currency.id
+    raise StorefrontDataError(f"data.paymentCurrency {wanted!r} is not a coin this shop accepts")
+
+
+async def initialize(
+    ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]
+) -> SessionResult:
+    s = parse_transaction_session(payload)
+    structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
+    if s.amount.is_zero():
+        return charge_failure("There is nothing left to pay.", code="NOTHING_TO_PAY")
+    async with ctx.db.session() as session:
+        existing = await PaymentRepository(session).by_transaction(installation.id, s.transaction_id)
+        config = await ConfigurationRepository(session, ctx.box).for_channel(installation.id, s.channel_slug)
+    if existing is not None and existing.invoice_id:
+        return answer_for(existing)
+    if config is None:
+        return charge_failure("Crypto payments are not set up for this shop yet.", code="NOT_CONFIGURED")
+    try:
+        options = parse_storefront_data(s.data)
+    except StorefrontDataError as exc:
+        return charge_failure(str(exc), code="INVALID_DATA")
+    client = client_for(ctx, config)
+    try:
+        fiat_id = await client.fiat_currency_id(s.amount.currency)
+        coin_id = (
+            await _resolve_coin(client, config, options.payment_currency)
+            if options.payment_currency
+            else None
+        )
+    except cp_errors.CurrencyNotFoundError:
+        return charge_failure(
+            f"Payments in {s.amount.currency} cannot be made with crypto here.", code="UNSUPPORTED_CURRENCY"
+        )
+    except StorefrontDataError as exc:
+        return charge_failure(str(exc), code="INVALID_DATA")
+    except cp_errors.CoinPaymentsError as exc:
+        log.warning("coinpayments_unavailable", error=exc.message)
+        return charge_failure(UNAVAILABLE, code="PROVIDER_UNAVAILABLE")
+    try:
+        summary = summary_from_payload(s.source)
+    except InvoiceBuildError as exc:
+        return charge_failure(f"This order cannot be invoiced: {exc}", code="INVALID_ORDER")
+
+    payment, inserted = await _claim(ctx, installation, config, s)
+    if payment.invoice_id:
+        return answer_for(payment)
+    if not inserted and utcnow() - payment.updated_at < timedelta(seconds=30):
+        waited = await _wait_for_invoice(ctx, payment.id)
+        if waited is not None and waited.invoice_id:
+            return answer_for(waited)
+    try:
+        if not inserted:
+            found = await client.find_invoice_by_our_id(payment.our_invoice_ref)
+            if found is not None:
+                return answer_for(await _store_recovered(ctx, client, payment.id, found.id))
+        body = build_invoice_request(
+            summary,
+            amount=s.amount,
+            invoice_ref=payment.our_invoice_ref,
+            fiat_currency_id=fiat_id,
+            notification_url=coinpayments_notification_url(ctx.settings, payment.configuration_id),
+            refund_email=_email_of(s.source),
+            success_url=options.success_url,
+            cancel_url=options.cancel_url,
+            payment_currency=coin_id,
+            description=None,
+        )
+        created = await client.create_invoice(CreateInvoiceRequest.model_validate(body))
+    except cp_errors.CoinPaymentsValidationError as exc:
+        log.warning("invoice_rejected", error=exc.message)
+        return charge_failure(
+            f"The payment provider refused this invoice: {exc.message}", code="INVOICE_REJECTED"
+        )
+    except cp_errors.CoinPaymentsError as exc:
+        log.warning("coinpayments_unavailable", error=exc.message)
+        return charge_failure(UNAVAILABLE, code="PROVIDER_UNAVAILABLE")
+    if isinstance(created, RecoveredInvoice):
+        stored = await _store_recovered(ctx, client, payment.id, created.id)
+    else:
+        stored = await _store_invoice(ctx, payment.id, created, {})
+    log.info("invoice_created", invoice_id=stored.invoice_id, amount=str(s.amount))
+    return answer_for(stored)
+
+
+async def process(
+    ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]
+) -> SessionResult:
+    s = parse_transaction_session(payload)
+    structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
+    async with ctx.db.session() as session:
+        payment = await PaymentRepository(session).by_transaction(installation.id, s.transaction_id)
+    if payment is None or not payment.invoice_id:
+        return charge_failure(
+            "This payment was not started with crypto, or could not be created. Please start a new payment.",
+            code="UNKNOWN_TRANSACTION",
+        )
+    try:
+        await refresh_payment(ctx, payment.id)
+    except cp_errors.CoinPaymentsError as exc:
+        log.warning("process_refresh_failed", error=exc.message)
+    async with ctx.db.session() as session:
+        current = await PaymentRepository(session).get(payment.id)
+    assert current is not None
+    return answer_for(current)

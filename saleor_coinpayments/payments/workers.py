@@ -1,0 +1,85 @@
+"""Background work inside `serve` (and `reconcile` on its own): the outbox and the reconciler.
+
+Both claim their rows in the database (SKIP LOCKED on PostgreSQL, leases everywhere), so several
+processes can run them side by side without working one row twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import structlog
+
+from saleor_coinpayments.coinpayments import errors as cp_errors
+from saleor_coinpayments.context import AppContext, app_context
+from saleor_coinpayments.payments.outbox import deliver_due
+from saleor_coinpayments.payments.refresh import refresh_payment
+from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.settings import Settings
+from saleor_coinpayments.store.migrate import upgrade_async
+
+log = structlog.get_logger(__name__)
+
+RECONCILE_BATCH = 50
+
+
+async def reconcile_due(ctx: AppContext) -> int:
+    """Re-read every payment that is due; returns how many were read."""
+    async with ctx.db.session() as session:
+        ids = await PaymentRepository(session).claim_due(RECONCILE_BATCH, lease=timedelta(minutes=2))
+    for payment_id in ids:
+        try:
+            await refresh_payment(ctx, payment_id)
+        except cp_errors.CoinPaymentsError as exc:
+            log.warning("reconcile_read_failed", payment_id=payment_id, error=exc.message)
+        except Exception:
+            log.exception("reconcile_failed", payment_id=payment_id)
+    return len(ids)
+
+
+async def _loop(
+    name: str, interval: float, step: Callable[[AppContext], Awaitable[int]], ctx: AppContext
+) -> None:
+    while True:
+        try:
+            worked = await step(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker_step_failed", worker=name)
+            worked = 0
+        if not worked:
+            await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def run_background_workers(ctx: AppContext) -> AsyncIterator[None]:
+    tasks = [
+        asyncio.create_task(_loop("outbox", ctx.settings.outbox_interval_seconds, deliver_due, ctx)),
+        asyncio.create_task(_loop("reconciler", ctx.settings.reconcile_interval_seconds, reconcile_due, ctx)),
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def reconcile_command(settings: Settings, *, once: bool) -> int:
+    """`saleor-coinpayments reconcile [--once]`: re-read due payments and deliver reports."""
+    await upgrade_async(settings.resolved_database_url)
+    async with app_context(settings) as ctx:
+        if once:
+            read = await reconcile_due(ctx)
+            sent = 0
+            while batch := await deliver_due(ctx):
+                sent += batch
+            print(f"re-read {read} payment(s), worked {sent} report(s)")
+            return 0
+        async with run_background_workers(ctx):
+            await asyncio.Event().wait()
+    return 0

@@ -1,0 +1,43 @@
+"""The app manifest Saleor reads at install time, built from APP_PUBLIC_URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saleor_coinpayments import __version__
+from saleor_coinpayments.saleor.events import WEBHOOKS
+from saleor_coinpayments.settings import Settings
+
+APP_IDENTIFIER = "saleor.coinpayments"
+REQUIRED_SALEOR_VERSION = ">=3.21 <4"
+PERMISSIONS = ["HANDLE_PAYMENTS"]
+
+
+def build_manifest(settings: Settings) -> dict[str, Any]:
+    base = settings.app_public_url
+    return {
+        "id": APP_IDENTIFIER,
+        "version": __version__,
+        "name": "CoinPayments",
+        "about": "Accept cryptocurrency in any Saleor shop through CoinPayments invoices.",
+        "author": "saleor-coinpayments",
+        "permissions": list(PERMISSIONS),
+        "appUrl": f"{base}/dashboard",
+        "tokenTargetUrl": f"{base}/api/register",
+        "homepageUrl": f"{base}/",
+        "supportUrl": f"{base}/",
+        "dataPrivacyUrl": f"{base}/",
+        "brand": {"logo": {"default": f"{base}/static/logo.png"}},
+        "requiredSaleorVersion": REQUIRED_SALEOR_VERSION,
+        "extensions": [],
+        "webhooks": [
+            {
+                "name": hook.name,
+                ("syncEvents" if hook.is_sync else "asyncEvents"): [hook.event.value],
+                "query": hook.query,
+                "targetUrl": f"{base}{hook.event.path}",
+                "isActive": True,
+            }
+            for hook in WEBHOOKS
+        ],
+    }

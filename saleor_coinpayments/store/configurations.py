@@ -1,0 +1,181 @@
+"""CoinPayments configurations (credentials encrypted) and their mapping to Saleor channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from saleor_coinpayments.store.crypto import SecretBox
+from saleor_coinpayments.store.tables import ChannelConfiguration, Configuration
+
+
+def mask_secret(secret: str) -> str:
+    """What a person may see of a secret: its length class and last 4 characters at most."""
+    if len(secret) <= 8:
+        return "••••"
+    return "••••" + secret[-4:]
+
+
+@dataclass(frozen=True)
+class ConfigurationRecord:
+    id: str
+    installation_id: str
+    name: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    api_url: str
+    accepted_coins: list[str]
+    client_webhook_id: str | None
+    channels: list[str]
+    last_check_ok: bool | None = None
+    last_check_message: str | None = None
+
+    @property
+    def masked_secret(self) -> str:
+        return mask_secret(self.client_secret)
+
+
+class ConfigurationRepository:
+    def __init__(self, session: AsyncSession, box: SecretBox) -> None:
+        self._session = session
+        self._box = box
+
+    async def _channels(self, configuration_id: str) -> list[str]:
+        result = await self._session.execute(
+            select(ChannelConfiguration.channel_slug)
+            .where(ChannelConfiguration.configuration_id == configuration_id)
+            .order_by(ChannelConfiguration.channel_slug)
+        )
+        return list(result.scalars())
+
+    async def _record(self, row: Configuration) -> ConfigurationRecord:
+        return ConfigurationRecord(
+            id=row.id,
+            installation_id=row.installation_id,
+            name=row.name,
+            client_id=row.client_id,
+            client_secret=self._box.decrypt(row.client_secret_encrypted),
+            api_url=row.api_url,
+            accepted_coins=list(row.accepted_coins or []),
+            client_webhook_id=row.client_webhook_id,
+            channels=await self._channels(row.id),
+            last_check_ok=row.last_check_ok,
+            last_check_message=row.last_check_message,
+        )
+
+    async def get(self, configuration_id: str) -> ConfigurationRecord | None:
+        row = await self._session.get(Configuration, configuration_id)
+        return await self._record(row) if row else None
+
+    async def get_by_name(self, installation_id: str, name: str) -> ConfigurationRecord | None:
+        row = (
+            await self._session.execute(
+                select(Configuration).where(
+                    Configuration.installation_id == installation_id, Configuration.name == name
+                )
+            )
+        ).scalar_one_or_none()
+        return await self._record(row) if row else None
+
+    async def for_channel(self, installation_id: str, channel_slug: str) -> ConfigurationRecord | None:
+        row = (
+            await self._session.execute(
+                select(Configuration)
+                .join(ChannelConfiguration, ChannelConfiguration.configuration_id == Configuration.id)
+                .where(
+                    ChannelConfiguration.installation_id == installation_id,
+                    ChannelConfiguration.channel_slug == channel_slug,
+                )
+            )
+        ).scalar_one_or_none()
+        return await self._record(row) if row else None
+
+    async def list_for(self, installation_id: str) -> list[ConfigurationRecord]:
+        rows = (
+            await self._session.execute(
+                select(Configuration)
+                .where(Configuration.installation_id == installation_id)
+                .order_by(Configuration.name)
+            )
+        ).scalars()
+        return [await self._record(row) for row in rows]
+
+    async def upsert(
+        self,
+        installation_id: str,
+        name: str,
+        *,
+        client_id: str,
+        client_secret: str | None,
+        api_url: str,
+        accepted_coins: list[str] | None = None,
+        configuration_id: str | None = None,
+    ) -> ConfigurationRecord:
+        """Create or update by id (or by name). A `None` secret keeps the stored one (write-only field)."""
+        row: Configuration | None = None
+        if configuration_id:
+            row = await self._session.get(Configuration, configuration_id)
+            if row is None or row.installation_id != installation_id:
+                raise LookupError(f"no configuration {configuration_id}")
+        else:
+            row = (
+                await self._session.execute(
+                    select(Configuration).where(
+                        Configuration.installation_id == installation_id, Configuration.name == name
+                    )
+                )
+            ).scalar_one_or_none()
+        if row is None:
+            if not client_secret:
+                raise ValueError("a new configuration needs a client secret")
+            row = Configuration(installation_id=installation_id, name=name)
+            self._session.add(row)
+        row.name = name
+        row.client_id = client_id
+        if client_secret:
+            row.client_secret_encrypted = self._box.encrypt(client_secret)
+        row.api_url = api_url
+        row.accepted_coins = list(accepted_coins or [])
+        await self._session.flush()
+        return await self._record(row)
+
+    async def delete(self, configuration_id: str) -> None:
+        await self._session.execute(
+            delete(ChannelConfiguration).where(ChannelConfiguration.configuration_id == configuration_id)
+        )
+        await self._session.execute(delete(Configuration).where(Configuration.id == configuration_id))
+
+    async def map_channel(
+        self, installation_id: str, channel_slug: str, configuration_id: str | None
+    ) -> None:
+        """Point a channel at a configuration, or unmap it with `None`."""
+        existing = await self._session.get(ChannelConfiguration, (installation_id, channel_slug))
+        if configuration_id is None:
+            if existing is not None:
+                await self._session.delete(existing)
+        elif existing is None:
+            self._session.add(
+                ChannelConfiguration(
+                    installation_id=installation_id,
+                    channel_slug=channel_slug,
+                    configuration_id=configuration_id,
+                )
+            )
+        else:
+            existing.configuration_id = configuration_id
+        await self._session.flush()
+
+    async def set_client_webhook_id(self, configuration_id: str, webhook_id: str | None) -> None:
+        row = await self._session.get(Configuration, configuration_id)
+        if row is not None:
+            row.client_webhook_id = webhook_id
+            await self._session.flush()
+
+    async def set_check_result(self, configuration_id: str, ok: bool, message: str) -> None:
+        row = await self._session.get(Configuration, configuration_id)
+        if row is not None:
+            row.last_check_ok = ok
+            row.last_check_message = message[:2000]
+            await self._session.flush()

@@ -1,0 +1,179 @@
+"""The tables. Every change here comes with an Alembic migration (see store/migrations)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from saleor_coinpayments.store.types import AwareDateTime, DecimalText, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Installation(Timestamped, Base):
+    """One Saleor that installed the app (the "APL" record), keyed by its API URL."""
+
+    __tablename__ = "installations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    saleor_api_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    app_id: Mapped[str] = mapped_column(String(256))
+    app_token_encrypted: Mapped[str] = mapped_column(Text)
+    jwks: Mapped[dict[str, Any]] = mapped_column(JSON)
+    jwks_fetched_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
+class Configuration(Timestamped, Base):
+    """A named set of CoinPayments credentials of one installation."""
+
+    __tablename__ = "configurations"
+    __table_args__ = (UniqueConstraint("installation_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    client_id: Mapped[str] = mapped_column(String(64))
+    client_secret_encrypted: Mapped[str] = mapped_column(Text)
+    api_url: Mapped[str] = mapped_column(String(512))
+    accepted_coins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    client_webhook_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    last_check_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    last_check_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ChannelConfiguration(Timestamped, Base):
+    """Which configuration pays for which Saleor channel."""
+
+    __tablename__ = "channel_configurations"
+
+    installation_id: Mapped[str] = mapped_column(
+        ForeignKey("installations.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel_slug: Mapped[str] = mapped_column(String(255), primary_key=True)
+    configuration_id: Mapped[str] = mapped_column(ForeignKey("configurations.id", ondelete="CASCADE"))
+
+
+class PaymentFlow(enum.StrEnum):
+    CHECKOUT = "checkout"
+    SENT_INVOICE = "sent_invoice"
+
+
+class PaymentState(enum.StrEnum):
+    """Our view of the invoice; it only moves forward (see payments/states.py)."""
+
+    UNPAID = "unpaid"
+    PENDING = "pending"
+    PAID = "paid"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class Payment(Timestamped, Base):
+    """One CoinPayments invoice for one Saleor transaction."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("installation_id", "saleor_transaction_id"),
+        Index("ix_payments_final_next_check", "is_final", "next_check_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    configuration_id: Mapped[str] = mapped_column(ForeignKey("configurations.id", ondelete="RESTRICT"))
+    flow: Mapped[str] = mapped_column(String(20), default=PaymentFlow.CHECKOUT.value)
+    saleor_transaction_id: Mapped[str] = mapped_column(String(512))
+    source_type: Mapped[str] = mapped_column(String(20))
+    source_id: Mapped[str] = mapped_column(String(512))
+    channel_slug: Mapped[str] = mapped_column(String(255))
+    our_invoice_ref: Mapped[str] = mapped_column(String(127), unique=True)
+    invoice_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    checkout_link: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    invoice_link: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    currency: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(DecimalText())
+    state: Mapped[str] = mapped_column(String(20), default=PaymentState.UNPAID.value)
+    is_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    credited_amount: Mapped[Decimal] = mapped_column(DecimalText(), default=Decimal(0))
+    reported_amount: Mapped[Decimal] = mapped_column(DecimalText(), default=Decimal(0))
+    credit_count: Mapped[int] = mapped_column(Integer, default=0)
+    pending_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    failure_reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmations: Mapped[int] = mapped_column(Integer, default=0)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_notification_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    last_checked_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    next_check_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class OutboxMessage(Base):
+    """A report to Saleor, written in the same transaction as the state change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    payment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("payments.id", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class Notification(Base):
+    """A received CoinPayments notification: de-duplication and audit."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(128))
+    invoice_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,43 @@
+"""CoinPayments notifications: one route per configuration (the URL names it, so the right secret
+verifies it). The raw body is verified before anything is parsed."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import JSONResponse
+
+from saleor_coinpayments.coinpayments import errors as cp_errors
+from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.payments import notifications
+from saleor_coinpayments.payments.refresh import refresh_payment
+from saleor_coinpayments.urls import COINPAYMENTS_NOTIFICATION_PREFIX
+from saleor_coinpayments.web.deps import Ctx, error_response, read_limited_body
+
+log = structlog.get_logger(__name__)
+router = APIRouter()
+
+
+async def _refresh_soon(ctx: AppContext, configuration_id: str, accepted: notifications.Accepted) -> None:
+    """Re-read the invoice after answering; if this fails the reconciler picks the payment up."""
+    assert accepted.payment_id is not None
+    try:
+        snapshot = await refresh_payment(ctx, accepted.payment_id)
+        outcome = f"state {snapshot.state.value}" if snapshot else "payment gone"
+    except cp_errors.CoinPaymentsError as exc:
+        log.warning("notification_refresh_failed", payment_id=accepted.payment_id, error=exc.message)
+        outcome = f"re-read failed: {exc.code}"
+    await notifications.mark_handled(ctx, configuration_id, accepted.notification_id, outcome)
+
+
+@router.post(COINPAYMENTS_NOTIFICATION_PREFIX + "/{configuration_id}")
+async def coinpayments_notification(
+    configuration_id: str, request: Request, ctx: Ctx, background: BackgroundTasks
+) -> JSONResponse:
+    body = await read_limited_body(request, ctx.settings.max_body_bytes)
+    result = await notifications.receive(ctx, configuration_id, body, dict(request.headers))
+    if isinstance(result, notifications.Rejected):
+        return error_response(result.status, result.code, result.message)
+    if result.payment_id is not None and not result.duplicate:
+        background.add_task(_refresh_soon, ctx, configuration_id, result)
+    return JSONResponse({"received": True, "duplicate": result.duplicate})

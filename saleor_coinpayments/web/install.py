@@ -1,0 +1,45 @@
+"""Manifest and registration routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from saleor_coinpayments.money import parse_json
+from saleor_coinpayments.saleor.manifest import build_manifest
+from saleor_coinpayments.saleor.registration import RegisterApp, Registered
+from saleor_coinpayments.store.installations import InstallationRepository
+from saleor_coinpayments.web.deps import Ctx, Session, read_limited_body
+
+router = APIRouter()
+
+
+@router.get("/api/manifest")
+async def manifest(ctx: Ctx) -> dict[str, Any]:
+    return build_manifest(ctx.settings)
+
+
+@router.post("/api/register")
+async def register(request: Request, ctx: Ctx, session: Session) -> JSONResponse:
+    raw = await read_limited_body(request, ctx.settings.max_body_bytes)
+    try:
+        body = parse_json(raw) if raw.strip() else {}
+    except ValueError:
+        return JSONResponse(
+            {"success": False, "error": {"code": "MALFORMED_BODY", "message": "Body is not JSON."}},
+            status_code=400,
+        )
+    token = body.get("auth_token") if isinstance(body, dict) else None
+    use_case = RegisterApp(ctx.settings, ctx.http, ctx.saleor, InstallationRepository(session, ctx.box))
+    result = await use_case.execute(
+        request.headers.get("saleor-api-url"), token if isinstance(token, str) else None
+    )
+    if isinstance(result, Registered):
+        return JSONResponse({"success": True})
+    await session.rollback()
+    return JSONResponse(
+        {"success": False, "error": {"code": result.code, "message": result.message}},
+        status_code=result.status,
+    )

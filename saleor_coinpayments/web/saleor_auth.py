@@ -1,0 +1,94 @@
+"""Only genuine requests from a registered Saleor reach the payment logic.
+
+Order of checks: a registered `Saleor-Api-Url` (keys are never fetched for an unknown URL), an RS256
+detached JWS over the raw body (keys fetched again once, rate-limited, when they do not verify),
+a JSON object body, and `recipient.id` equal to our app id. Each failure is 4xx and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from fastapi import Request
+
+from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.money import parse_json
+from saleor_coinpayments.saleor.events import SaleorEvent
+from saleor_coinpayments.saleor.jwks import JwksUnavailable, fetch_jwks
+from saleor_coinpayments.saleor.signature import SignatureError, verify_webhook_signature
+from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
+from saleor_coinpayments.web.deps import HttpError, get_ctx, read_limited_body
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class VerifiedWebhook:
+    event: SaleorEvent
+    installation: InstallationRecord
+    payload: dict[str, Any]
+
+
+async def _verify_with_refresh(
+    ctx: AppContext, installation: InstallationRecord, raw: bytes, signature: str
+) -> None:
+    try:
+        verify_webhook_signature(raw, signature, installation.jwks)
+        return
+    except SignatureError as first_error:
+        if not ctx.jwks_refetch.allow(installation.saleor_api_url):
+            raise HttpError(401, "INVALID_SIGNATURE", f"Signature does not verify: {first_error}") from None
+    try:
+        fresh = await fetch_jwks(ctx.http, installation.saleor_api_url, ctx.settings.saleor_timeout_seconds)
+    except JwksUnavailable as exc:
+        raise HttpError(401, "INVALID_SIGNATURE", f"Signature does not verify and {exc.message}") from None
+    try:
+        verify_webhook_signature(raw, signature, fresh)
+    except SignatureError as exc:
+        raise HttpError(401, "INVALID_SIGNATURE", f"Signature does not verify: {exc}") from None
+    async with ctx.db.session() as session:
+        await InstallationRepository(session, ctx.box).update_jwks(installation.saleor_api_url, fresh)
+    log.info("saleor_jwks_rotated", saleor_api_url=installation.saleor_api_url)
+
+
+def verified_webhook(event: SaleorEvent) -> Callable[[Request], Awaitable[VerifiedWebhook]]:
+    """A dependency for the route of `event`."""
+
+    async def dependency(request: Request) -> VerifiedWebhook:
+        ctx = get_ctx(request)
+        api_url = request.headers.get("saleor-api-url")
+        signature = request.headers.get("saleor-signature")
+        if not api_url:
+            raise HttpError(401, "MISSING_SALEOR_API_URL", "Missing Saleor-Api-Url header.")
+        if not signature:
+            raise HttpError(401, "MISSING_SIGNATURE", "Missing Saleor-Signature header.")
+        sent_event = request.headers.get("saleor-event")
+        if sent_event is not None and sent_event.lower() != event.header_value:
+            raise HttpError(400, "WRONG_EVENT", f"This route takes {event.header_value}, not {sent_event}.")
+        raw = await read_limited_body(request, ctx.settings.max_body_bytes)
+        async with ctx.db.session() as session:
+            installation = await InstallationRepository(session, ctx.box).get(api_url)
+        if installation is None:
+            raise HttpError(401, "NOT_REGISTERED", f"No installation for Saleor {api_url}.")
+        await _verify_with_refresh(ctx, installation, raw, signature)
+        if not raw.strip():
+            raise HttpError(400, "EMPTY_BODY", "Empty request body.")
+        try:
+            payload = parse_json(raw)
+        except ValueError:
+            raise HttpError(400, "MALFORMED_BODY", "Request body is not JSON.") from None
+        if not isinstance(payload, dict):
+            raise HttpError(400, "MALFORMED_BODY", "Request body is not a JSON object.")
+        recipient = payload.get("recipient")
+        recipient_id = recipient.get("id") if isinstance(recipient, dict) else None
+        if recipient_id != installation.app_id:
+            raise HttpError(403, "WRONG_RECIPIENT", "This webhook was meant for another app.")
+        if payload.get("errors"):
+            log.warning("saleor_payload_errors", event=event.value, errors=payload.get("errors"))
+        structlog.contextvars.bind_contextvars(saleor_api_url=api_url, saleor_event=event.value)
+        return VerifiedWebhook(event=event, installation=installation, payload=payload)
+
+    return dependency

@@ -1,0 +1,77 @@
+"""The manifest: what Saleor validates at install, and the committed manifest.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graphql import build_schema
+
+from saleor_coinpayments.saleor.manifest import build_manifest
+from saleor_coinpayments.saleor.schema import subset_sdl
+from saleor_coinpayments.settings import load_settings
+from tests.helpers.manifest_rules import manifest_problems
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_manifest_passes_saleor_checks_against_the_subset_schema() -> None:
+    manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"))
+    assert manifest_problems(manifest, build_schema(subset_sdl())) == []
+
+
+def test_manifest_passes_saleor_checks_against_the_real_schema(real_schema: Any) -> None:
+    manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"))
+    assert manifest_problems(manifest, real_schema) == []
+
+
+def test_manifest_urls_follow_the_public_url() -> None:
+    manifest = build_manifest(load_settings(app_public_url="https://pay.example.com/base/"))
+    assert manifest["tokenTargetUrl"] == "https://pay.example.com/base/api/register"
+    assert manifest["appUrl"] == "https://pay.example.com/base/dashboard"
+    targets = {hook["syncEvents"][0]: hook["targetUrl"] for hook in manifest["webhooks"]}
+    assert targets["TRANSACTION_INITIALIZE_SESSION"] == (
+        "https://pay.example.com/base/api/webhooks/saleor/transaction-initialize-session"
+    )
+    assert manifest["permissions"] == ["HANDLE_PAYMENTS"]
+
+
+def test_manifest_checker_catches_a_broken_manifest() -> None:
+    manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"))
+    manifest["webhooks"][0]["query"] = "subscription { event { ... on TransactionInitializeSession { nope } } }"
+    manifest["permissions"] = ["MANAGE_APPS"]
+    problems = manifest_problems(manifest, build_schema(subset_sdl()))
+    assert any("nope" in p for p in problems)
+    assert "MANAGE_APPS cannot be requested" in problems
+
+
+def test_committed_manifest_json_is_what_the_endpoint_serves_for_localhost() -> None:
+    committed = json.loads((ROOT / "manifest.json").read_text())
+    assert committed == build_manifest(load_settings(app_public_url="http://localhost:8000"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"app_public_url": "ftp://x"}, "APP_PUBLIC_URL"),
+        ({"database_url": "mysql://x"}, "DATABASE_URL"),
+        ({"allowed_saleor_api_urls": "https://(unclosed"}, "ALLOWED_SALEOR_API_URLS"),
+        ({"port": 0}, "PORT"),
+        ({"log_format": "xml"}, "LOG_FORMAT"),
+    ],
+)
+def test_bad_settings_stop_with_a_message_naming_the_setting(overrides: dict[str, Any], fragment: str) -> None:
+    from saleor_coinpayments.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=fragment):
+        load_settings(**overrides)
+
+
+def test_allowed_saleor_urls_match_the_whole_url() -> None:
+    settings = load_settings(allowed_saleor_api_urls=r"https://[a-z]+\.example\.com/graphql/")
+    assert settings.saleor_api_url_allowed("https://shop.example.com/graphql/")
+    assert not settings.saleor_api_url_allowed("https://shop.example.com/graphql/evil")
+    assert not settings.saleor_api_url_allowed("https://evil.com/?https://shop.example.com/graphql/")
+    assert load_settings().saleor_api_url_allowed("https://anything.test/graphql/")
