@@ -1,0 +1,1 @@
+"""The payment domain: use cases per Saleor event and per CoinPayments notification, states, reconciler."""
