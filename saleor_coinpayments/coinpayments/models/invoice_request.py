@@ -23,7 +23,7 @@ from saleor_coinpayments.money import MoneyError, dump_json, quantize, to_decima
 
 from .common import CurrencyId, DecimalAmount, WebhookEventType, WireModel
 
-_EMAIL = r"^[^@\s;,]+@[^@\s;,]+$"
+_EMAIL = r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,.]+$"
 
 
 class RequestModel(WireModel):

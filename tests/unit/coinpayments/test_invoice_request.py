@@ -173,6 +173,7 @@ def test_total_must_be_positive() -> None:
         {"currency": "USD"},
         {"payment": {}},
         {"payment": {"refundEmail": "not-an-email"}},
+        {"payment": {"refundEmail": "buyer@localhost"}},
         {"isEmailDelivery": True},
         {"emailDelivery": {"to": "a@example.com"}},
         {"webhooks": [{"notificationsUrl": "https://x.example/hook", "notifications": []}]},
