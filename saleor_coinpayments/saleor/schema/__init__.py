@@ -1,0 +1,72 @@
+"""The app's GraphQL documents and its own subset of the Saleor schema, as package data.
+
+`subscriptions/<event>.graphql` are the manifest webhook queries (one per event),
+`documents/<name>.graphql` what the app sends to Saleor, and `schema/subset.graphql` the
+types and fields those use, copied field for field from Saleor's schema (a test keeps the
+copy honest). Files are read once and cached.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+__all__ = [
+    "DOCUMENT_NAMES",
+    "SUBSCRIPTION_EVENTS",
+    "load_document",
+    "load_subscription",
+    "subset_sdl",
+]
+
+_PACKAGE = "saleor_coinpayments.saleor"
+
+#: Webhook events the app subscribes to, as Saleor names them (enum names).
+SUBSCRIPTION_EVENTS: tuple[str, ...] = (
+    "PAYMENT_GATEWAY_INITIALIZE_SESSION",
+    "TRANSACTION_INITIALIZE_SESSION",
+    "TRANSACTION_PROCESS_SESSION",
+    "TRANSACTION_CHARGE_REQUESTED",
+    "TRANSACTION_REFUND_REQUESTED",
+    "TRANSACTION_CANCELATION_REQUESTED",
+    "INVOICE_REQUESTED",
+)
+
+#: App→Saleor documents, by file stem.
+DOCUMENT_NAMES: tuple[str, ...] = (
+    "app_id",
+    "app_webhooks",
+    "checkout_complete",
+    "invoice_update",
+    "order_for_invoice",
+    "transaction",
+    "transaction_create",
+    "transaction_event_report",
+    "webhook_update",
+)
+
+
+@functools.cache
+def _read(folder: str, stem: str) -> str:
+    return resources.files(_PACKAGE).joinpath(folder, f"{stem}.graphql").read_text(encoding="utf-8")
+
+
+def load_subscription(event_name: str) -> str:
+    """The subscription query for a webhook event (`TRANSACTION_INITIALIZE_SESSION` or lower case)."""
+    event = event_name.strip().upper().replace("-", "_")
+    if event not in SUBSCRIPTION_EVENTS:
+        raise KeyError(f"no subscription for event {event_name!r}")
+    return _read("subscriptions", event.lower())
+
+
+def load_document(name: str) -> str:
+    """An app→Saleor document by file stem, e.g. `transaction_event_report`."""
+    stem = name.removesuffix(".graphql")
+    if stem not in DOCUMENT_NAMES:
+        raise KeyError(f"no GraphQL document {name!r}")
+    return _read("documents", stem)
+
+
+def subset_sdl() -> str:
+    """The project's subset of the Saleor schema (SDL)."""
+    return _read("schema", "subset")

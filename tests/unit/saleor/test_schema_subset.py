@@ -1,0 +1,219 @@
+"""The project's Saleor schema subset and GraphQL documents, checked against the real schema."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from typing import Any
+
+import pytest
+from graphql import (
+    FieldNode,
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    build_schema,
+    parse,
+    validate,
+)
+from graphql.pyutils import Undefined
+
+from saleor_coinpayments.saleor.schema import (
+    DOCUMENT_NAMES,
+    SUBSCRIPTION_EVENTS,
+    load_document,
+    load_subscription,
+    subset_sdl,
+)
+from tests.fakes import schema_subset_tool
+
+PACKAGE = resources.files("saleor_coinpayments.saleor")
+
+
+def _all_documents() -> dict[str, str]:
+    documents = {f"subscriptions/{event.lower()}": load_subscription(event) for event in SUBSCRIPTION_EVENTS}
+    documents.update({f"documents/{name}": load_document(name) for name in DOCUMENT_NAMES})
+    return documents
+
+
+@pytest.fixture(scope="module")
+def subset() -> GraphQLSchema:
+    return build_schema(subset_sdl())
+
+
+# --- the loader ---------------------------------------------------------------------------
+
+
+def test_loader_knows_exactly_the_files_in_the_package() -> None:
+    subscriptions = {p.name for p in PACKAGE.joinpath("subscriptions").iterdir() if p.name.endswith(".graphql")}
+    documents = {p.name for p in PACKAGE.joinpath("documents").iterdir() if p.name.endswith(".graphql")}
+    assert subscriptions == {f"{event.lower()}.graphql" for event in SUBSCRIPTION_EVENTS}
+    assert documents == {f"{name}.graphql" for name in DOCUMENT_NAMES}
+    assert load_subscription("transaction_initialize_session") == load_subscription("TRANSACTION_INITIALIZE_SESSION")
+    assert load_document("app_id.graphql") == load_document("app_id")
+    assert re.search(r"query AppId\s*{\s*app\s*{\s*id\s*}\s*}", load_document("app_id"))
+    with pytest.raises(KeyError):
+        load_subscription("ORDER_CREATED")
+    with pytest.raises(KeyError):
+        load_document("../subscriptions/invoice_requested")
+
+
+# --- documents against the subset (always) and the real schema (when present) -----------
+
+
+@pytest.mark.parametrize("name", sorted(_all_documents()))
+def test_document_validates_against_the_subset(subset: GraphQLSchema, name: str) -> None:
+    errors = validate(subset, parse(_all_documents()[name]))
+    assert not errors, [e.message for e in errors]
+
+
+@pytest.mark.parametrize("name", sorted(_all_documents()))
+def test_document_validates_against_the_real_schema(real_schema: GraphQLSchema, name: str) -> None:
+    errors = validate(real_schema, parse(_all_documents()[name]))
+    assert not errors, [e.message for e in errors]
+
+
+def _camel_to_event(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).upper()
+
+
+@pytest.mark.parametrize("event", SUBSCRIPTION_EVENTS)
+def test_subscription_shape(subset: GraphQLSchema, event: str) -> None:
+    """One `subscription { event { … } }` per file, for its own event, with recipient id and version."""
+    document = parse(load_subscription(event))
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    assert len(operations) == 1
+    assert operations[0].operation.value == "subscription"
+    roots = operations[0].selection_set.selections
+    assert len(roots) == 1
+    assert isinstance(roots[0], FieldNode)
+    assert roots[0].name.value == "event"
+    assert roots[0].selection_set is not None
+    conditions = [
+        _camel_to_event(s.type_condition.name.value)
+        for s in roots[0].selection_set.selections
+        if isinstance(s, InlineFragmentNode) and s.type_condition
+    ]
+    assert conditions == [event]
+    text = load_subscription(event)
+    assert re.search(r"recipient\s*{\s*id\b", text)
+    assert re.search(r"\bissuedAt\b", text)
+    assert re.search(r"\bversion\b", text)
+
+
+def test_session_subscriptions_carry_what_an_invoice_needs() -> None:
+    for event in ("TRANSACTION_INITIALIZE_SESSION", "TRANSACTION_PROCESS_SESSION"):
+        text = load_subscription(event)
+        for needle in (
+            "idempotencyKey" if event.startswith("TRANSACTION_INITIALIZE") else "merchantReference",
+            "action { amount currency actionType }",
+            "pspReference",
+            "token",
+            "quantity",
+            "totalPrice",
+            "shippingPrice",
+            "discount",
+            "email",
+            "userEmail",
+            "firstName",
+            "slug",
+            "net { ...MoneyFields }",
+            "tax { ...MoneyFields }",
+        ):
+            assert needle in text, (event, needle)
+    invoice = load_subscription("INVOICE_REQUESTED")
+    for needle in ("invoice { id number", "productName", "variantName", "productSku", "undiscountedTotal"):
+        assert needle in invoice
+
+
+# --- the subset agrees with the real schema, field for field ----------------------------
+
+
+def _default(value: Any) -> Any:
+    return None if value is Undefined else value
+
+
+def test_subset_agrees_with_the_real_schema(subset: GraphQLSchema, real_schema: GraphQLSchema) -> None:
+    problems: list[str] = []
+    for name, mine in subset.type_map.items():
+        if name.startswith("__"):
+            continue
+        real = real_schema.type_map.get(name)
+        if real is None:
+            problems.append(f"{name}: not in the real schema")
+            continue
+        if type(real) is not type(mine):
+            problems.append(f"{name}: {type(mine).__name__} here, {type(real).__name__} in Saleor")
+            continue
+        if isinstance(mine, GraphQLObjectType | GraphQLInterfaceType):
+            assert isinstance(real, GraphQLObjectType | GraphQLInterfaceType)
+            real_interfaces = {i.name for i in real.interfaces}
+            problems += [
+                f"{name} implements {i.name}: not in Saleor" for i in mine.interfaces if i.name not in real_interfaces
+            ]
+            for field_name, field in mine.fields.items():
+                real_field = real.fields.get(field_name)
+                if real_field is None:
+                    problems.append(f"{name}.{field_name}: not in Saleor")
+                    continue
+                if str(field.type) != str(real_field.type):
+                    problems.append(f"{name}.{field_name}: {field.type} here, {real_field.type} in Saleor")
+                for arg_name, arg in field.args.items():
+                    real_arg = real_field.args.get(arg_name)
+                    if real_arg is None:
+                        problems.append(f"{name}.{field_name}({arg_name}): not in Saleor")
+                    elif str(arg.type) != str(real_arg.type) or _default(arg.default_value) != _default(
+                        real_arg.default_value
+                    ):
+                        problems.append(f"{name}.{field_name}({arg_name}): {arg.type} here, {real_arg.type} in Saleor")
+                for arg_name, real_arg in real_field.args.items():
+                    required = isinstance(real_arg.type, GraphQLNonNull) and real_arg.default_value is Undefined
+                    if required and arg_name not in field.args:
+                        problems.append(f"{name}.{field_name}: required argument {arg_name} missing")
+        elif isinstance(mine, GraphQLInputObjectType):
+            assert isinstance(real, GraphQLInputObjectType)
+            for field_name, field in mine.fields.items():
+                real_field = real.fields.get(field_name)
+                if real_field is None or str(field.type) != str(real_field.type):
+                    problems.append(f"input {name}.{field_name}: differs from Saleor")
+            for field_name, real_field in real.fields.items():
+                required = isinstance(real_field.type, GraphQLNonNull) and real_field.default_value is Undefined
+                if required and field_name not in mine.fields:
+                    problems.append(f"input {name}: required field {field_name} missing")
+        elif isinstance(mine, GraphQLEnumType):
+            assert isinstance(real, GraphQLEnumType)
+            problems += [f"enum {name}.{v}: not in Saleor" for v in mine.values if v not in real.values]
+        elif isinstance(mine, GraphQLUnionType):
+            assert isinstance(real, GraphQLUnionType)
+            real_members = {t.name for t in real.types}
+            problems += [
+                f"union {name} member {t.name}: not in Saleor" for t in mine.types if t.name not in real_members
+            ]
+        else:
+            assert isinstance(mine, GraphQLScalarType)
+    assert not problems, "\n".join(problems)
+
+
+def test_subset_is_what_the_tool_generates_from_the_real_schema(real_schema: GraphQLSchema) -> None:
+    """A changed document must come with a regenerated subset (python -m tests.fakes.schema_subset_tool)."""
+    documents = [p.read_text(encoding="utf-8") for p in schema_subset_tool.document_paths()]
+    assert schema_subset_tool.build_subset(real_schema, documents) == subset_sdl()
+
+
+def test_subset_rejects_what_saleor_would(subset: GraphQLSchema) -> None:
+    """The subset is strict: unknown fields, and the OrderOrCheckout conflict of the captures README."""
+    assert validate(subset, parse("query { app { id name } }"))
+    conflict = """
+      subscription { event { ... on TransactionInitializeSession { sourceObject {
+        ... on Checkout { chargeStatus } ... on Order { chargeStatus } } } } }
+    """
+    errors = validate(subset, parse(conflict))
+    assert errors
+    assert "chargeStatus" in errors[0].message
