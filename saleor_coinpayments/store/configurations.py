@@ -147,9 +147,7 @@ class ConfigurationRepository:
         )
         await self._session.execute(delete(Configuration).where(Configuration.id == configuration_id))
 
-    async def map_channel(
-        self, installation_id: str, channel_slug: str, configuration_id: str | None
-    ) -> None:
+    async def map_channel(self, installation_id: str, channel_slug: str, configuration_id: str | None) -> None:
         """Point a channel at a configuration, or unmap it with `None`."""
         existing = await self._session.get(ChannelConfiguration, (installation_id, channel_slug))
         if configuration_id is None:

@@ -42,9 +42,7 @@ class InstallationRepository:
         )
 
     async def _row(self, saleor_api_url: str) -> Installation | None:
-        result = await self._session.execute(
-            select(Installation).where(Installation.saleor_api_url == saleor_api_url)
-        )
+        result = await self._session.execute(select(Installation).where(Installation.saleor_api_url == saleor_api_url))
         return result.scalar_one_or_none()
 
     async def get(self, saleor_api_url: str) -> InstallationRecord | None:
@@ -59,9 +57,7 @@ class InstallationRepository:
         rows = (await self._session.execute(select(Installation).order_by(Installation.created_at))).scalars()
         return [self._record(row) for row in rows]
 
-    async def save(
-        self, saleor_api_url: str, app_id: str, app_token: str, jwks: dict[str, Any]
-    ) -> InstallationRecord:
+    async def save(self, saleor_api_url: str, app_id: str, app_token: str, jwks: dict[str, Any]) -> InstallationRecord:
         """Create, or overwrite on reinstall (a new token and app id for the same Saleor)."""
         row = await self._row(saleor_api_url)
         if row is None:

@@ -8,6 +8,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from saleor_coinpayments.store.db import ensure_sqlite_folder
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -21,6 +23,7 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Blocking; call from a thread when an event loop is running."""
+    ensure_sqlite_folder(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -71,9 +71,7 @@ class ChannelConfiguration(Timestamped, Base):
 
     __tablename__ = "channel_configurations"
 
-    installation_id: Mapped[str] = mapped_column(
-        ForeignKey("installations.id", ondelete="CASCADE"), primary_key=True
-    )
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"), primary_key=True)
     channel_slug: Mapped[str] = mapped_column(String(255), primary_key=True)
     configuration_id: Mapped[str] = mapped_column(ForeignKey("configurations.id", ondelete="CASCADE"))
 
@@ -147,9 +145,7 @@ class OutboxMessage(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
-    payment_id: Mapped[str | None] = mapped_column(
-        ForeignKey("payments.id", ondelete="CASCADE"), nullable=True
-    )
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), nullable=True)
     kind: Mapped[str] = mapped_column(String(40))
     dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
