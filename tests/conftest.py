@@ -57,3 +57,15 @@ def database_url(template_databases: Any) -> str:
     """A freshly migrated, empty database for this test."""
     url: str = template_databases.new_url()
     return url
+
+
+# --- the fake Saleor (tests/fakes/saleor.py) --------------------------------------------------
+
+
+@pytest.fixture
+def fake_saleor() -> Any:
+    """A fake Saleor 3.23 on a loopback port: `.api_url`, `.install_app(manifest_url)`, … ."""
+    from tests.fakes.saleor import FakeSaleor
+
+    with FakeSaleor.serve() as saleor:
+        yield saleor

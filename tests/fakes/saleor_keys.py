@@ -56,9 +56,7 @@ class SigningKey:
     def sign_detached(self, body: bytes) -> str:
         """`<b64url(header)>..<b64url(sig)>` over `b64url(header) + "." + body`."""
         header = {"alg": "RS256", "b64": False, "crit": ["b64"], "kid": self.kid, "typ": "JWT"}
-        header_b64 = (
-            base64.urlsafe_b64encode(json.dumps(header, separators=(",", ":")).encode()).rstrip(b"=").decode()
-        )
+        header_b64 = base64.urlsafe_b64encode(json.dumps(header, separators=(",", ":")).encode()).rstrip(b"=").decode()
         signing_input = header_b64.encode("ascii") + b"." + body
         signature = RSAAlgorithm(RSAAlgorithm.SHA256).sign(signing_input, self.private_key)
         return f"{header_b64}..{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"

@@ -96,9 +96,7 @@ def test_our_signing_matches_the_captured_layout(key: SigningKey) -> None:
     ours = key.sign_detached(BODY)
     real_header, our_header = _header_of(real), _header_of(ours)
     assert list(real_header) == list(our_header)
-    assert {k: v for k, v in real_header.items() if k != "kid"} == {
-        k: v for k, v in our_header.items() if k != "kid"
-    }
+    assert {k: v for k, v in real_header.items() if k != "kid"} == {k: v for k, v in our_header.items() if k != "kid"}
     # the same compact serialisation: header, empty payload, signature of the same length
     assert real.split(".")[0] != ""
     assert ours.split(".")[1] == real.split(".")[1] == ""
@@ -264,12 +262,8 @@ def test_missing_permission_is_forbidden(key: SigningKey) -> None:
 
 
 def test_forged_tokens_are_rejected(key: SigningKey) -> None:
-    none_token = jwt.encode(
-        _claims(exp=int(time.time()) + 60), None, algorithm="none", headers={"kid": key.kid}
-    )
-    hs_token = jwt.encode(
-        _claims(exp=int(time.time()) + 60), key.n, algorithm="HS256", headers={"kid": key.kid}
-    )
+    none_token = jwt.encode(_claims(exp=int(time.time()) + 60), None, algorithm="none", headers={"kid": key.kid})
+    hs_token = jwt.encode(_claims(exp=int(time.time()) + 60), key.n, algorithm="HS256", headers={"kid": key.kid})
     for token in (none_token, hs_token):
         with pytest.raises(TokenError) as caught:
             _verify(token, key.jwks())
