@@ -1,0 +1,27 @@
+"""`python -m saleor_coinpayments.simulator [--host] [--port] [--client ID:SECRET] [--public-url URL]`."""
+
+from __future__ import annotations
+
+import argparse
+
+from saleor_coinpayments.simulator.server import run_simulator
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m saleor_coinpayments.simulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--client", action="append", default=[], metavar="ID:SECRET")
+    parser.add_argument("--public-url", default=None)
+    args = parser.parse_args()
+    clients = []
+    for pair in args.client:
+        client_id, sep, secret = pair.partition(":")
+        if not sep or not client_id or not secret:
+            parser.error(f"--client takes ID:SECRET, got {pair!r}")
+        clients.append((client_id, secret))
+    run_simulator(args.host, args.port, clients, args.public_url)
+
+
+if __name__ == "__main__":
+    main()
