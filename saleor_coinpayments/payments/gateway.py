@@ -70,4 +70,5 @@ def invoice_view(invoice: Invoice, observed_at: datetime) -> InvoiceView:
         partial_accept_available=False,
         observed_at=observed_at,
         expires_at=invoice.expires,
+        ended_at=invoice.cancelled,
     )

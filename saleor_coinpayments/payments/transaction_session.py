@@ -237,6 +237,8 @@ async def initialize(
             description=None,
         )
         created = await client.create_invoice(CreateInvoiceRequest.model_validate(body))
+    except InvoiceBuildError as exc:
+        return charge_failure(f"This order cannot be invoiced: {exc}", code="INVALID_ORDER")
     except cp_errors.CoinPaymentsValidationError as exc:
         log.warning("invoice_rejected", error=exc.message)
         return charge_failure(
