@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
@@ -78,6 +79,8 @@ def create_simulator_app(
         auth_log=auth_log,
         public_url=base,
         initial_clients=initial,
+        initial_settings=dataclasses.replace(settings),
+        initial_prices=dict(book.usd_prices),
     )
 
     async def ticker() -> None:

@@ -6,6 +6,7 @@ simulator sent, so tests can drive every invoice state deterministically.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +23,7 @@ from saleor_coinpayments.simulator.webhook_payload import PayloadStyle
 
 CONTROL_ENDPOINTS = {
     "GET /__sim": "this index",
-    "POST /__sim/reset": "forget invoices, deliveries, faults, clock offset; restore the initial clients",
+    "POST /__sim/reset": "forget invoices, deliveries, faults, clock offset; restore initial clients/settings/rates",
     "GET /__sim/clients": "integrations with their settings (secrets included)",
     "POST /__sim/clients": "{clientId?, clientSecret?} → add an integration",
     "PATCH /__sim/clients/{clientId}": "{disabled?, allowedIps?, permissions?, partialAcceptAvailable?}",
@@ -150,6 +151,8 @@ def build_control_router(sim: SimState) -> APIRouter:
         sim.auth_log.clear()
         sim.clock.reset()
         with engine.lock:
+            engine.settings = dataclasses.replace(sim.initial_settings)
+            sim.book.usd_prices = dict(sim.initial_prices)
             engine.clients.clear()
             for client_id, secret in sim.initial_clients:
                 engine.add_client(client_id, secret)

@@ -438,7 +438,7 @@ class Engine:
                 self._add_confirmation(invoice, [transfer], now)
             return transfer
 
-    def confirm(self, invoice: Invoice, blocks: int) -> int:
+    def confirm(self, invoice: Invoice, blocks: int = 1) -> int:
         """Mine `blocks` blocks: each adds one confirmation to every transfer still waiting for one."""
         with self.lock:
             self.tick()

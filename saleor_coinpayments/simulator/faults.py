@@ -10,6 +10,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -83,7 +84,10 @@ class Faults:
                 setattr(self, f.name, f.default)
 
     def to_json(self) -> dict[str, Any]:
-        return {camel: getattr(self, name) for name, camel in _CAMEL.items()}
+        def plain(value: Any) -> Any:  # seconds are floats here; the JSON writer takes Decimals only
+            return Decimal(repr(value)) if isinstance(value, float) else value
+
+        return {camel: plain(getattr(self, name)) for name, camel in _CAMEL.items()}
 
     def take(self, counter: str) -> bool:
         """Use one unit of a countdown fault; True if it applied."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -14,7 +15,7 @@ from saleor_coinpayments.simulator.auth import Authenticator, AuthLog
 from saleor_coinpayments.simulator.clock import SimClock
 from saleor_coinpayments.simulator.currencies import CurrencyBook
 from saleor_coinpayments.simulator.delivery import Dispatcher
-from saleor_coinpayments.simulator.engine import Engine
+from saleor_coinpayments.simulator.engine import Engine, SimSettings
 from saleor_coinpayments.simulator.faults import Faults
 from saleor_coinpayments.simulator.jsonenc import encode
 from saleor_coinpayments.simulator.problems import Problem
@@ -31,6 +32,8 @@ class SimState:
     auth_log: AuthLog
     public_url: str | None
     initial_clients: list[tuple[str, str]]
+    initial_settings: SimSettings
+    initial_prices: dict[str, Decimal]
 
     def flush(self) -> None:
         """Hand the notifications the last operation produced to the background dispatcher."""
