@@ -1,0 +1,147 @@
+"""Real servers on loopback for end-to-end tests: the fake Saleor, the simulator, and the app
+started by its own command, configured for one channel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from saleor_coinpayments.simulator.app import create_simulator_app
+from saleor_coinpayments.store.configurations import ConfigurationRepository
+from saleor_coinpayments.store.crypto import SecretBox
+from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.store.installations import InstallationRepository
+from tests.fakes.saleor import FakeSaleor
+from tests.fakes.saleor_model import App, TransactionEvent, TransactionItem
+from tests.helpers.app_server import TEST_SECRET_KEY, RunningApp, app_process
+from tests.helpers.servers import free_port, serve_asgi
+
+GATEWAY = "saleor.coinpayments"
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T | None], timeout: float = 15.0, what: str = "condition") -> T:
+    """Poll until `check` returns something truthy (background workers make things happen later)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@dataclass
+class Simulator:
+    base_url: str
+    client_id: str
+    client_secret: str
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
+
+    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.http.request(method, f"{self.base_url}/__sim{path}", json=body)
+        assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+    def pay(self, invoice_id: str, amount: str = "full", confirmations: int = 0, currency: str | None = None) -> Any:
+        body: dict[str, Any] = {"amount": amount, "confirmations": confirmations}
+        if currency:
+            body["currency"] = currency
+        return self.control("POST", f"/invoices/{invoice_id}/pay", body)
+
+    def confirm(self, invoice_id: str, blocks: int = 1) -> Any:
+        return self.control("POST", f"/invoices/{invoice_id}/confirm", {"blocks": blocks})
+
+    def invoice(self, invoice_id: str) -> Any:
+        return self.control("GET", f"/invoices/{invoice_id}")
+
+    def advance(self, seconds: int) -> Any:
+        return self.control("POST", "/clock/advance", {"seconds": seconds})
+
+    def faults(self, **faults: Any) -> Any:
+        return self.control("POST", "/faults", faults)
+
+    def wait_deliveries(self) -> None:
+        self.control("POST", "/deliveries/wait", {"timeoutSeconds": 10})
+
+
+@dataclass
+class World:
+    saleor: FakeSaleor
+    sim: Simulator
+    app: RunningApp
+    saleor_app: App
+    configuration_id: str
+
+    def transaction(self, transaction_id: str) -> TransactionItem:
+        return self.saleor.transaction(transaction_id)
+
+    def events(self, transaction_id: str, type_: str | None = None) -> list[TransactionEvent]:
+        with self.saleor.lock:
+            events = list(self.transaction(transaction_id).events)
+        return [e for e in events if type_ is None or e.type == type_]
+
+    def app_events(self, transaction_id: str, type_: str) -> list[TransactionEvent]:
+        """Events reported by the app itself (transactionEventReport), not made by Saleor."""
+        return [e for e in self.events(transaction_id, type_) if e.app is not None]
+
+    def checkout(self, total: str = "20.00", **options: Any) -> Any:
+        from tests.fakes.saleor_model import Line
+
+        return self.saleor.create_checkout([Line("T-shirt", "L", "TSHIRT-L", 1, Decimal(total))], **options)
+
+    def initialize(self, source_id: str, data: Any = None, **options: Any) -> Any:
+        return self.saleor.transaction_initialize(source_id, gateway=GATEWAY, data=data, **options)
+
+
+def configure(database_url: str, saleor_api_url: str, sim: Simulator, channel: str = "default-channel") -> str:
+    async def run() -> str:
+        db = Database(database_url)
+        box = SecretBox(TEST_SECRET_KEY)
+        try:
+            async with db.session() as session:
+                installation = await InstallationRepository(session, box).get(saleor_api_url)
+                assert installation is not None
+                repo = ConfigurationRepository(session, box)
+                config = await repo.upsert(
+                    installation.id,
+                    channel,
+                    client_id=sim.client_id,
+                    client_secret=sim.client_secret,
+                    api_url=sim.base_url,
+                )
+                await repo.map_channel(installation.id, channel, config.id)
+                return config.id
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+@contextlib.contextmanager
+def running_world(database_url: str, tmp_path: Path, **app_settings: Any) -> Iterator[World]:
+    port = free_port()
+    sim_url = f"http://127.0.0.1:{port}"
+    client_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
+    simulator_app = create_simulator_app(
+        {client_id: secret}, public_url=sim_url, webhook_retry_delay=0.2, webhook_timeout=5.0, tick_interval=0.2
+    )
+    with (
+        serve_asgi(simulator_app, port=port),
+        FakeSaleor.serve() as saleor,
+        app_process(database_url, tmp_path, coinpayments_api_url=sim_url, **app_settings) as app,
+    ):
+        saleor_app = saleor.install_app(app.manifest_url)
+        sim = Simulator(sim_url, client_id, secret)
+        configuration_id = configure(database_url, saleor.api_url, sim)
+        yield World(saleor, sim, app, saleor_app, configuration_id)
