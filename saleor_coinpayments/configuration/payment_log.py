@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.money import currency_decimals, format_decimal
@@ -114,7 +114,10 @@ class PaymentLog:
                     OutboxMessage.status != OutboxStatus.DELIVERED.value,
                     OutboxMessage.last_error.is_not(None),
                 )
-                .order_by(OutboxMessage.created_at)
+                # The last one wins: a permanent failure over a retry, then the newest.
+                .order_by(
+                    case((OutboxMessage.status == OutboxStatus.FAILED.value, 1), else_=0), OutboxMessage.created_at
+                )
             )
             for payment_id, last_error in failing.all():
                 errors[str(payment_id)] = str(last_error)[:500]

@@ -1,0 +1,241 @@
+"""The Dashboard page (the manifest's `appUrl`) and its JSON API.
+
+The page is server-rendered HTML with a small script (static/dashboard.js) that does the Dashboard
+handshake and calls the API below with the token it receives. Routes only verify, parse and map:
+the work is `ConfigurationService` (shared with the CLI), the payment log and `refresh_payment`.
+Responses never carry a secret. Bad input is 400 `{"errors": {field: message}}`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from saleor_coinpayments import __version__
+from saleor_coinpayments.coinpayments.errors import CoinPaymentsError
+from saleor_coinpayments.configuration import validation as v
+from saleor_coinpayments.configuration.payment_log import DEFAULT_LIMIT, PaymentLog
+from saleor_coinpayments.configuration.service import ConfigurationService, NotFound
+from saleor_coinpayments.money import parse_json
+from saleor_coinpayments.store.installations import InstallationRepository
+from saleor_coinpayments.web.dashboard_auth import AuthorisedUser
+from saleor_coinpayments.web.deps import Ctx, HttpError, read_limited_body
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter()
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+STATIC_FILES = {
+    "dashboard.css": "text/css; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "logo.png": "image/png",
+}
+API_PREFIX = "/api/dashboard"
+MAX_JSON_BYTES = 64 * 1024
+
+_templates = Environment(
+    loader=FileSystemLoader(WEB_DIR / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of an http(s) URL, or None; safe to put into a CSP header."""
+    parts = urlsplit(url.strip())
+    origin = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}".lower()
+    return origin if _ORIGIN.fullmatch(origin) else None
+
+
+def _page_headers(frame_origin: str | None) -> dict[str, str]:
+    """Framable by that Saleor's Dashboard and nothing else; scripts and styles only from us."""
+    ancestors = frame_origin or "'none'"
+    return {
+        "Content-Security-Policy": (
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
+        ),
+        "Referrer-Policy": "same-origin",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard_page(request: Request, ctx: Ctx) -> HTMLResponse:
+    saleor_api_url = (request.query_params.get("saleorApiUrl") or "").strip()
+    installation = None
+    if saleor_api_url:
+        async with ctx.db.session() as session:
+            installation = await InstallationRepository(session, ctx.box).get(saleor_api_url)
+    # The Dashboard is served from the same origin as the API it belongs to; only that origin may
+    # frame this page and talk to it. An unknown Saleor gets an explanation, framable by its origin.
+    dashboard_origin = origin_of(installation.saleor_api_url) if installation else None
+    frame_origin = dashboard_origin or (origin_of(saleor_api_url) if saleor_api_url else None)
+    html = _templates.get_template("dashboard.html").render(
+        installed=installation is not None,
+        saleor_api_url=saleor_api_url,
+        dashboard_origin=dashboard_origin or "",
+        api_prefix=API_PREFIX,
+        version=__version__,
+    )
+    return HTMLResponse(html, headers=_page_headers(frame_origin))
+
+
+@router.get("/static/{name}")
+async def static_file(name: str) -> Response:
+    media_type = STATIC_FILES.get(name)
+    if media_type is None:
+        return JSONResponse({"error": {"code": "NOT_FOUND", "message": "No such file."}}, status_code=404)
+    return FileResponse(
+        STATIC_DIR / name,
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# ------------------------------------------------------------------------------------ page API
+
+
+def _invalid(result: v.Invalid) -> JSONResponse:
+    return JSONResponse({"errors": result.errors}, status_code=400)
+
+
+def _not_found(result: NotFound) -> JSONResponse:
+    return JSONResponse({"error": {"code": "NOT_FOUND", "message": result.message}}, status_code=404)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await read_limited_body(request, MAX_JSON_BYTES)
+    try:
+        body = parse_json(raw) if raw.strip() else {}
+    except ValueError:
+        raise HttpError(400, "MALFORMED_BODY", "The request body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise HttpError(400, "MALFORMED_BODY", "The request body is not a JSON object.")
+    return body
+
+
+@router.get(f"{API_PREFIX}/session")
+async def whoami(user: AuthorisedUser) -> dict[str, Any]:
+    return {"saleor_api_url": user.installation.saleor_api_url, "email": user.email}
+
+
+@router.get(f"{API_PREFIX}/configurations")
+async def list_configurations(ctx: Ctx, user: AuthorisedUser) -> dict[str, Any]:
+    views = await ConfigurationService(ctx).configurations(user.installation)
+    return {
+        "configurations": [view.to_json() for view in views],
+        "default_api_url": ctx.settings.coinpayments_api_url,
+    }
+
+
+async def _save(request: Request, ctx: Ctx, user: AuthorisedUser, configuration_id: str | None) -> JSONResponse:
+    data = v.input_from_mapping(await _json_body(request))
+    if isinstance(data, v.Invalid):
+        return _invalid(data)
+    result = await ConfigurationService(ctx).save(user.installation, data, configuration_id=configuration_id)
+    if isinstance(result, v.Invalid):
+        return _invalid(result)
+    if isinstance(result, NotFound):
+        return _not_found(result)
+    log.info("dashboard_configuration_saved", user_id=user.user_id, configuration_id=result.configuration.id)
+    return JSONResponse(result.to_json(), status_code=201 if result.created else 200)
+
+
+@router.post(f"{API_PREFIX}/configurations")
+async def create_configuration(request: Request, ctx: Ctx, user: AuthorisedUser) -> JSONResponse:
+    return await _save(request, ctx, user, None)
+
+
+@router.put(f"{API_PREFIX}/configurations/{{configuration_id}}")
+async def update_configuration(request: Request, ctx: Ctx, user: AuthorisedUser, configuration_id: str) -> JSONResponse:
+    return await _save(request, ctx, user, configuration_id)
+
+
+@router.delete(f"{API_PREFIX}/configurations/{{configuration_id}}")
+async def delete_configuration(ctx: Ctx, user: AuthorisedUser, configuration_id: str) -> JSONResponse:
+    result = await ConfigurationService(ctx).delete(user.installation, configuration_id)
+    if isinstance(result, v.Invalid):
+        return _invalid(result)
+    if isinstance(result, NotFound):
+        return _not_found(result)
+    log.info("dashboard_configuration_deleted", user_id=user.user_id, configuration_id=configuration_id)
+    return JSONResponse(result.to_json())
+
+
+@router.post(f"{API_PREFIX}/configurations/{{configuration_id}}/test")
+async def test_connection(ctx: Ctx, user: AuthorisedUser, configuration_id: str) -> JSONResponse:
+    result = await ConfigurationService(ctx).test_connection(user.installation, configuration_id)
+    if isinstance(result, NotFound):
+        return _not_found(result)
+    return JSONResponse(result.to_json())
+
+
+@router.put(f"{API_PREFIX}/channels/{{channel_slug}}")
+async def map_channel(request: Request, ctx: Ctx, user: AuthorisedUser, channel_slug: str) -> JSONResponse:
+    """Body `{"configuration_id": "…"}` maps the channel; `{"configuration_id": null}` unmaps it."""
+    body = await _json_body(request)
+    configuration_id = body.get("configuration_id")
+    if configuration_id is not None and not isinstance(configuration_id, str):
+        return _invalid(v.Invalid({v.CONFIGURATION: "Choose one of this shop's configurations."}))
+    result = await ConfigurationService(ctx).map_channel(user.installation, channel_slug, configuration_id or None)
+    if isinstance(result, v.Invalid):
+        return _invalid(result)
+    if isinstance(result, NotFound):
+        return _not_found(result)
+    return JSONResponse(result.to_json())
+
+
+@router.get(f"{API_PREFIX}/payments")
+async def payment_log(request: Request, ctx: Ctx, user: AuthorisedUser) -> JSONResponse:
+    channel = (request.query_params.get("channel") or "").strip() or None
+    if channel is not None and isinstance(v.check_channel_slug(channel), v.FieldError):
+        return _invalid(v.Invalid({v.CHANNEL: "Not a channel slug."}))
+    try:
+        limit = int(request.query_params.get("limit") or DEFAULT_LIMIT)
+    except ValueError:
+        return _invalid(v.Invalid({"limit": "Expected a number."}))
+    async with ctx.db.session() as session:
+        entries = await PaymentLog(session).recent(user.installation.id, channel, limit)
+    return JSONResponse({"channel": channel, "payments": [entry.to_json() for entry in entries]})
+
+
+@router.post(f"{API_PREFIX}/payments/{{payment_id}}/resync")
+async def resync_payment(ctx: Ctx, user: AuthorisedUser, payment_id: str) -> JSONResponse:
+    """Re-read the payment's invoice from CoinPayments now and apply what it says."""
+    from saleor_coinpayments.payments.refresh import refresh_payment
+
+    async with ctx.db.session() as session:
+        entry = await PaymentLog(session).one(user.installation.id, payment_id)
+    if entry is None:
+        return _not_found(NotFound("No such payment."))
+    if entry.invoice_id is None:
+        return JSONResponse(
+            {"error": {"code": "NO_INVOICE", "message": "This payment has no CoinPayments invoice yet."}},
+            status_code=409,
+        )
+    try:
+        await refresh_payment(ctx, payment_id)
+    except CoinPaymentsError as exc:
+        log.warning("dashboard_resync_failed", payment_id=payment_id, error=exc.code)
+        return JSONResponse(
+            {"error": {"code": "COINPAYMENTS_UNAVAILABLE", "message": exc.merchant_message}}, status_code=502
+        )
+    async with ctx.db.session() as session:
+        fresh = await PaymentLog(session).one(user.installation.id, payment_id)
+    log.info("dashboard_payment_resynced", user_id=user.user_id, payment_id=payment_id)
+    return JSONResponse({"payment": fresh.to_json() if fresh else None})

@@ -1,0 +1,592 @@
+// The CoinPayments app page inside the Saleor Dashboard (PROTOCOL.md §9). No framework, no build.
+//
+// The Dashboard frames this page and hands it a short-lived token by postMessage ("handshake",
+// later "tokenRefresh"). Messages are accepted only from the Dashboard's origin, which the server
+// wrote into the page (the origin of the registered Saleor); every API call carries the token and
+// the Saleor API URL. Data from the server is put into the page as text, never as HTML.
+(() => {
+  "use strict";
+
+  const root = document.getElementById("app");
+  if (!root) return;
+
+  const params = new URLSearchParams(window.location.search);
+  const saleorApiUrl = params.get("saleorApiUrl") || root.dataset.saleorApiUrl;
+  const dashboardOrigin = root.dataset.dashboardOrigin;
+  const apiPrefix = root.dataset.apiPrefix;
+
+  const $ = (selector, scope = document) => scope.querySelector(selector);
+  const $$ = (selector, scope = document) => Array.from(scope.querySelectorAll(selector));
+
+  const state = {
+    token: null,
+    configurations: [],
+    defaultApiUrl: "",
+    editing: null, // null: closed; "": new; otherwise the id being edited
+    loaded: false,
+  };
+
+  // ------------------------------------------------------------------ Dashboard messages
+
+  function originOf(url) {
+    try {
+      return new URL(url).origin;
+    } catch {
+      return null;
+    }
+  }
+
+  function actionId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function sendToDashboard(type, payload) {
+    if (window.parent === window) return;
+    window.parent.postMessage({ type, payload: { ...payload, actionId: actionId() } }, dashboardOrigin);
+  }
+
+  function notifyDashboard(status, title, text) {
+    sendToDashboard("notification", { status, title, text });
+  }
+
+  function onMessage(event) {
+    if (event.origin !== dashboardOrigin || event.source !== window.parent) return;
+    const message = event.data;
+    if (!message || typeof message !== "object") return;
+    if (message.type === "handshake" || message.type === "tokenRefresh") {
+      const token = message.payload && message.payload.token;
+      if (typeof token !== "string" || !token) return;
+      state.token = token;
+      start();
+    }
+  }
+
+  // ------------------------------------------------------------------ API
+
+  class NotAuthorised extends Error {}
+
+  async function call(method, path, body) {
+    const headers = { "authorization-bearer": state.token || "", "saleor-api-url": saleorApiUrl };
+    const init = { method, headers, credentials: "omit", cache: "no-store" };
+    if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(apiPrefix + path, init);
+    } catch {
+      showBanner("error", "The app cannot be reached.", "Check your connection and try again.");
+      throw new Error("network");
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (response.status === 401 || response.status === 403) {
+      notAuthorised(response.status, data);
+      throw new NotAuthorised();
+    }
+    return { status: response.status, ok: response.ok, data: data || {} };
+  }
+
+  function errorMessage(data, fallback) {
+    return (data && data.error && data.error.message) || fallback;
+  }
+
+  // ------------------------------------------------------------------ DOM helpers
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function showBanner(kind, title, text) {
+    const banner = $("#banner");
+    banner.className = `banner banner-${kind}`;
+    banner.replaceChildren(el("strong", { text: title }), text ? el("p", { text }) : null);
+    banner.hidden = false;
+  }
+
+  function hideBanner() {
+    $("#banner").hidden = true;
+  }
+
+  function formatTime(iso) {
+    if (!iso) return "—";
+    const date = new Date(iso);
+    return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+  }
+
+  function notAuthorised(status, data) {
+    state.loaded = false;
+    $("#content").hidden = true;
+    $("#waiting").hidden = true;
+    const code = data && data.error && data.error.code;
+    let detail = errorMessage(data, "The Dashboard did not prove who you are.");
+    if (code === "TOKEN_EXPIRED") detail += " The Dashboard renews it; if this message stays, reload the page.";
+    if (status === 403) detail += " Ask a shop owner for the MANAGE_APPS permission.";
+    showBanner("error", "You are not authorised to configure this app.", detail);
+  }
+
+  function setBusy(button, busy, label) {
+    if (busy) {
+      button.dataset.label = button.textContent;
+      button.textContent = label || "Working…";
+      button.disabled = true;
+    } else {
+      button.textContent = button.dataset.label || button.textContent;
+      button.disabled = false;
+    }
+  }
+
+  function clearErrors(form) {
+    for (const node of $$("[data-error-for]", form)) {
+      node.textContent = "";
+      node.hidden = true;
+    }
+    for (const input of $$("[aria-invalid]", form)) input.removeAttribute("aria-invalid");
+  }
+
+  function showErrors(form, errors) {
+    clearErrors(form);
+    for (const [field, message] of Object.entries(errors || {})) {
+      const slot = $(`[data-error-for="${CSS.escape(field)}"]`, form) || $('[data-error-for="_"]', form);
+      if (!slot) continue;
+      slot.textContent = message;
+      slot.hidden = false;
+      const input = form.elements.namedItem(field);
+      if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
+    }
+  }
+
+  // ------------------------------------------------------------------ configurations
+
+  function checkBadge(configuration) {
+    const check = configuration.last_check;
+    if (!check) return el("span", { class: "badge", text: "Not tested" });
+    return check.ok
+      ? el("span", { class: "badge badge-ok", text: "Connected" })
+      : el("span", { class: "badge badge-bad", text: "Not working" });
+  }
+
+  function renderConfigurations() {
+    const list = $("#configurations");
+    list.replaceChildren(...state.configurations.map(configurationCard));
+    $("#no-configurations").hidden = state.configurations.length > 0;
+    renderChannels();
+  }
+
+  function configurationCard(c) {
+    const channels = c.channels.length
+      ? el("span", { class: "chips" }, c.channels.map((slug) => el("span", { class: "chip", text: slug })))
+      : el("span", { class: "muted", text: "none — map a channel below" });
+    const check = c.last_check;
+    const card = el(
+      "article",
+      { class: "card", dataset: { configurationId: c.id } },
+      el("div", { class: "card-head" }, el("h3", { text: c.name }), checkBadge(c)),
+      el(
+        "dl",
+        {},
+        el("dt", { text: "Client id" }),
+        el("dd", { class: "mono", text: c.client_id }),
+        el("dt", { text: "Client secret" }),
+        el("dd", { class: "mono", text: c.client_secret }),
+        el("dt", { text: "API URL" }),
+        el("dd", { class: "mono", text: c.api_url }),
+        el("dt", { text: "Coins" }),
+        el("dd", { text: c.accepted_coins.length ? c.accepted_coins.join(", ") : "All offered by CoinPayments" }),
+        el("dt", { text: "Channels" }),
+        el("dd", {}, channels),
+        el("dt", { text: "Notifications" }),
+        el("dd", { text: c.notifications_registered ? "Registered at CoinPayments" : "Not registered yet" }),
+      ),
+      check
+        ? el("p", { class: `verdict ${check.ok ? "verdict-ok" : "verdict-bad"}`, role: "status", text: check.message })
+        : null,
+      el(
+        "div",
+        { class: "actions" },
+        el("button", { type: "button", class: "button small", text: "Edit", onclick: () => openEditor(c) }),
+        el("button", {
+          type: "button",
+          class: "button small",
+          text: "Test connection",
+          onclick: (event) => testConnection(c, event.currentTarget),
+        }),
+        el("button", {
+          type: "button",
+          class: "button small danger",
+          text: "Delete",
+          onclick: (event) => deleteConfiguration(c, event.currentTarget),
+        }),
+      ),
+    );
+    return card;
+  }
+
+  async function loadConfigurations() {
+    const { ok, data } = await call("GET", "/configurations");
+    if (!ok) {
+      showBanner("error", "Could not load the configurations.", errorMessage(data, ""));
+      return;
+    }
+    state.configurations = data.configurations;
+    state.defaultApiUrl = data.default_api_url || "";
+    renderConfigurations();
+  }
+
+  function openEditor(configuration) {
+    const form = $("#configuration-form");
+    form.reset();
+    clearErrors(form);
+    state.editing = configuration ? configuration.id : "";
+    $("#editor-title").textContent = configuration ? `Edit ${configuration.name}` : "New configuration";
+    const secret = form.elements.namedItem("client_secret");
+    if (configuration) {
+      form.elements.namedItem("name").value = configuration.name;
+      form.elements.namedItem("client_id").value = configuration.client_id;
+      form.elements.namedItem("api_url").value = configuration.api_url;
+      form.elements.namedItem("accepted_coins").value = configuration.accepted_coins.join(", ");
+      form.elements.namedItem("channels").value = configuration.channels.join(", ");
+      secret.placeholder = `${configuration.client_secret} — leave empty to keep`;
+      $("#secret-hint").textContent = "Write-only: the stored secret is never shown. Enter a new one to replace it.";
+    } else {
+      form.elements.namedItem("api_url").value = state.defaultApiUrl;
+      secret.placeholder = "";
+      $("#secret-hint").textContent = "Shown once by CoinPayments when the integration is created.";
+    }
+    $("#editor").hidden = false;
+    form.elements.namedItem("name").focus();
+  }
+
+  function closeEditor() {
+    state.editing = null;
+    $("#editor").hidden = true;
+    $("#configuration-form").reset();
+  }
+
+  async function saveConfiguration(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const field = (name) => form.elements.namedItem(name).value;
+    const body = {
+      name: field("name"),
+      client_id: field("client_id"),
+      client_secret: field("client_secret"),
+      api_url: field("api_url"),
+      accepted_coins: field("accepted_coins"),
+      channels: field("channels"),
+    };
+    const button = $("#save");
+    setBusy(button, true, "Saving…");
+    try {
+      const creating = state.editing === "";
+      const path = creating ? "/configurations" : `/configurations/${encodeURIComponent(state.editing)}`;
+      const { status, ok, data } = await call(creating ? "POST" : "PUT", path, body);
+      if (status === 400 && data.errors) {
+        showErrors(form, data.errors);
+        return;
+      }
+      if (!ok) {
+        showErrors(form, { _: errorMessage(data, "The configuration could not be saved.") });
+        return;
+      }
+      closeEditor();
+      const name = data.configuration.name;
+      const moved = Object.entries(data.moved_channels || {}).map(([slug, from]) => `${slug} (from ${from})`);
+      const movedText = moved.length ? ` Channels moved here: ${moved.join(", ")}.` : "";
+      if (data.check.ok) {
+        showBanner("ok", `Saved ${name}.`, data.check.message + movedText);
+        notifyDashboard("success", "Configuration saved", name);
+      } else {
+        showBanner("warn", `Saved ${name}, but CoinPayments does not accept it yet.`, data.check.message + movedText);
+        notifyDashboard("warning", "Configuration saved with a problem", data.check.message);
+      }
+      await loadConfigurations();
+      await loadPayments();
+    } catch (error) {
+      if (!(error instanceof NotAuthorised)) throw error;
+    } finally {
+      setBusy(button, false);
+    }
+  }
+
+  async function testConnection(configuration, button) {
+    setBusy(button, true, "Testing…");
+    try {
+      const { ok, data } = await call("POST", `/configurations/${encodeURIComponent(configuration.id)}/test`);
+      if (!ok) {
+        showBanner("error", "The test could not run.", errorMessage(data, ""));
+        return;
+      }
+      const check = data.check;
+      if (check.ok) showBanner("ok", `${configuration.name}: the connection works.`, check.message);
+      else showBanner("error", `${configuration.name}: the connection does not work.`, check.message);
+      await loadConfigurations();
+    } catch (error) {
+      if (!(error instanceof NotAuthorised)) throw error;
+    } finally {
+      if (button.isConnected) setBusy(button, false);
+    }
+  }
+
+  async function deleteConfiguration(configuration, button) {
+    if (button.dataset.confirming !== "yes") {
+      button.dataset.confirming = "yes";
+      button.textContent = "Click again to delete";
+      window.setTimeout(() => {
+        if (button.isConnected) {
+          button.dataset.confirming = "";
+          button.textContent = "Delete";
+        }
+      }, 4000);
+      return;
+    }
+    setBusy(button, true, "Deleting…");
+    try {
+      const { status, ok, data } = await call("DELETE", `/configurations/${encodeURIComponent(configuration.id)}`);
+      if (status === 400 && data.errors) {
+        showBanner("error", `${configuration.name} was not deleted.`, Object.values(data.errors).join(" "));
+      } else if (!ok) {
+        showBanner("error", `${configuration.name} was not deleted.`, errorMessage(data, ""));
+      } else if (data.warning) {
+        showBanner("warn", `Deleted ${configuration.name}.`, data.warning);
+      } else {
+        showBanner("ok", `Deleted ${configuration.name}.`, "");
+      }
+      await loadConfigurations();
+    } catch (error) {
+      if (!(error instanceof NotAuthorised)) throw error;
+    } finally {
+      if (button.isConnected) setBusy(button, false);
+    }
+  }
+
+  // ------------------------------------------------------------------ channels
+
+  function renderChannels() {
+    const select = $('#map-form select[name="configuration_id"]');
+    const chosen = select.value;
+    select.replaceChildren(...state.configurations.map((c) => el("option", { value: c.id, text: c.name })));
+    if (chosen) select.value = chosen;
+
+    const rows = [];
+    const slugs = [];
+    for (const c of state.configurations) {
+      for (const slug of c.channels) {
+        slugs.push(slug);
+        rows.push(
+          el(
+            "tr",
+            { dataset: { channel: slug } },
+            el("td", { class: "mono", text: slug }),
+            el("td", { text: c.name }),
+            el(
+              "td",
+              { class: "num" },
+              el("button", {
+                type: "button",
+                class: "button small",
+                text: "Unmap",
+                onclick: (event) => mapChannel(slug, null, event.currentTarget),
+              }),
+            ),
+          ),
+        );
+      }
+    }
+    const body = $("#channels-table tbody");
+    body.replaceChildren(
+      ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "3", class: "muted", text: "No channel mapped." }))]),
+    );
+
+    const logSelect = $("#log-channel");
+    const current = logSelect.value;
+    logSelect.replaceChildren(
+      el("option", { value: "", text: "All channels" }),
+      ...slugs.sort().map((slug) => el("option", { value: slug, text: slug })),
+    );
+    logSelect.value = slugs.includes(current) ? current : "";
+  }
+
+  async function mapChannel(slug, configurationId, button) {
+    const form = $("#map-form");
+    setBusy(button, true);
+    try {
+      const { status, ok, data } = await call("PUT", `/channels/${encodeURIComponent(slug)}`, {
+        configuration_id: configurationId,
+      });
+      if (status === 400 && data.errors) {
+        showErrors(form, data.errors);
+        return;
+      }
+      if (!ok) {
+        showErrors(form, { channel: errorMessage(data, "The channel could not be mapped.") });
+        return;
+      }
+      clearErrors(form);
+      form.reset();
+      const target = data.configuration ? data.configuration.name : null;
+      const from = data.previous ? ` (was ${data.previous})` : "";
+      showBanner("ok", target ? `Channel ${data.channel} now pays with ${target}${from}.` : `Channel ${data.channel} unmapped.`);
+      await loadConfigurations();
+    } catch (error) {
+      if (!(error instanceof NotAuthorised)) throw error;
+    } finally {
+      if (button.isConnected) setBusy(button, false);
+    }
+  }
+
+  function submitMap(event) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const slug = form.elements.namedItem("channel").value.trim();
+    const configurationId = form.elements.namedItem("configuration_id").value;
+    if (!slug) {
+      showErrors(form, { channel: "Enter a channel slug." });
+      return;
+    }
+    if (!configurationId) {
+      showErrors(form, { configuration_id: "Create a configuration first." });
+      return;
+    }
+    mapChannel(slug, configurationId, $("#map-channel"));
+  }
+
+  // ------------------------------------------------------------------ payment log
+
+  function reportsCell(reports) {
+    const parts = [];
+    if (reports.failed) parts.push(el("span", { class: "badge badge-bad", text: `${reports.failed} failed`, title: reports.last_error || "" }));
+    if (reports.waiting) parts.push(el("span", { class: "badge badge-warn", text: `${reports.waiting} waiting`, title: reports.last_error || "" }));
+    if (reports.delivered) parts.push(el("span", { class: "badge badge-ok", text: `${reports.delivered} delivered` }));
+    if (!parts.length) parts.push(el("span", { class: "muted", text: "—" }));
+    const cell = el("td", {}, el("span", { class: "chips" }, parts));
+    if (reports.last_error && (reports.failed || reports.waiting)) cell.append(el("span", { class: "sub", text: reports.last_error }));
+    return cell;
+  }
+
+  function stateBadge(payment) {
+    const good = ["paid", "completed"].includes(payment.state);
+    const bad = ["expired", "cancelled"].includes(payment.state);
+    const kind = good ? "badge-ok" : bad ? "badge-bad" : "badge-warn";
+    return el("span", { class: `badge ${kind}`, text: payment.state });
+  }
+
+  function paymentRow(p) {
+    const credited = p.credited !== p.amount && Number(p.credited) > 0 ? `credited ${p.credited}` : null;
+    return el(
+      "tr",
+      { dataset: { paymentId: p.id } },
+      el("td", {}, formatTime(p.created_at)),
+      el("td", { class: "mono", text: p.channel }),
+      el("td", {}, el("span", { class: "mono", text: p.invoice_id || "—" }), el("span", { class: "sub", text: p.flow === "checkout" ? "checkout" : "sent invoice" })),
+      el("td", { class: "num" }, `${p.amount} ${p.currency}`, credited ? el("span", { class: "sub", text: credited }) : null),
+      el("td", {}, stateBadge(p), p.confirmations ? el("span", { class: "sub", text: `${p.confirmations} confirmations` }) : null),
+      el("td", {}, formatTime(p.last_notification_at)),
+      reportsCell(p.reports),
+      el(
+        "td",
+        { class: "num" },
+        p.invoice_id
+          ? el("button", {
+              type: "button",
+              class: "button small",
+              text: "Resync",
+              title: "Read this invoice from CoinPayments now",
+              onclick: (event) => resync(p, event.currentTarget),
+            })
+          : null,
+      ),
+    );
+  }
+
+  async function loadPayments() {
+    const channel = $("#log-channel").value;
+    const query = channel ? `?channel=${encodeURIComponent(channel)}` : "";
+    const { ok, data } = await call("GET", `/payments${query}`);
+    if (!ok) {
+      showBanner("error", "Could not load the payments.", errorMessage(data, ""));
+      return;
+    }
+    $("#payments-table tbody").replaceChildren(...data.payments.map(paymentRow));
+    $("#no-payments").hidden = data.payments.length > 0;
+  }
+
+  async function resync(payment, button) {
+    setBusy(button, true, "Reading…");
+    try {
+      const { ok, data } = await call("POST", `/payments/${encodeURIComponent(payment.id)}/resync`);
+      if (!ok) {
+        showBanner("error", `Invoice ${payment.invoice_id} could not be read.`, errorMessage(data, ""));
+        return;
+      }
+      showBanner("ok", `Invoice ${payment.invoice_id} read from CoinPayments.`, `State: ${data.payment ? data.payment.state : "unknown"}.`);
+      await loadPayments();
+    } catch (error) {
+      if (!(error instanceof NotAuthorised)) throw error;
+    } finally {
+      if (button.isConnected) setBusy(button, false);
+    }
+  }
+
+  // ------------------------------------------------------------------ start
+
+  async function start() {
+    try {
+      const { ok, data } = await call("GET", "/session");
+      if (!ok) return;
+      $("#whoami").textContent = data.email ? `Signed in as ${data.email}` : "";
+      if (!state.loaded) hideBanner();
+      state.loaded = true;
+      $("#waiting").hidden = true;
+      $("#content").hidden = false;
+      await loadConfigurations();
+      await loadPayments();
+    } catch (error) {
+      if (!(error instanceof NotAuthorised)) throw error;
+    }
+  }
+
+  function wire() {
+    $("#new-configuration").addEventListener("click", () => openEditor(null));
+    $("#cancel").addEventListener("click", closeEditor);
+    $("#configuration-form").addEventListener("submit", saveConfiguration);
+    $("#map-form").addEventListener("submit", submitMap);
+    $("#reload-log").addEventListener("click", () => loadPayments().catch(() => {}));
+    $("#log-channel").addEventListener("change", () => loadPayments().catch(() => {}));
+  }
+
+  wire();
+  const referrerOrigin = document.referrer ? originOf(document.referrer) : null;
+  if (window.parent === window || (referrerOrigin && referrerOrigin !== dashboardOrigin)) {
+    $("#waiting").hidden = true;
+    showBanner(
+      "error",
+      "Open this page from the Saleor Dashboard.",
+      `It only works inside the Dashboard of ${saleorApiUrl} (Apps → CoinPayments).`,
+    );
+    return;
+  }
+  window.addEventListener("message", onMessage);
+  sendToDashboard("notifyReady", {});
+})();

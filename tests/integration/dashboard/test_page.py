@@ -1,0 +1,55 @@
+"""The page at the manifest's appUrl: framable by that Saleor's Dashboard only, and its static files."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.integration.dashboard.conftest import Dashboard
+
+
+def test_page_is_framable_by_the_installations_origin_only(dashboard: Dashboard) -> None:
+    saleor_origin = dashboard.saleor.base_url
+    response = httpx.get(f"{dashboard.app.base_url}/dashboard", params={"saleorApiUrl": dashboard.saleor.api_url})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    csp = response.headers["content-security-policy"]
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+    assert directives["frame-ancestors"] == saleor_origin
+    assert directives["script-src"] == "'self'"
+    assert "x-frame-options" not in response.headers
+    assert f'data-dashboard-origin="{saleor_origin}"' in response.text
+    assert 'src="/static/dashboard.js' in response.text
+
+
+def test_manifest_points_at_the_page_and_the_logo(dashboard: Dashboard) -> None:
+    manifest = httpx.get(dashboard.app.manifest_url).json()
+    page = httpx.get(manifest["appUrl"], params={"saleorApiUrl": dashboard.saleor.api_url})
+    assert page.status_code == 200
+    logo = httpx.get(manifest["brand"]["logo"]["default"])
+    assert logo.status_code == 200
+    assert logo.headers["content-type"] == "image/png"
+    assert logo.content.startswith(b"\x89PNG\r\n\x1a\n")
+    for name, kind in [("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")]:
+        static = httpx.get(f"{dashboard.app.base_url}/static/{name}")
+        assert static.status_code == 200
+        assert static.headers["content-type"].startswith(kind)
+    assert httpx.get(f"{dashboard.app.base_url}/static/..%2Fdashboard.py").status_code == 404
+    assert httpx.get(f"{dashboard.app.base_url}/static/secret_key").status_code == 404
+
+
+def test_unknown_saleor_gets_an_explanation_and_no_script(dashboard: Dashboard) -> None:
+    hostile = 'http://evil.example/graphql/"><script>alert(1)</script>'
+    response = httpx.get(f"{dashboard.app.base_url}/dashboard", params={"saleorApiUrl": hostile})
+    assert response.status_code == 200
+    assert "not installed" in response.text
+    assert "<script>alert(1)</script>" not in response.text
+    assert "dashboard.js" not in response.text
+    # Only that Saleor's origin could frame the explanation; a header cannot be injected through it.
+    assert response.headers["content-security-policy"].endswith("frame-ancestors http://evil.example")
+    injected = httpx.get(
+        f"{dashboard.app.base_url}/dashboard", params={"saleorApiUrl": "http://a;script-src *;/graphql/"}
+    )
+    assert injected.headers["content-security-policy"].endswith("frame-ancestors 'none'")
+    missing = httpx.get(f"{dashboard.app.base_url}/dashboard")
+    assert "frame-ancestors 'none'" in missing.headers["content-security-policy"]
+    assert "Open this page from the Saleor Dashboard" in missing.text
