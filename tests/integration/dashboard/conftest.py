@@ -45,18 +45,19 @@ class Simulator:
         response = httpx.patch(f"{self.base_url}/__sim/clients/{client_id}", json=changes, timeout=10)
         response.raise_for_status()
 
-    def webhooks(self, client_id: str = CLIENT_ID, secret: str = SECRET) -> list[ClientWebhook]:
-        async def read() -> list[ClientWebhook]:
-            async with CoinPaymentsClient(
-                client_id=client_id,
-                client_secret=secret,
-                base_url=self.base_url,
-                timeout_seconds=5,
-                rate_limiter=limiter_for(client_id),
-            ) as client:
-                return await client.list_client_webhooks()
+    async def webhooks_async(self, client_id: str = CLIENT_ID, secret: str = SECRET) -> list[ClientWebhook]:
+        """The integration's webhook subscriptions, read through the signed API."""
+        async with CoinPaymentsClient(
+            client_id=client_id,
+            client_secret=secret,
+            base_url=self.base_url,
+            timeout_seconds=5,
+            rate_limiter=limiter_for(client_id),
+        ) as client:
+            return await client.list_client_webhooks()
 
-        return run(read())
+    def webhooks(self, client_id: str = CLIENT_ID, secret: str = SECRET) -> list[ClientWebhook]:
+        return run(self.webhooks_async(client_id, secret))
 
 
 @pytest.fixture
