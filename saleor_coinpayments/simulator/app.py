@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from saleor_coinpayments.simulator.api_routes import build_api_router
 from saleor_coinpayments.simulator.auth import Authenticator, AuthLog
@@ -117,4 +118,20 @@ def create_simulator_app(
     app.include_router(build_control_router(sim))
     app.include_router(build_pages_router(sim))
     app.add_middleware(FaultMiddleware, faults=faults)
+    app.add_middleware(_FlushMiddleware, sim=sim)
     return app
+
+
+class _FlushMiddleware:
+    """After any request, send what it caused (a read can pass an expiry deadline too)."""
+
+    def __init__(self, app: ASGIApp, sim: SimState) -> None:
+        self.app = app
+        self.sim = sim
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                self.sim.flush()

@@ -14,7 +14,8 @@ def run_simulator(host: str, port: int, clients: list[tuple[str, str]], public_u
     if not pairs:
         pairs = [(new_client_id(), new_client_secret())]
     base = public_url or f"http://{host}:{port}"
-    print(f"CoinPayments simulator on http://{host}:{port} (clients sign URLs starting {base})")  # noqa: T201
+    signed = public_url or "the URL they call"
+    print(f"CoinPayments simulator on http://{host}:{port}; clients sign {signed}")  # noqa: T201
     for client_id, secret in pairs:
         print(f"  client id: {client_id}\n  secret:    {secret}")  # noqa: T201
     print(f"  control endpoints: {base}/__sim  docs: {base}/__sim/docs")  # noqa: T201

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -188,3 +189,15 @@ def test_unreachable_receiver_is_retried_with_a_delay(slow_retry_sim: Sim) -> No
     attempts = delivery["attempts"]
     assert len(attempts) == 5
     assert all(a["status"] is None and a["error"] for a in attempts)
+
+
+def test_expiry_noticed_by_a_read_is_notified(receiver: Receiver) -> None:
+    """No background ticker: the GET that notices the timeout must still cause the notification."""
+    with serve_asgi(make_app(tick_interval=None, payment_window=timedelta(seconds=1))) as base:
+        sim = Sim(base, Signer(base))
+        subscribe(sim, receiver.url(), ["invoiceTimedOut"])
+        invoice = sim.create(white_label(coin="1"))["id"]
+        time.sleep(1.2)
+        assert sim.status(invoice) == "timedOut"
+        sim.wait_deliveries()
+        assert types(receiver) == ["InvoiceTimedOut"]
