@@ -498,7 +498,7 @@
       "tr",
       { dataset: { paymentId: p.id } },
       el("td", {}, formatTime(p.created_at)),
-      el("td", { class: "mono", text: p.channel }),
+      el("td", { class: "mono nowrap", text: p.channel }),
       el("td", {}, el("span", { class: "mono", text: p.invoice_id || "—" }), el("span", { class: "sub", text: p.flow === "checkout" ? "checkout" : "sent invoice" })),
       el("td", { class: "num" }, `${p.amount} ${p.currency}`, credited ? el("span", { class: "sub", text: credited }) : null),
       el("td", {}, stateBadge(p), p.confirmations ? el("span", { class: "sub", text: `${p.confirmations} confirmations` }) : null),
