@@ -56,26 +56,24 @@ def snapshot_of(payment: Payment) -> states.PaymentSnapshot:
     )
 
 
-def next_check_delay(state: PaymentState, created_at: datetime, now: datetime) -> timedelta:
-    """How soon the reconciler looks again: often while money moves, rarely for old quiet invoices."""
+def next_check_delay(state: PaymentState, created_at: datetime, now: datetime, interval: float) -> timedelta:
+    """How soon the reconciler looks again, in RECONCILE_INTERVAL units: each interval while money
+    moves or the invoice is young, rarely for old quiet invoices and for ended ones (late money)."""
+    base = timedelta(seconds=interval)
     if state in (PaymentState.PENDING, PaymentState.PAID):
-        return timedelta(seconds=30)
+        return base
     if state in (PaymentState.EXPIRED, PaymentState.CANCELLED):
-        return timedelta(minutes=30)
+        return base * 60
     age = now - created_at
     if age < timedelta(minutes=15):
-        return timedelta(seconds=30)
+        return base
     if age < timedelta(hours=2):
-        return timedelta(minutes=2)
-    return timedelta(minutes=15)
+        return base * 4
+    return base * 30
 
 
 def _report(payment: Payment, report: states.Report) -> EventReport:
-    amount = (
-        None
-        if report.amount is None
-        else format_decimal(report.amount, Money.of(0, payment.currency).decimals)
-    )
+    amount = None if report.amount is None else format_decimal(report.amount, Money.of(0, payment.currency).decimals)
     return EventReport(
         transaction_id=payment.saleor_transaction_id,
         type=report.type,
@@ -87,9 +85,7 @@ def _report(payment: Payment, report: states.Report) -> EventReport:
     )
 
 
-async def apply_transition(
-    ctx: AppContext, payment_id: str, view: states.InvoiceView
-) -> states.PaymentSnapshot | None:
+async def apply_transition(ctx: AppContext, payment_id: str, view: states.InvoiceView) -> states.PaymentSnapshot | None:
     """Apply what CoinPayments said to the stored payment, atomically with its reports."""
     async with payment_lock(payment_id), ctx.db.session() as session:
         payment = await PaymentRepository(session).get(payment_id, lock=True)
@@ -102,9 +98,7 @@ async def apply_transition(
                 payment.installation_id, payment.id, report.dedup_key, _report(payment, report)
             )
         details: dict[str, Any] = dict(payment.details or {})
-        details["credits"] = [
-            {"psp_reference": c.psp_reference, "amount": str(c.amount)} for c in transition.credits
-        ]
+        details["credits"] = [{"psp_reference": c.psp_reference, "amount": str(c.amount)} for c in transition.credits]
         details["info_keys"] = sorted(transition.info_keys)
         details["last_view"] = {
             "status": view.status,
@@ -124,7 +118,9 @@ async def apply_transition(
         payment.confirmations = view.confirmations
         now = utcnow()
         payment.last_checked_at = now
-        payment.next_check_at = now + next_check_delay(transition.state, payment.created_at, now)
+        payment.next_check_at = now + next_check_delay(
+            transition.state, payment.created_at, now, ctx.settings.reconcile_interval_seconds
+        )
         payment.claimed_until = None
         if transition.reports:
             log.info(

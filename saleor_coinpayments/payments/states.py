@@ -382,8 +382,8 @@ def apply(snapshot: PaymentSnapshot, view: InvoiceView, *, late_window: timedelt
             KEY_OVERPAID,
             extra,
             f"Received {work.money(credited)} for {work.money(asked)}: {work.money(extra)} more than asked. "
-            f"All of it is recorded as charged; refund the {work.money(extra)} in Saleor if it should go "
-            "back to the buyer.",
+            f"All of it is recorded as charged; if the {work.money(extra)} should go back to the buyer, "
+            "send it from your CoinPayments account.",
         )
     elif 0 < credited < asked and status in _SETTLED_STATUSES:
         short = asked - credited

@@ -207,6 +207,7 @@ class FakeSaleor:
         self.deliveries: list[Delivery] = []
         self.graphql_log: list[dict[str, Any]] = []
         self.base_url = "http://saleor.invalid"
+        self.api_down = False  # an outage: the GraphQL API answers 503 while True
         self.asgi = self._build_asgi()
 
     # --- serving --------------------------------------------------------------------------
@@ -252,6 +253,8 @@ class FakeSaleor:
 
         @api.post("/graphql/")
         async def graphql(request: Request) -> JSONResponse:
+            if self.api_down:
+                return JSONResponse({"errors": [{"message": "Service Unavailable"}]}, status_code=503)
             raw = await request.body()
             token = None
             authorization = request.headers.get("authorization", "")

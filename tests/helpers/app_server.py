@@ -25,6 +25,7 @@ TEST_SECRET_KEY = "test-secret-key-for-the-suite"
 class RunningApp:
     base_url: str
     settings: Settings
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def manifest_url(self) -> str:
@@ -76,7 +77,7 @@ def app_process(database_url: str, data_dir: Path, **overrides: Any) -> Iterator
     settings = app_settings(database_url, data_dir, port, **overrides)
     process = start_app_process(settings)
     try:
-        yield RunningApp(f"http://127.0.0.1:{port}", settings)
+        yield RunningApp(f"http://127.0.0.1:{port}", settings, process)
     finally:
         process.kill()
         process.wait(timeout=10)

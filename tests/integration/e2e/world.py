@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import httpx
 
+from saleor_coinpayments.coinpayments.client import CoinPaymentsClient
+from saleor_coinpayments.coinpayments.ratelimit import TokenBucket
 from saleor_coinpayments.simulator.app import create_simulator_app
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.crypto import SecretBox
@@ -71,6 +73,22 @@ class Simulator:
     def faults(self, **faults: Any) -> Any:
         return self.control("POST", "/faults", faults)
 
+    def list_invoices(self) -> list[str]:
+        """Invoice ids as the real list API returns them to this client."""
+
+        async def run() -> list[str]:
+            async with CoinPaymentsClient(
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                base_url=self.base_url,
+                timeout_seconds=5,
+                rate_limiter=TokenBucket(100),
+            ) as client:
+                listed = await client.list_invoices(limit=100)
+                return [item.id for item in listed.items]
+
+        return asyncio.run(run())
+
     def wait_deliveries(self) -> None:
         self.control("POST", "/deliveries/wait", {"timeoutSeconds": 10})
 
@@ -82,6 +100,12 @@ class World:
     app: RunningApp
     saleor_app: App
     configuration_id: str
+
+    def app_process_kill(self) -> None:
+        """SIGKILL the app: no shutdown, no flushing (a crash)."""
+        assert self.app.process is not None
+        self.app.process.kill()
+        self.app.process.wait(timeout=10)
 
     def transaction(self, transaction_id: str) -> TransactionItem:
         return self.saleor.transaction(transaction_id)
