@@ -1,0 +1,1 @@
+"""Talking to Saleor: manifest, registration, signatures, GraphQL client, payloads and responses."""
