@@ -9,15 +9,11 @@ from typing import Any
 
 import structlog
 
-_SECRET_KEY_NAMES = re.compile(
-    r"(secret|token|password|authorization|signature|api_key|private)", re.IGNORECASE
-)
+_SECRET_KEY_NAMES = re.compile(r"(secret|token|password|authorization|signature|api_key|private)", re.IGNORECASE)
 MASK = "***"
 
 
-def mask_secrets(
-    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
+def mask_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Replace the value of any key that names a secret, at any depth of dicts."""
 
     def scrub(value: Any) -> Any:

@@ -78,9 +78,7 @@ class Settings(BaseSettings):
         value = value.strip()
         if value.startswith("postgres://") or value.startswith("postgresql://"):
             value = "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if value and not (
-            value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
-        ):
+        if value and not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
             raise ValueError("must be sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
         return value
 
@@ -104,8 +102,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}" for err in exc.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from None
 

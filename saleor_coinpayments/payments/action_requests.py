@@ -51,9 +51,7 @@ async def cancel(ctx: AppContext, installation: InstallationRecord, payload: dic
     async with ctx.db.session() as session:
         payment = await PaymentRepository(session).by_transaction(installation.id, request.transaction_id)
     if payment is None or not payment.invoice_id:
-        return ActionResult(
-            result="CANCEL_FAILURE", message="No CoinPayments invoice belongs to this transaction."
-        )
+        return ActionResult(result="CANCEL_FAILURE", message="No CoinPayments invoice belongs to this transaction.")
     try:
         snapshot = await refresh_payment(ctx, payment.id)
     except cp_errors.CoinPaymentsError as exc:
@@ -75,9 +73,7 @@ async def cancel(ctx: AppContext, installation: InstallationRecord, payload: dic
         async with ctx.db.session() as session:
             config = await ConfigurationRepository(session, ctx.box).get(payment.configuration_id)
         if config is None:
-            return ActionResult(
-                result="CANCEL_FAILURE", message="The configuration of this payment was removed."
-            )
+            return ActionResult(result="CANCEL_FAILURE", message="The configuration of this payment was removed.")
         try:
             await client_for(ctx, config).cancel_invoice(payment.invoice_id)
         except cp_errors.CoinPaymentsError as exc:

@@ -28,9 +28,7 @@ async def run(ctx: AppContext, installation: InstallationRecord, payload: dict[s
     if request.channel_slug is None:
         return {"configured": False, "message": "No channel in the request."}
     async with ctx.db.session() as session:
-        config = await ConfigurationRepository(session, ctx.box).for_channel(
-            installation.id, request.channel_slug
-        )
+        config = await ConfigurationRepository(session, ctx.box).for_channel(installation.id, request.channel_slug)
     if config is None:
         return {
             "configured": False,
@@ -55,9 +53,7 @@ async def run(ctx: AppContext, installation: InstallationRecord, payload: dict[s
     except cp_errors.CoinPaymentsError as exc:
         log.warning("coin_list_unavailable", error=exc.message)
         coins = [{"symbol": symbol} for symbol in sorted(accepted)]
-    test_mode = config.api_url.rstrip("/") not in PRODUCTION_HOSTS or (
-        bool(accepted) and accepted <= TEST_COINS
-    )
+    test_mode = config.api_url.rstrip("/") not in PRODUCTION_HOSTS or (bool(accepted) and accepted <= TEST_COINS)
     return {
         "configured": True,
         "name": "Pay with crypto (CoinPayments)",

@@ -25,9 +25,7 @@ from saleor_coinpayments.urls import coinpayments_notification_url
 
 log = structlog.get_logger(__name__)
 
-NOTIFICATIONS = Counter(
-    "coinpayments_notifications_total", "CoinPayments notifications, by outcome", ["outcome"]
-)
+NOTIFICATIONS = Counter("coinpayments_notifications_total", "CoinPayments notifications, by outcome", ["outcome"])
 
 
 @dataclass(frozen=True)
@@ -46,9 +44,7 @@ class Rejected:
     message: str
 
 
-async def receive(
-    ctx: AppContext, configuration_id: str, body: bytes, headers: dict[str, str]
-) -> Accepted | Rejected:
+async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: dict[str, str]) -> Accepted | Rejected:
     async with ctx.db.session() as session:
         config = await ConfigurationRepository(session, ctx.box).get(configuration_id)
     if config is None:
@@ -65,9 +61,7 @@ async def receive(
         )
     except WebhookVerificationError as exc:
         NOTIFICATIONS.labels(outcome=f"rejected_{exc.reason.value}").inc()
-        log.warning(
-            "coinpayments_notification_rejected", reason=exc.reason.value, configuration_id=configuration_id
-        )
+        log.warning("coinpayments_notification_rejected", reason=exc.reason.value, configuration_id=configuration_id)
         status = 400 if exc.reason.value == "bad_body" else 401
         return Rejected(status, "INVALID_NOTIFICATION", exc.message)
 
@@ -105,9 +99,7 @@ async def receive(
         notification_type=notification.raw_type,
         invoice_id=notification.invoice_id,
     )
-    return Accepted(
-        duplicate=duplicate, payment_id=payment.id if payment else None, notification_id=notification.id
-    )
+    return Accepted(duplicate=duplicate, payment_id=payment.id if payment else None, notification_id=notification.id)
 
 
 async def mark_handled(ctx: AppContext, configuration_id: str, external_id: str, outcome: str) -> None:

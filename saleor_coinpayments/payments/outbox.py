@@ -99,15 +99,11 @@ class OutboxRepository:
             "created_at": utcnow(),
         }
         insert = pg_insert if self._is_postgres else sqlite_insert
-        statement = (
-            insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
-        )
+        statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
         result = await self._session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
 
-    async def enqueue_event_report(
-        self, installation_id: str, payment_id: str, key: str, report: EventReport
-    ) -> bool:
+    async def enqueue_event_report(self, installation_id: str, payment_id: str, key: str, report: EventReport) -> bool:
         return await self.enqueue(
             installation_id=installation_id,
             payment_id=payment_id,
@@ -147,9 +143,7 @@ class OutboxRepository:
 
     async def for_payment(self, payment_id: str) -> list[OutboxMessage]:
         rows = await self._session.execute(
-            select(OutboxMessage)
-            .where(OutboxMessage.payment_id == payment_id)
-            .order_by(OutboxMessage.created_at)
+            select(OutboxMessage).where(OutboxMessage.payment_id == payment_id).order_by(OutboxMessage.created_at)
         )
         return list(rows.scalars())
 
@@ -210,7 +204,5 @@ async def deliver_due(ctx: AppContext, limit: int = 20) -> int:
             error=error,
         )
         async with ctx.db.session() as session:
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values)
-            )
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
     return len(batch)

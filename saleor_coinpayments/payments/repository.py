@@ -26,9 +26,7 @@ class PaymentRepository:
             query = query.with_for_update()
         return (await self._session.execute(query)).scalar_one_or_none()
 
-    async def by_transaction(
-        self, installation_id: str, transaction_id: str, *, lock: bool = False
-    ) -> Payment | None:
+    async def by_transaction(self, installation_id: str, transaction_id: str, *, lock: bool = False) -> Payment | None:
         query = select(Payment).where(
             Payment.installation_id == installation_id, Payment.saleor_transaction_id == transaction_id
         )
@@ -76,7 +74,5 @@ class PaymentRepository:
             query = query.with_for_update(skip_locked=True)
         ids = list((await self._session.execute(query)).scalars())
         if ids:
-            await self._session.execute(
-                update(Payment).where(Payment.id.in_(ids)).values(claimed_until=now + lease)
-            )
+            await self._session.execute(update(Payment).where(Payment.id.in_(ids)).values(claimed_until=now + lease))
         return ids

@@ -60,9 +60,7 @@ class ActionResult:
         return body
 
 
-def charge_failure(
-    message: str, *, code: str, psp_reference: str | None = None, **data: Any
-) -> SessionResult:
+def charge_failure(message: str, *, code: str, psp_reference: str | None = None, **data: Any) -> SessionResult:
     """A refusal the storefront can show: `data.error` has a stable code and the buyer's message."""
     return SessionResult(
         result="CHARGE_FAILURE",

@@ -80,9 +80,7 @@ async def _claim(
         row = Payment(
             installation_id=installation.id,
             configuration_id=config.id,
-            flow=PaymentFlow.CHECKOUT.value
-            if s.source_type == "checkout"
-            else PaymentFlow.SENT_INVOICE.value,
+            flow=PaymentFlow.CHECKOUT.value if s.source_type == "checkout" else PaymentFlow.SENT_INVOICE.value,
             saleor_transaction_id=s.transaction_id,
             source_type=s.source_type,
             source_id=s.source_id,
@@ -113,9 +111,7 @@ async def _wait_for_invoice(ctx: AppContext, payment_id: str) -> Payment | None:
     return None
 
 
-async def _store_invoice(
-    ctx: AppContext, payment_id: str, created: CreatedInvoice, extra: dict[str, Any]
-) -> Payment:
+async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoice, extra: dict[str, Any]) -> Payment:
     async with ctx.db.session() as session:
         row = await PaymentRepository(session).get(payment_id, lock=True)
         assert row is not None
@@ -145,9 +141,7 @@ async def _store_invoice(
         return row
 
 
-async def _store_recovered(
-    ctx: AppContext, client: CoinPaymentsClient, payment_id: str, invoice_id: str
-) -> Payment:
+async def _store_recovered(ctx: AppContext, client: CoinPaymentsClient, payment_id: str, invoice_id: str) -> Payment:
     invoice = await client.get_invoice(invoice_id)
     async with ctx.db.session() as session:
         row = await PaymentRepository(session).get(payment_id, lock=True)
@@ -164,17 +158,13 @@ async def _resolve_coin(client: CoinPaymentsClient, config: ConfigurationRecord,
         if currency.is_fiat:
             continue
         if currency.id.upper() == needle or currency.symbol.upper() == needle:
-            if config.accepted_coins and currency.symbol.upper() not in {
-                c.upper() for c in config.accepted_coins
-            }:
+            if config.accepted_coins and currency.symbol.upper() not in {c.upper() for c in config.accepted_coins}:
                 break
             return currency.id
     raise StorefrontDataError(f"data.paymentCurrency {wanted!r} is not a coin this shop accepts")
 
 
-async def initialize(
-    ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]
-) -> SessionResult:
+async def initialize(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
     s = parse_transaction_session(payload)
     structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
     if s.amount.is_zero():
@@ -193,11 +183,7 @@ async def initialize(
     client = client_for(ctx, config)
     try:
         fiat_id = await client.fiat_currency_id(s.amount.currency)
-        coin_id = (
-            await _resolve_coin(client, config, options.payment_currency)
-            if options.payment_currency
-            else None
-        )
+        coin_id = await _resolve_coin(client, config, options.payment_currency) if options.payment_currency else None
     except cp_errors.CurrencyNotFoundError:
         return charge_failure(
             f"Payments in {s.amount.currency} cannot be made with crypto here.", code="UNSUPPORTED_CURRENCY"
@@ -241,9 +227,7 @@ async def initialize(
         return charge_failure(f"This order cannot be invoiced: {exc}", code="INVALID_ORDER")
     except cp_errors.CoinPaymentsValidationError as exc:
         log.warning("invoice_rejected", error=exc.message)
-        return charge_failure(
-            f"The payment provider refused this invoice: {exc.message}", code="INVOICE_REJECTED"
-        )
+        return charge_failure(f"The payment provider refused this invoice: {exc.message}", code="INVOICE_REJECTED")
     except cp_errors.CoinPaymentsError as exc:
         log.warning("coinpayments_unavailable", error=exc.message)
         return charge_failure(UNAVAILABLE, code="PROVIDER_UNAVAILABLE")
@@ -255,9 +239,7 @@ async def initialize(
     return answer_for(stored)
 
 
-async def process(
-    ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]
-) -> SessionResult:
+async def process(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
     s = parse_transaction_session(payload)
     structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
     async with ctx.db.session() as session:

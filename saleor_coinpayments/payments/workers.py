@@ -40,9 +40,7 @@ async def reconcile_due(ctx: AppContext) -> int:
     return len(ids)
 
 
-async def _loop(
-    name: str, interval: float, step: Callable[[AppContext], Awaitable[int]], ctx: AppContext
-) -> None:
+async def _loop(name: str, interval: float, step: Callable[[AppContext], Awaitable[int]], ctx: AppContext) -> None:
     while True:
         try:
             worked = await step(ctx)

@@ -62,9 +62,7 @@ class SaleorClient:
         try:
             payload = parse_json(response.content)
         except ValueError as exc:
-            raise SaleorUnavailable(
-                f"Saleor at {api_url} answered non-JSON (HTTP {response.status_code})"
-            ) from exc
+            raise SaleorUnavailable(f"Saleor at {api_url} answered non-JSON (HTTP {response.status_code})") from exc
         if not isinstance(payload, dict):
             raise SaleorUnavailable(f"Saleor at {api_url} answered an unexpected shape")
         errors = payload.get("errors") or []

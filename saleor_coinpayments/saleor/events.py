@@ -38,12 +38,8 @@ class WebhookDefinition:
 
 
 WEBHOOKS: tuple[WebhookDefinition, ...] = (
-    WebhookDefinition(
-        SaleorEvent.PAYMENT_GATEWAY_INITIALIZE_SESSION, "CoinPayments gateway initialize", True
-    ),
-    WebhookDefinition(
-        SaleorEvent.TRANSACTION_INITIALIZE_SESSION, "CoinPayments transaction initialize", True
-    ),
+    WebhookDefinition(SaleorEvent.PAYMENT_GATEWAY_INITIALIZE_SESSION, "CoinPayments gateway initialize", True),
+    WebhookDefinition(SaleorEvent.TRANSACTION_INITIALIZE_SESSION, "CoinPayments transaction initialize", True),
     WebhookDefinition(SaleorEvent.TRANSACTION_PROCESS_SESSION, "CoinPayments transaction process", True),
     WebhookDefinition(SaleorEvent.TRANSACTION_CHARGE_REQUESTED, "CoinPayments charge requested", True),
     WebhookDefinition(SaleorEvent.TRANSACTION_REFUND_REQUESTED, "CoinPayments refund requested", True),

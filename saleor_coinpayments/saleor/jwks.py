@@ -20,9 +20,7 @@ def jwks_url(saleor_api_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/.well-known/jwks.json"
 
 
-async def fetch_jwks(
-    http: httpx.AsyncClient, saleor_api_url: str, timeout_seconds: float = 5.0
-) -> dict[str, Any]:
+async def fetch_jwks(http: httpx.AsyncClient, saleor_api_url: str, timeout_seconds: float = 5.0) -> dict[str, Any]:
     url = jwks_url(saleor_api_url)
     try:
         response = await http.get(url, timeout=timeout_seconds, follow_redirects=False)

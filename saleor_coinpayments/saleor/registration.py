@@ -43,9 +43,7 @@ class RegisterApp:
         self._saleor = saleor
         self._installations = installations
 
-    async def execute(
-        self, saleor_api_url: str | None, auth_token: str | None
-    ) -> Registered | RegistrationRefused:
+    async def execute(self, saleor_api_url: str | None, auth_token: str | None) -> Registered | RegistrationRefused:
         if not saleor_api_url:
             return RegistrationRefused(400, "MISSING_SALEOR_API_URL_HEADER", "Missing Saleor-Api-Url header.")
         if not _API_URL.match(saleor_api_url):
@@ -59,15 +57,11 @@ class RegisterApp:
         try:
             data = await self._saleor.execute(saleor_api_url, load_document("app_id"), token=auth_token)
         except SaleorError as exc:
-            return RegistrationRefused(
-                401, "UNKNOWN_APP_ID", f"The app token could not be verified: {exc.message}"
-            )
+            return RegistrationRefused(401, "UNKNOWN_APP_ID", f"The app token could not be verified: {exc.message}")
         app = data.get("app") or {}
         app_id = app.get("id") if isinstance(app, dict) else None
         if not app_id or not isinstance(app_id, str):
-            return RegistrationRefused(
-                401, "UNKNOWN_APP_ID", "Saleor did not return an app id for this token."
-            )
+            return RegistrationRefused(401, "UNKNOWN_APP_ID", "Saleor did not return an app id for this token.")
         try:
             jwks = await fetch_jwks(self._http, saleor_api_url, self._settings.saleor_timeout_seconds)
         except JwksUnavailable as exc:

@@ -33,9 +33,7 @@ async def register(request: Request, ctx: Ctx, session: Session) -> JSONResponse
         )
     token = body.get("auth_token") if isinstance(body, dict) else None
     use_case = RegisterApp(ctx.settings, ctx.http, ctx.saleor, InstallationRepository(session, ctx.box))
-    result = await use_case.execute(
-        request.headers.get("saleor-api-url"), token if isinstance(token, str) else None
-    )
+    result = await use_case.execute(request.headers.get("saleor-api-url"), token if isinstance(token, str) else None)
     if isinstance(result, Registered):
         return JSONResponse({"success": True})
     await session.rollback()

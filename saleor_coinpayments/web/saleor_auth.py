@@ -32,9 +32,7 @@ class VerifiedWebhook:
     payload: dict[str, Any]
 
 
-async def _verify_with_refresh(
-    ctx: AppContext, installation: InstallationRecord, raw: bytes, signature: str
-) -> None:
+async def _verify_with_refresh(ctx: AppContext, installation: InstallationRecord, raw: bytes, signature: str) -> None:
     try:
         verify_webhook_signature(raw, signature, installation.jwks)
         return

@@ -22,18 +22,12 @@ router = APIRouter()
 UNAVAILABLE = "Crypto payments are temporarily unavailable. Please try again in a moment."
 
 
-GatewayHook = Annotated[
-    VerifiedWebhook, Depends(verified_webhook(SaleorEvent.PAYMENT_GATEWAY_INITIALIZE_SESSION))
-]
-InitializeHook = Annotated[
-    VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TRANSACTION_INITIALIZE_SESSION))
-]
+GatewayHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.PAYMENT_GATEWAY_INITIALIZE_SESSION))]
+InitializeHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TRANSACTION_INITIALIZE_SESSION))]
 ProcessHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TRANSACTION_PROCESS_SESSION))]
 ChargeHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TRANSACTION_CHARGE_REQUESTED))]
 RefundHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TRANSACTION_REFUND_REQUESTED))]
-CancelHook = Annotated[
-    VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TRANSACTION_CANCELATION_REQUESTED))
-]
+CancelHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TRANSACTION_CANCELATION_REQUESTED))]
 
 
 async def _session_answer(run: Callable[[], Awaitable[SessionResult]]) -> JSONResponse:
