@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     config_set.add_argument("--client-secret", required=True)
     config_set.add_argument("--api-url", default=None, help="CoinPayments API base URL (default: settings)")
     config_set.add_argument("--name", default=None, help="configuration name (default: the channel slug)")
+    config_set.add_argument(
+        "--accepted-coins",
+        default=None,
+        help="comma-separated coin symbols to offer (default: all CoinPayments offers)",
+    )
     config_set.set_defaults(func=_config)
     config_list = config_sub.add_parser("list", help="list configurations (secrets masked)")
     config_list.add_argument("--saleor-api-url", default=None)

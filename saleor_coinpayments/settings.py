@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="Default: SQLite file under DATA_DIR.")
     secret_key: SecretStr = Field(SecretStr(""), description="Encrypts stored secrets. Generated if unset.")
     allowed_saleor_api_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    dashboard_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins of self-hosted Dashboards that differ from the Saleor API's."
+    )
     coinpayments_api_url: str = "https://a-api.coinpayments.net"
     coinpayments_timeout_seconds: float = Field(8.0, gt=0, le=15)
     coinpayments_rate_limit_per_second: float = Field(70.0, gt=0)
@@ -55,7 +58,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http(s) URL, got {value!r}")
         return value
 
-    @field_validator("allowed_saleor_api_urls", mode="before")
+    @field_validator("allowed_saleor_api_urls", "dashboard_origins", mode="before")
     @classmethod
     def _split_patterns(cls, value: object) -> object:
         if isinstance(value, str):
@@ -71,6 +74,17 @@ class Settings(BaseSettings):
             except re.error as exc:
                 raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from exc
         return value
+
+    @field_validator("dashboard_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        origins = []
+        for origin in value:
+            cleaned = origin.rstrip("/").lower()
+            if not re.fullmatch(r"https?://[a-z0-9.-]+(:\d{1,5})?", cleaned):
+                raise ValueError(f"not an origin (scheme://host[:port]): {origin!r}")
+            origins.append(cleaned)
+        return origins
 
     @field_validator("database_url")
     @classmethod

@@ -40,6 +40,14 @@ async def reconcile_due(ctx: AppContext) -> int:
     return len(ids)
 
 
+async def register_missing_notifications(ctx: AppContext) -> int:
+    """Configurations saved while CoinPayments was down get their notification webhook later."""
+    from saleor_coinpayments.configuration.service import ConfigurationService
+
+    await ConfigurationService(ctx).ensure_notifications()
+    return 0
+
+
 async def _loop(name: str, interval: float, step: Callable[[AppContext], Awaitable[int]], ctx: AppContext) -> None:
     while True:
         try:
@@ -58,6 +66,9 @@ async def run_background_workers(ctx: AppContext) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(_loop("outbox", ctx.settings.outbox_interval_seconds, deliver_due, ctx)),
         asyncio.create_task(_loop("reconciler", ctx.settings.reconcile_interval_seconds, reconcile_due, ctx)),
+        asyncio.create_task(
+            _loop("notifications", ctx.settings.reconcile_interval_seconds * 20, register_missing_notifications, ctx)
+        ),
     ]
     try:
         yield

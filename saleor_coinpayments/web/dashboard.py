@@ -60,9 +60,9 @@ def origin_of(url: str) -> str | None:
     return origin if _ORIGIN.fullmatch(origin) else None
 
 
-def _page_headers(frame_origin: str | None) -> dict[str, str]:
+def _page_headers(frame_origins: list[str]) -> dict[str, str]:
     """Framable by that Saleor's Dashboard and nothing else; scripts and styles only from us."""
-    ancestors = frame_origin or "'none'"
+    ancestors = " ".join(frame_origins) or "'none'"
     return {
         "Content-Security-Policy": (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -81,10 +81,15 @@ async def dashboard_page(request: Request, ctx: Ctx) -> HTMLResponse:
     if saleor_api_url:
         async with ctx.db.session() as session:
             installation = await InstallationRepository(session, ctx.box).get(saleor_api_url)
-    # The Dashboard is served from the same origin as the API it belongs to; only that origin may
-    # frame this page and talk to it. An unknown Saleor gets an explanation, framable by its origin.
-    dashboard_origin = origin_of(installation.saleor_api_url) if installation else None
-    frame_origin = dashboard_origin or (origin_of(saleor_api_url) if saleor_api_url else None)
+    # The Dashboard is served from the same origin as the API it belongs to, or from one of the
+    # DASHBOARD_ORIGINS of a self-hosted set-up; only those may frame this page and talk to it.
+    # An unknown Saleor gets an explanation, framable by its origin.
+    api_origin = origin_of(installation.saleor_api_url if installation else saleor_api_url)
+    allowed = sorted({o for o in [api_origin, *ctx.settings.dashboard_origins] if o})
+    referer = origin_of(request.headers.get("referer") or "")
+    dashboard_origin = None
+    if installation is not None:
+        dashboard_origin = referer if referer in allowed else api_origin
     html = _templates.get_template("dashboard.html").render(
         installed=installation is not None,
         saleor_api_url=saleor_api_url,
@@ -92,7 +97,7 @@ async def dashboard_page(request: Request, ctx: Ctx) -> HTMLResponse:
         api_prefix=API_PREFIX,
         version=__version__,
     )
-    return HTMLResponse(html, headers=_page_headers(frame_origin))
+    return HTMLResponse(html, headers=_page_headers(allowed))
 
 
 @router.get("/static/{name}")

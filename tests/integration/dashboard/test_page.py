@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from tests.integration.dashboard.conftest import Dashboard
@@ -53,3 +55,26 @@ def test_unknown_saleor_gets_an_explanation_and_no_script(dashboard: Dashboard) 
     missing = httpx.get(f"{dashboard.app.base_url}/dashboard")
     assert "frame-ancestors 'none'" in missing.headers["content-security-policy"]
     assert "Open this page from the Saleor Dashboard" in missing.text
+
+
+def test_a_self_hosted_dashboard_origin_may_frame_the_page(database_url: str, tmp_path: Path) -> None:
+    """DASHBOARD_ORIGINS: a Dashboard served from another origin than the API (self-hosted)."""
+    from tests.fakes.saleor import FakeSaleor
+    from tests.helpers.app_server import app_in_thread
+
+    with (
+        FakeSaleor.serve() as saleor,
+        app_in_thread(database_url, tmp_path, run_workers=False, dashboard_origins="http://dash.example:9000") as app,
+    ):
+        saleor.install_app(app.manifest_url)
+        params = {"saleorApiUrl": saleor.api_url}
+        from_dashboard = httpx.get(
+            f"{app.base_url}/dashboard", params=params, headers={"Referer": "http://dash.example:9000/apps/x"}
+        )
+        ancestors = from_dashboard.headers["content-security-policy"].split("frame-ancestors ", 1)[1]
+        assert sorted(ancestors.split()) == sorted([saleor.base_url, "http://dash.example:9000"])
+        assert 'data-dashboard-origin="http://dash.example:9000"' in from_dashboard.text
+        from_elsewhere = httpx.get(
+            f"{app.base_url}/dashboard", params=params, headers={"Referer": "http://evil.example/x"}
+        )
+        assert f'data-dashboard-origin="{saleor.base_url}"' in from_elsewhere.text

@@ -1,0 +1,1 @@
+"""Benchmarks (run them; they print figures and never assert on time)."""
