@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
-from urllib.parse import quote
 
 import segno
 
@@ -15,11 +13,8 @@ from saleor_coinpayments.store.tables import Payment
 
 def qr_svg_data_uri(text: str) -> str:
     """A QR code as an SVG data URI, so a storefront can show it with a plain <img>."""
-    buffer = io.StringIO()
-    segno.make(text, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False)
-    svg = buffer.getvalue()
-
-    return "data:image/svg+xml;utf8," + quote(svg)
+    data_uri: str = segno.make(text, error="m").svg_data_uri(scale=4, border=2)
+    return data_uri
 
 
 def white_label_payment(wallet: HotWallet) -> dict[str, Any]:
