@@ -113,9 +113,10 @@ class OutboxRepository:
         )
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[OutboxMessage]:
+        """Due reports, leased to this worker in one statement (see PaymentRepository.claim_due)."""
         now = utcnow()
-        query = (
-            select(OutboxMessage)
+        due = (
+            select(OutboxMessage.id)
             .where(
                 OutboxMessage.status == OutboxStatus.PENDING.value,
                 OutboxMessage.next_attempt_at <= now,
@@ -125,15 +126,15 @@ class OutboxRepository:
             .limit(limit)
         )
         if self._is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        rows = list((await self._session.execute(query)).scalars())
-        if rows:
-            await self._session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([row.id for row in rows]))
-                .values(claimed_until=now + lease)
-            )
-        return rows
+            due = due.with_for_update(skip_locked=True)
+        claimed = await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .values(claimed_until=now + lease)
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(claimed.scalars(), key=lambda row: row.created_at)
 
     async def counts(self, installation_id: str | None = None) -> dict[str, int]:
         query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
@@ -161,6 +162,10 @@ async def _deliver_one(ctx: AppContext, message: OutboxMessage) -> tuple[str, st
     if installation is None:
         return OutboxStatus.FAILED.value, "installation removed"
     if message.kind != EVENT_REPORT:
+        from saleor_coinpayments.payments import sent_invoices  # it queues through this module
+
+        if message.kind in sent_invoices.OUTBOX_KINDS:
+            return await sent_invoices.deliver(ctx, installation, message)
         return OutboxStatus.FAILED.value, f"unknown outbox kind {message.kind}"
     try:
         data = await ctx.saleor.execute(
@@ -198,6 +203,7 @@ async def deliver_due(ctx: AppContext, limit: int = 20) -> int:
         log.info(
             "saleor_report",
             outcome=values.get("status", "retry"),
+            kind=message.kind,
             report_type=message.payload.get("type"),
             psp_reference=message.payload.get("pspReference"),
             attempts=attempts,

@@ -39,6 +39,26 @@ class PaymentRepository:
             await self._session.execute(select(Payment).where(Payment.invoice_id == invoice_id))
         ).scalar_one_or_none()
 
+    async def by_request_key(self, installation_id: str, request_key: str) -> Payment | None:
+        return (
+            await self._session.execute(
+                select(Payment).where(Payment.installation_id == installation_id, Payment.request_key == request_key)
+            )
+        ).scalar_one_or_none()
+
+    async def sent_for_order(self, installation_id: str, order_id: str) -> list[Payment]:
+        """The sent-out invoices of an order, oldest first (one per request key)."""
+        rows = await self._session.execute(
+            select(Payment)
+            .where(
+                Payment.installation_id == installation_id,
+                Payment.source_id == order_id,
+                Payment.request_key.is_not(None),
+            )
+            .order_by(Payment.created_at)
+        )
+        return list(rows.scalars())
+
     async def add_if_absent(self, payment: Payment) -> bool:
         """Insert the claim row for a transaction; False if another request already holds it."""
         try:
@@ -57,9 +77,10 @@ class PaymentRepository:
         return list(rows.scalars())
 
     async def claim_due(self, limit: int, lease: timedelta, now: datetime | None = None) -> list[str]:
-        """Ids of payments due a re-read, leased to this worker (SKIP LOCKED on PostgreSQL)."""
+        """Ids of payments due a re-read, leased to this worker in one statement (atomic on SQLite too;
+        SKIP LOCKED on PostgreSQL so replicas never wait on, nor take, each other's rows)."""
         now = now or utcnow()
-        query = (
+        due = (
             select(Payment.id)
             .where(
                 Payment.is_final.is_(False),
@@ -71,8 +92,12 @@ class PaymentRepository:
             .limit(limit)
         )
         if self._is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        ids = list((await self._session.execute(query)).scalars())
-        if ids:
-            await self._session.execute(update(Payment).where(Payment.id.in_(ids)).values(claimed_until=now + lease))
-        return ids
+            due = due.with_for_update(skip_locked=True)
+        claimed = await self._session.execute(
+            update(Payment)
+            .where(Payment.id.in_(due.scalar_subquery()))
+            .values(claimed_until=now + lease)
+            .returning(Payment.id)
+            .execution_options(synchronize_session=False)
+        )
+        return list(claimed.scalars())
