@@ -83,6 +83,12 @@ def _config(args: argparse.Namespace) -> int:
     return asyncio.run(commands.config_list(settings, args))
 
 
+def _invoice(args: argparse.Namespace) -> int:
+    from saleor_coinpayments.payments.sent_invoice_command import invoice_send
+
+    return asyncio.run(invoice_send(_settings(), args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saleor-coinpayments", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     config_list = config_sub.add_parser("list", help="list configurations (secrets masked)")
     config_list.add_argument("--saleor-api-url", default=None)
     config_list.set_defaults(func=_config)
+
+    invoice = sub.add_parser("invoice", help="sent-out CoinPayments invoices for Saleor orders")
+    invoice_sub = invoice.add_subparsers(dest="invoice_command", required=True)
+    invoice_send = invoice_sub.add_parser(
+        "send", help="e-mail a CoinPayments invoice for an order (idempotent: never two live invoices)"
+    )
+    invoice_send.add_argument("--saleor-api-url", required=True)
+    invoice_send.add_argument("--order", required=True, metavar="ORDER_ID", help="Saleor order id")
+    invoice_send.add_argument("--due-date", default=None, metavar="DATE", help="YYYY-MM-DD or ISO date-time")
+    invoice_send.add_argument("--note", default=None, metavar="TEXT", help="note to the buyer on the invoice")
+    invoice_send.set_defaults(func=_invoice)
     return parser
 
 

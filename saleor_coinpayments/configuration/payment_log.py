@@ -128,7 +128,7 @@ class PaymentLog:
                 channel=p.channel_slug,
                 flow=p.flow,
                 invoice_id=p.invoice_id,
-                transaction_id=p.saleor_transaction_id,
+                transaction_id=p.saleor_transaction_id or "",
                 amount=_money(p.amount, p.currency),
                 credited=_money(p.credited_amount, p.currency),
                 currency=p.currency,

@@ -73,6 +73,7 @@ def next_check_delay(state: PaymentState, created_at: datetime, now: datetime, i
 
 
 def _report(payment: Payment, report: states.Report) -> EventReport:
+    assert payment.saleor_transaction_id is not None, "reports need the Saleor transaction"
     amount = None if report.amount is None else format_decimal(report.amount, Money.of(0, payment.currency).decimals)
     return EventReport(
         transaction_id=payment.saleor_transaction_id,
@@ -136,7 +137,8 @@ async def refresh_payment(ctx: AppContext, payment_id: str) -> states.PaymentSna
     """Read the invoice now and apply it. Raises CoinPaymentsError when CoinPayments cannot answer."""
     async with ctx.db.session() as session:
         payment = await PaymentRepository(session).get(payment_id)
-        if payment is None or payment.invoice_id is None:
+        if payment is None or payment.invoice_id is None or payment.saleor_transaction_id is None:
+            # A sent-out invoice waits for its order transaction; it is read once that exists.
             return None
         config = await ConfigurationRepository(session, ctx.box).get(payment.configuration_id)
         invoice_id = payment.invoice_id

@@ -85,6 +85,8 @@ class PaymentRepository:
             .where(
                 Payment.is_final.is_(False),
                 Payment.invoice_id.is_not(None),
+                # A sent-out invoice is followed once its order transaction exists.
+                Payment.saleor_transaction_id.is_not(None),
                 Payment.next_check_at <= now,
                 or_(Payment.claimed_until.is_(None), Payment.claimed_until < now),
             )

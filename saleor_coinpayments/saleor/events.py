@@ -15,6 +15,7 @@ class SaleorEvent(StrEnum):
     TRANSACTION_CHARGE_REQUESTED = "TRANSACTION_CHARGE_REQUESTED"
     TRANSACTION_REFUND_REQUESTED = "TRANSACTION_REFUND_REQUESTED"
     TRANSACTION_CANCELATION_REQUESTED = "TRANSACTION_CANCELATION_REQUESTED"
+    INVOICE_REQUESTED = "INVOICE_REQUESTED"
 
     @property
     def header_value(self) -> str:
@@ -44,4 +45,5 @@ WEBHOOKS: tuple[WebhookDefinition, ...] = (
     WebhookDefinition(SaleorEvent.TRANSACTION_CHARGE_REQUESTED, "CoinPayments charge requested", True),
     WebhookDefinition(SaleorEvent.TRANSACTION_REFUND_REQUESTED, "CoinPayments refund requested", True),
     WebhookDefinition(SaleorEvent.TRANSACTION_CANCELATION_REQUESTED, "CoinPayments cancel requested", True),
+    WebhookDefinition(SaleorEvent.INVOICE_REQUESTED, "CoinPayments invoice requested", False),
 )

@@ -10,7 +10,9 @@ from saleor_coinpayments.settings import Settings
 
 APP_IDENTIFIER = "saleor.coinpayments"
 REQUIRED_SALEOR_VERSION = ">=3.21 <4"
-PERMISSIONS = ["HANDLE_PAYMENTS"]
+# HANDLE_PAYMENTS: payment webhooks, transactionCreate/transactionEventReport.
+# MANAGE_ORDERS: INVOICE_REQUESTED, invoiceUpdate and orderNoteAdd (sent-out invoices). See README.
+PERMISSIONS = ["HANDLE_PAYMENTS", "MANAGE_ORDERS"]
 
 
 def build_manifest(settings: Settings) -> dict[str, Any]:

@@ -98,6 +98,7 @@ class Payment(Timestamped, Base):
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("installation_id", "saleor_transaction_id"),
+        UniqueConstraint("installation_id", "request_key", name="uq_payments_installation_request_key"),
         Index("ix_payments_final_next_check", "is_final", "next_check_at"),
     )
 
@@ -105,7 +106,10 @@ class Payment(Timestamped, Base):
     installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
     configuration_id: Mapped[str] = mapped_column(ForeignKey("configurations.id", ondelete="RESTRICT"))
     flow: Mapped[str] = mapped_column(String(20), default=PaymentFlow.CHECKOUT.value)
-    saleor_transaction_id: Mapped[str] = mapped_column(String(512))
+    # NULL for a sent-out invoice until `transactionCreate` on the order has been delivered.
+    saleor_transaction_id: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    # Sent-out invoices only: `order:<order id>:<generation>`, one per live invoice of an order.
+    request_key: Mapped[str | None] = mapped_column(String(600), nullable=True)
     source_type: Mapped[str] = mapped_column(String(20))
     source_id: Mapped[str] = mapped_column(String(512))
     channel_slug: Mapped[str] = mapped_column(String(255))

@@ -9,7 +9,7 @@ import structlog
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from saleor_coinpayments.payments import action_requests, gateway_initialize, transaction_session
+from saleor_coinpayments.payments import action_requests, gateway_initialize, sent_invoices, transaction_session
 from saleor_coinpayments.payments.payloads import PayloadError
 from saleor_coinpayments.payments.responses import ActionResult, SessionResult, charge_failure
 from saleor_coinpayments.saleor.events import SaleorEvent
@@ -28,6 +28,7 @@ ProcessHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TR
 ChargeHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TRANSACTION_CHARGE_REQUESTED))]
 RefundHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TRANSACTION_REFUND_REQUESTED))]
 CancelHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.TRANSACTION_CANCELATION_REQUESTED))]
+InvoiceHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.INVOICE_REQUESTED))]
 
 
 async def _session_answer(run: Callable[[], Awaitable[SessionResult]]) -> JSONResponse:
@@ -83,3 +84,17 @@ async def transaction_refund_requested(ctx: Ctx, hook: RefundHook) -> JSONRespon
 @router.post(SaleorEvent.TRANSACTION_CANCELATION_REQUESTED.path)
 async def transaction_cancelation_requested(ctx: Ctx, hook: CancelHook) -> JSONResponse:
     return await _action_answer(lambda: action_requests.cancel(ctx, hook.installation, hook.payload))
+
+
+@router.post(SaleorEvent.INVOICE_REQUESTED.path)
+async def invoice_requested(ctx: Ctx, hook: InvoiceHook) -> JSONResponse:
+    """Async: 200 when done or finally refused (noted on the order); 503 makes Saleor retry later."""
+    try:
+        result = await sent_invoices.on_invoice_requested(ctx, hook.installation, hook.payload)
+    except PayloadError as exc:
+        raise HttpError(400, "MALFORMED_PAYLOAD", str(exc)) from None
+    if result is None:
+        return JSONResponse({"outcome": "not_ours"})
+    if isinstance(result, sent_invoices.SendRefused) and result.temporary:
+        raise HttpError(503, result.code, result.message)
+    return JSONResponse(result.to_json())

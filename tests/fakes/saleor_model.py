@@ -538,6 +538,7 @@ class Order:
     status: str = "UNFULFILLED"
     transactions: list[TransactionItem] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:

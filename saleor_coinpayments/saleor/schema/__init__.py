@@ -39,6 +39,7 @@ DOCUMENT_NAMES: tuple[str, ...] = (
     "checkout_complete",
     "invoice_update",
     "order_for_invoice",
+    "order_note_add",
     "transaction",
     "transaction_create",
     "transaction_event_report",

@@ -31,11 +31,16 @@ def test_manifest_urls_follow_the_public_url() -> None:
     manifest = build_manifest(load_settings(app_public_url="https://pay.example.com/base/"))
     assert manifest["tokenTargetUrl"] == "https://pay.example.com/base/api/register"
     assert manifest["appUrl"] == "https://pay.example.com/base/dashboard"
-    targets = {hook["syncEvents"][0]: hook["targetUrl"] for hook in manifest["webhooks"]}
+    targets = {(hook.get("syncEvents") or hook["asyncEvents"])[0]: hook["targetUrl"] for hook in manifest["webhooks"]}
     assert targets["TRANSACTION_INITIALIZE_SESSION"] == (
         "https://pay.example.com/base/api/webhooks/saleor/transaction-initialize-session"
     )
-    assert manifest["permissions"] == ["HANDLE_PAYMENTS"]
+    assert targets["INVOICE_REQUESTED"] == "https://pay.example.com/base/api/webhooks/saleor/invoice-requested"
+    invoice_hook = next(hook for hook in manifest["webhooks"] if "asyncEvents" in hook)
+    assert invoice_hook["asyncEvents"] == ["INVOICE_REQUESTED"]
+    assert "syncEvents" not in invoice_hook
+    # HANDLE_PAYMENTS for the payment webhooks; MANAGE_ORDERS for INVOICE_REQUESTED/invoiceUpdate (B7, B9)
+    assert manifest["permissions"] == ["HANDLE_PAYMENTS", "MANAGE_ORDERS"]
 
 
 def test_manifest_checker_catches_a_broken_manifest() -> None:
