@@ -211,7 +211,44 @@ def test_saleor_down_when_the_invoice_is_made_is_told_afterwards(world: World) -
     assert len(world.events(transaction.id, "CHARGE_SUCCESS")) == 1
 
 
+def test_a_transaction_made_before_a_crash_is_adopted_not_doubled(world: World) -> None:
+    """transactionCreate reached Saleor but its answer was lost: the retry finds it by pspReference."""
+    order = _order(world)
+    world.saleor.api_down = True
+    world.saleor.request_invoice(order.id)
+    [invoice_id] = world.sim.list_invoices()
+    created = world.saleor.graphql(
+        "mutation($id: ID!, $psp: String!) { transactionCreate(id: $id, transaction: "
+        '{name: "CoinPayments", pspReference: $psp}) { transaction { id } errors { code } } }',
+        {"id": order.id, "psp": invoice_id},
+        token=world.saleor_app.token,
+    )
+    lost_answer = created["data"]["transactionCreate"]["transaction"]["id"]
+    world.saleor.api_down = False
+
+    eventually(lambda: _saleor_invoice(world, order.id, 0)[0] == invoice_id, timeout=30, what="invoiceUpdate")
+    _pay_in_full(world, invoice_id)
+    eventually(lambda: world.app_events(lost_answer, "CHARGE_SUCCESS"), timeout=30, what="CHARGE_SUCCESS")
+    _settle(world)
+    assert [t.id for t in _ours(world, order.id)] == [lost_answer]
+    assert len(world.events(lost_answer, "CHARGE_SUCCESS")) == 1
+
+
 # --- CLI and HTTP ----------------------------------------------------------------------------
+
+
+def test_concurrent_requests_for_one_order_make_one_invoice(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    order = _order(world)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: _send(world, order.id), range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], [a.text for a in answers]
+    invoice_ids = {a.json()["invoiceId"] for a in answers}
+    assert world.sim.list_invoices() == list(invoice_ids)
+    _transaction_for(world, order.id, invoice_ids.pop())
+    _settle(world, 0.5)
+    assert len(_ours(world, order.id)) == 1
 
 
 def test_cli_is_idempotent_and_replaces_an_expired_invoice(world: World) -> None:
