@@ -17,7 +17,13 @@ def get_ctx(request: Request) -> AppContext:
     return ctx
 
 
-Ctx = Annotated[AppContext, Depends(get_ctx)]
+async def _ctx_dependency(request: Request) -> AppContext:
+    """`get_ctx` as a coroutine: FastAPI runs a plain `def` dependency in its thread pool, a thread
+    round trip per request for one attribute read."""
+    return get_ctx(request)
+
+
+Ctx = Annotated[AppContext, Depends(_ctx_dependency)]
 
 
 async def get_session(ctx: Ctx) -> AsyncIterator[AsyncSession]:
