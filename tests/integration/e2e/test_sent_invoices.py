@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from saleor_coinpayments.money import parse_json
 from tests.fakes.saleor_model import Address, Line, Order, TransactionItem
 from tests.helpers.app_server import settings_env
 from tests.integration.e2e.world import World, configure, eventually, running_world
@@ -95,6 +96,11 @@ def _send(world: World, order_id: str, **fields: Any) -> httpx.Response:
     )
 
 
+def _invoice_requested(world: World) -> list[Any]:
+    """INVOICE_REQUESTED deliveries to our app, in order."""
+    return [d for d in world.saleor.deliveries if d.event == "invoice_requested"]
+
+
 def _pay_in_full(world: World, invoice_id: str) -> None:
     world.sim.pay(invoice_id, "full", confirmations=0, currency=COIN)
     needed = world.sim.invoice(invoice_id)["payment"]["wallets"][0]["requiredConfirmations"]
@@ -125,7 +131,9 @@ def _total(raw: dict[str, Any]) -> Decimal:
 def test_generate_invoice_bills_the_order_and_the_payment_lands_once(world: World) -> None:
     order = _order(world)
     world.saleor.request_invoice(order.id)
-    assert world.saleor.deliveries[-1].status == 200, world.saleor.deliveries[-1].response_body
+    [delivered] = _invoice_requested(world)
+    assert delivered.status == 200, delivered.response_body
+    assert delivered.json()["order"]["id"] == order.id
 
     [invoice_id] = world.sim.list_invoices()
     raw = _raw_invoice(world, invoice_id)
@@ -156,9 +164,9 @@ def test_generate_invoice_bills_the_order_and_the_payment_lands_once(world: Worl
     assert transaction.external_url == url
 
     # Saleor retries the same webhook, and staff click "Generate invoice" again: still one invoice.
-    first = world.saleor.deliveries[0]
-    again = world.saleor.send_webhook("invoice_requested", first.body, url=first.url)
-    assert again.status == 200
+    again = world.saleor.send_webhook("invoice_requested", delivered.body, url=delivered.url)
+    assert again.status == 200, again.response_body
+    assert parse_json(again.response_body)["outcome"] == "existing"
     world.saleor.request_invoice(order.id)
     eventually(lambda: _saleor_invoice(world, order.id, 1)[0] == invoice_id, what="second invoiceUpdate")
     assert world.sim.list_invoices() == [invoice_id]
@@ -185,7 +193,9 @@ def test_paid_order_asking_again_is_refused_and_noted(world: World) -> None:
     eventually(lambda: world.app_events(transaction.id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS")
 
     world.saleor.request_invoice(order.id)
-    assert world.saleor.deliveries[-1].status == 200
+    assert _invoice_requested(world)[-1].status == 200
+    refusal = parse_json(_invoice_requested(world)[-1].response_body)
+    assert refusal["error"]["code"] == "ALREADY_PAID"
     notes = eventually(lambda: list(world.saleor.order(order.id).notes), what="note on the order")
     assert "already fully paid" in notes[0]
     assert _saleor_invoice(world, order.id, 1) == (None, None, "PENDING")
@@ -232,6 +242,27 @@ def test_a_transaction_made_before_a_crash_is_adopted_not_doubled(world: World) 
     _settle(world)
     assert [t.id for t in _ours(world, order.id)] == [lost_answer]
     assert len(world.events(lost_answer, "CHARGE_SUCCESS")) == 1
+
+
+def test_coinpayments_down_is_answered_so_that_saleor_retries(world: World) -> None:
+    order = _order(world)
+    world.sim.faults(failNext=10_000)
+    world.saleor.request_invoice(order.id)
+    [delivered] = _invoice_requested(world)
+    assert delivered.status == 503, delivered.response_body
+    cli = _cli(world, "--saleor-api-url", world.saleor.api_url, "--order", order.id)
+    assert cli.returncode == 3, cli.stderr
+    assert "PROVIDER_UNAVAILABLE" in cli.stderr
+    world.sim.faults(failNext=0)
+    assert _ours(world, order.id) == []
+    assert _saleor_invoice(world, order.id, 0) == (None, None, "PENDING")
+
+    retried = world.saleor.send_webhook("invoice_requested", delivered.body, url=delivered.url)
+    assert retried.status == 200, retried.response_body
+    assert parse_json(retried.response_body)["outcome"] == "created"
+    [invoice_id] = world.sim.list_invoices()
+    eventually(lambda: _saleor_invoice(world, order.id, 0)[0] == invoice_id, what="invoiceUpdate")
+    _transaction_for(world, order.id, invoice_id)
 
 
 # --- CLI and HTTP ----------------------------------------------------------------------------
@@ -364,7 +395,9 @@ def test_bad_orders_are_refused_with_nothing_made(world: World) -> None:
         assert http.status_code == 422, http.text
         assert http.json()["error"]["code"] == error
         world.saleor.request_invoice(order_id)
-        assert world.saleor.deliveries[-1].status == 200
+        answer = _invoice_requested(world)[-1]
+        assert answer.status == 200, answer.response_body
+        assert parse_json(answer.response_body)["error"]["code"] == error
     unknown = _cli(world, "--saleor-api-url", world.saleor.api_url, "--order", "T3JkZXI6bm9wZQ==")
     assert unknown.returncode == 1
     assert "ORDER_NOT_FOUND" in unknown.stderr
