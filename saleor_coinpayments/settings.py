@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     reconcile_interval_seconds: float = Field(30.0, gt=0)
+    checkout_complete_after_seconds: int = Field(
+        900, ge=0, description="Complete a paid checkout whose buyer never came back after this long; 0: never."
+    )
     outbox_interval_seconds: float = Field(1.0, gt=0)
     outbox_max_attempts: int = Field(12, ge=1)
     max_body_bytes: int = Field(1_000_000, ge=1024)

@@ -84,8 +84,10 @@ class OutboxRepository:
         dedup_key: str,
         kind: str,
         payload: dict[str, Any],
+        not_before: datetime | None = None,
     ) -> bool:
-        """Add a report unless one with this key exists; True if this call added it."""
+        """Add a report unless one with this key exists; True if this call added it.
+        `not_before` holds it back until then."""
         values = {
             "id": new_id(),
             "installation_id": installation_id,
@@ -95,7 +97,7 @@ class OutboxRepository:
             "payload": payload,
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
-            "next_attempt_at": utcnow(),
+            "next_attempt_at": not_before or utcnow(),
             "created_at": utcnow(),
         }
         insert = pg_insert if self._is_postgres else sqlite_insert
@@ -162,10 +164,12 @@ async def _deliver_one(ctx: AppContext, message: OutboxMessage) -> tuple[str, st
     if installation is None:
         return OutboxStatus.FAILED.value, "installation removed"
     if message.kind != EVENT_REPORT:
-        from saleor_coinpayments.payments import sent_invoices  # it queues through this module
+        from saleor_coinpayments.payments import checkout_completion, sent_invoices  # they queue through here
 
         if message.kind in sent_invoices.OUTBOX_KINDS:
             return await sent_invoices.deliver(ctx, installation, message)
+        if message.kind == checkout_completion.KIND:
+            return await checkout_completion.deliver(ctx, installation, message)
         return OutboxStatus.FAILED.value, f"unknown outbox kind {message.kind}"
     try:
         data = await ctx.saleor.execute(

@@ -19,6 +19,7 @@ import structlog
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, format_decimal
 from saleor_coinpayments.payments import states
+from saleor_coinpayments.payments.checkout_completion import queue_completion
 from saleor_coinpayments.payments.gateway import client_for, invoice_view
 from saleor_coinpayments.payments.outbox import EventReport, OutboxRepository
 from saleor_coinpayments.payments.repository import PaymentRepository
@@ -98,6 +99,8 @@ async def apply_transition(ctx: AppContext, payment_id: str, view: states.Invoic
             await outbox.enqueue_event_report(
                 payment.installation_id, payment.id, report.dedup_key, _report(payment, report)
             )
+        if any(report.type == "CHARGE_SUCCESS" for report in transition.reports):
+            await queue_completion(ctx, outbox, payment)
         details: dict[str, Any] = dict(payment.details or {})
         details["credits"] = [{"psp_reference": c.psp_reference, "amount": str(c.amount)} for c in transition.credits]
         details["info_keys"] = sorted(transition.info_keys)

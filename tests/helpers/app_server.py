@@ -90,7 +90,7 @@ def start_app_process(settings: Settings, cwd: Path | None = None) -> subprocess
     return process
 
 
-def wait_ready(base_url: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30) -> None:
+def wait_ready(base_url: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:

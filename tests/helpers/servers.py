@@ -31,7 +31,7 @@ def serve_asgi(app: Any, port: int | None = None, host: str = "127.0.0.1") -> It
     server = _Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"server on port {port} did not start")

@@ -260,3 +260,26 @@ def test_two_app_processes_on_postgresql_never_report_twice(database_url: str, t
         finally:
             second.kill()
             second.wait(timeout=10)
+
+
+def test_a_paid_checkout_becomes_an_order_when_the_buyer_never_returns(database_url: str, tmp_path: Path) -> None:
+    with running_world(database_url, tmp_path, checkout_complete_after_seconds=1) as world:
+        checkout_id, transaction_id, invoice_id = _start(world)
+        orders_before = len(world.saleor.model.orders)
+        world.sim.pay(invoice_id, "full", confirmations=6, currency=_coin(world, invoice_id))
+        eventually(lambda: world.app_events(transaction_id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS")
+        eventually(lambda: len(world.saleor.model.orders) > orders_before, what="order from the paid checkout")
+        [order] = [o for o in world.saleor.model.orders.values() if transaction_id in {t.id for t in o.transactions}]
+        assert order.charge_status == "FULL"
+
+
+def test_an_underpaid_checkout_is_left_to_the_storefront(database_url: str, tmp_path: Path) -> None:
+    with running_world(database_url, tmp_path, checkout_complete_after_seconds=1) as world:
+        world.sim.control("PATCH", f"/clients/{world.sim.client_id}", {"partialAcceptAvailable": True})
+        _, transaction_id, invoice_id = _start(world)
+        orders_before = len(world.saleor.model.orders)
+        world.sim.pay(invoice_id, "partial:0.5", confirmations=6, currency=_coin(world, invoice_id))
+        world.sim.advance(2 * 3600)
+        eventually(lambda: world.app_events(transaction_id, "CHARGE_SUCCESS"), what="partial CHARGE_SUCCESS")
+        _settle(world, 2.5)
+        assert len(world.saleor.model.orders) == orders_before

@@ -1,0 +1,60 @@
+"""An order for money received, even when the buyer never comes back (DESIGN.md "Payment states").
+
+When a credit makes a checkout paid, the app queues `checkoutComplete` for later (after
+CHECKOUT_COMPLETE_AFTER_SECONDS, so a returning buyer's storefront completes it first). A checkout
+that is gone by then (completed by the storefront, or by Saleor's own automatic completion) or
+not fully paid is left alone; only other refusals are kept as failed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.payments.outbox import OutboxRepository
+from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable
+from saleor_coinpayments.saleor.schema import load_document
+from saleor_coinpayments.store.installations import InstallationRecord
+from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, Payment
+from saleor_coinpayments.store.types import utcnow
+
+KIND = "checkout_complete"
+LEFT_ALONE = {"NOT_FOUND": "the checkout is gone (already completed)", "CHECKOUT_NOT_FULLY_PAID": "not fully paid"}
+
+
+async def queue_completion(ctx: AppContext, outbox: OutboxRepository, payment: Payment) -> None:
+    """Once per checkout payment, after the configured delay; nothing when the delay is 0."""
+    delay = ctx.settings.checkout_complete_after_seconds
+    if payment.source_type != "checkout" or delay <= 0:
+        return
+    await outbox.enqueue(
+        installation_id=payment.installation_id,
+        payment_id=payment.id,
+        dedup_key=f"{payment.id}:{KIND}",
+        kind=KIND,
+        payload={"id": payment.source_id},
+        not_before=utcnow() + timedelta(seconds=delay),
+    )
+
+
+async def deliver(ctx: AppContext, installation: InstallationRecord, message: OutboxMessage) -> tuple[str, str | None]:
+    try:
+        data = await ctx.saleor.execute(
+            installation.saleor_api_url,
+            load_document("checkout_complete"),
+            {"id": message.payload["id"]},
+            token=installation.app_token,
+        )
+    except SaleorUnavailable as exc:
+        return "retry", exc.message
+    except SaleorRejected as exc:
+        return OutboxStatus.FAILED.value, exc.message
+    result = data.get("checkoutComplete") or {}
+    errors = [e for e in result.get("errors") or [] if isinstance(e, dict)]
+    if not errors:
+        order = result.get("order") or {}
+        return OutboxStatus.DELIVERED.value, f"order {order.get('number')} created" if order else None
+    codes = {str(e.get("code")) for e in errors}
+    if codes <= set(LEFT_ALONE):
+        return OutboxStatus.DELIVERED.value, "left alone: " + "; ".join(LEFT_ALONE[c] for c in sorted(codes))
+    return OutboxStatus.FAILED.value, "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)[:2000]
