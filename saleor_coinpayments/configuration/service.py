@@ -14,7 +14,7 @@ connection" and by `ensure_notifications()` (for a periodic job) until it succee
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +31,8 @@ from saleor_coinpayments.coinpayments.ratelimit import limiter_for
 from saleor_coinpayments.configuration import validation as v
 from saleor_coinpayments.configuration.diagnosis import ConnectionVerdict, diagnose
 from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.saleor.channels import channel_slugs
+from saleor_coinpayments.saleor.client import SaleorError
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
 from saleor_coinpayments.store.tables import Payment
@@ -215,6 +217,21 @@ class ConfigurationService:
 
     # ------------------------------------------------------------------------------------ writing
 
+    async def _unknown_channels(self, installation: InstallationRecord, slugs: Iterable[str]) -> str | None:
+        """Why these channels cannot be mapped (not in this Saleor, or Saleor unreachable), or None."""
+        wanted = list(slugs)
+        if not wanted:
+            return None
+        try:
+            known = await channel_slugs(self._ctx.saleor, installation)
+        except SaleorError as exc:
+            return f"Could not check the channels with Saleor ({exc.message}); try again in a moment."
+        missing = [slug for slug in wanted if slug not in known]
+        if not missing:
+            return None
+        listed = ", ".join(sorted(known)) or "none"
+        return f"No channel {', '.join(repr(m) for m in missing)} in this Saleor (channels: {listed})."
+
     async def save(
         self,
         installation: InstallationRecord,
@@ -247,6 +264,9 @@ class ConfigurationService:
             )
             if isinstance(valid, v.Invalid):
                 return valid
+            unknown = await self._unknown_channels(installation, valid.channels or ())
+            if unknown:
+                return v.Invalid({v.CHANNELS: unknown})
             same_name = await repo.get_by_name(installation.id, valid.name)
             if same_name is not None and (existing is None or same_name.id != existing.id):
                 return v.Invalid({v.NAME: f"A configuration named {valid.name!r} exists already; pick another name."})
@@ -312,6 +332,10 @@ class ConfigurationService:
         slug = v.check_channel_slug(channel_slug or "")
         if isinstance(slug, v.FieldError):
             return v.Invalid({v.CHANNEL: slug.message})
+        if configuration_id:
+            unknown = await self._unknown_channels(installation, [slug])
+            if unknown:
+                return v.Invalid({v.CHANNEL: unknown})
         async with self._ctx.db.session() as session:
             repo = self._repo(session)
             target: ConfigurationRecord | None = None

@@ -31,6 +31,7 @@ from saleor_coinpayments.saleor.schema import subset_sdl
 from tests.fakes.saleor_model import (
     ZERO,
     App,
+    Channel,
     Checkout,
     Invoice,
     Model,
@@ -294,6 +295,13 @@ def _query_app(_root: Any, info: GraphQLResolveInfo) -> App:
     if app is None:
         raise PermissionDenied("AUTHENTICATED_STAFF_USER", "AUTHENTICATED_APP")
     return app
+
+
+@resolver("Query", "channels")
+def _query_channels(_root: Any, info: GraphQLResolveInfo) -> list[Channel]:
+    if requester(info) is None:
+        raise PermissionDenied("AUTHENTICATED_STAFF_USER", "AUTHENTICATED_APP")
+    return list(model_of(info).channels.values())
 
 
 @resolver("Query", "checkout")

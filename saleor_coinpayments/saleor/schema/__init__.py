@@ -36,6 +36,7 @@ SUBSCRIPTION_EVENTS: tuple[str, ...] = (
 DOCUMENT_NAMES: tuple[str, ...] = (
     "app_id",
     "app_webhooks",
+    "channels",
     "checkout_complete",
     "invoice_update",
     "order_for_invoice",

@@ -73,6 +73,8 @@ def simulator() -> Iterator[Simulator]:
 @pytest.fixture
 def saleor() -> Iterator[FakeSaleor]:
     with FakeSaleor.serve() as fake:
+        for slug, currency in (("web", "USD"), ("pos", "USD"), ("eu", "EUR")):
+            fake.model.add_channel(slug, currency)
         yield fake
 
 

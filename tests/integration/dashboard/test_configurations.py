@@ -307,3 +307,14 @@ def test_another_installations_configuration_is_invisible(dashboard: Dashboard, 
     ]:
         assert dashboard.call(method, path, json=body).status_code == 404
     assert dashboard.call("PUT", "/channels/web", json={"configuration_id": theirs}).status_code == 400
+
+
+def test_an_unknown_channel_is_refused_and_nothing_is_saved(dashboard: Dashboard) -> None:
+    response = dashboard.call(
+        "POST",
+        "/configurations",
+        json={"name": "Main", "client_id": CLIENT_ID, "client_secret": SECRET, "channels": ["nowhere"]},
+    )
+    assert response.status_code == 400
+    assert "No channel 'nowhere'" in response.json()["errors"]["channels"]
+    assert dashboard.configurations() == []

@@ -1,0 +1,13 @@
+"""The channels of an installed Saleor, read with the app token."""
+
+from __future__ import annotations
+
+from saleor_coinpayments.saleor.client import SaleorClient
+from saleor_coinpayments.saleor.schema import load_document
+from saleor_coinpayments.store.installations import InstallationRecord
+
+
+async def channel_slugs(saleor: SaleorClient, installation: InstallationRecord) -> set[str]:
+    """Raises SaleorError when Saleor cannot be asked."""
+    data = await saleor.execute(installation.saleor_api_url, load_document("channels"), token=installation.app_token)
+    return {str(c["slug"]) for c in data.get("channels") or [] if isinstance(c, dict) and c.get("slug")}
