@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.coinpayments.client import CoinPaymentsClient
 from saleor_coinpayments.coinpayments.errors import CoinPaymentsError, CoinPaymentsNotFoundError
-from saleor_coinpayments.coinpayments.models import WebhookEventType
+from saleor_coinpayments.coinpayments.models import INVOICE_EVENTS, WebhookEventType
 from saleor_coinpayments.coinpayments.ratelimit import limiter_for
 from saleor_coinpayments.configuration import validation as v
 from saleor_coinpayments.configuration.diagnosis import ConnectionVerdict, diagnose
@@ -41,14 +41,6 @@ from saleor_coinpayments.urls import coinpayments_notification_url
 
 log = structlog.get_logger(__name__)
 
-INVOICE_EVENTS: tuple[WebhookEventType, ...] = (
-    WebhookEventType.INVOICE_CREATED,
-    WebhookEventType.INVOICE_PENDING,
-    WebhookEventType.INVOICE_PAID,
-    WebhookEventType.INVOICE_COMPLETED,
-    WebhookEventType.INVOICE_CANCELLED,
-    WebhookEventType.INVOICE_TIMED_OUT,
-)
 
 ClientFactory = Callable[[str, SecretStr, str], CoinPaymentsClient]
 """(client id, client secret, API base URL) → a client."""

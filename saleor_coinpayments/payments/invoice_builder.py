@@ -24,18 +24,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from saleor_coinpayments.coinpayments.models.common import INVOICE_EVENTS as SUBSCRIBED_EVENTS
 from saleor_coinpayments.money import Money, MoneyError, format_decimal, quantize, to_decimal
 
 SourceKind = Literal["checkout", "order"]
 
-INVOICE_EVENTS: tuple[str, ...] = (
-    "invoiceCreated",
-    "invoicePending",
-    "invoicePaid",
-    "invoiceCompleted",
-    "invoiceCancelled",
-    "invoiceTimedOut",
-)
+INVOICE_EVENTS: tuple[str, ...] = tuple(event.value for event in SUBSCRIBED_EVENTS)
 """Every invoice notification CoinPayments is known to send (§7.2); we subscribe to all of them."""
 
 NAME_LIMIT = 127
