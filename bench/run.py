@@ -185,7 +185,7 @@ def database(spec: str, workdir: Path, keep: bool) -> Iterator[str]:
     import asyncpg
 
     admin = "postgresql://" + spec.split("://", 1)[1]
-    name = f"scp_bench_{uuid.uuid4().hex[:10]}"
+    name = f"bench_saleor_cp_{uuid.uuid4().hex[:10]}"
 
     async def admin_sql(sql: str) -> None:
         conn = await asyncpg.connect(admin, timeout=5)
@@ -599,7 +599,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="scp-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix="saleor-cp-bench-"))
     app_port, sim_port = _free_port(), _free_port()
     app_url, sim_url = f"http://{HOST}:{app_port}", f"http://{HOST}:{sim_port}"
     client_id, client_secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
@@ -647,6 +647,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"unexpected answers: the logs stay in {workdir}")
     except BaseException:
         keep = True
+        for server in servers:
+            if server.process.poll() is not None:
+                print(f"{server.name} had exited with {server.process.returncode}", file=sys.stderr)
         print(f"the bench failed; logs in {workdir}", file=sys.stderr)
         raise
     finally:
