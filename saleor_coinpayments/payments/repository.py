@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 
@@ -103,3 +105,19 @@ class PaymentRepository:
             .execution_options(synchronize_session=False)
         )
         return list(claimed.scalars())
+
+
+CLAIM_WAIT_SECONDS = 6.0
+
+
+async def wait_for_invoice(db: Database, payment_id: str, seconds: float = CLAIM_WAIT_SECONDS) -> Payment | None:
+    """Another request holds the claim on this payment: give it a moment to store its invoice.
+    The row once it has an invoice id (or None if it went away, or did not get one in time)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        async with db.session() as session:
+            row = await PaymentRepository(session).get(payment_id)
+        if row is None or row.invoice_id:
+            return row
+        await asyncio.sleep(0.2)
+    return None

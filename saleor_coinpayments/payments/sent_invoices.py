@@ -18,7 +18,6 @@ send` and `POST /api/invoices/send` — and all end in `send_invoice`:
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,7 +47,7 @@ from saleor_coinpayments.payments.invoice_builder import (
 from saleor_coinpayments.payments.outbox import OutboxRepository
 from saleor_coinpayments.payments.payloads import PayloadError
 from saleor_coinpayments.payments.refresh import refresh_payment
-from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
 from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
@@ -66,7 +65,6 @@ OUTBOX_KINDS = frozenset({TRANSACTION_CREATE, INVOICE_UPDATE, ORDER_NOTE})
 
 TRANSACTION_NAME = "CoinPayments"
 ENDED = frozenset({PaymentState.EXPIRED.value, PaymentState.CANCELLED.value})
-CLAIM_WAIT_SECONDS = 6.0
 _EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,.]+$")  # what CoinPayments accepts (dotted domain)
 _PAID = frozenset({"FULL", "OVERCHARGED"})
 
@@ -338,17 +336,6 @@ async def _claim(
     return existing, False
 
 
-async def _wait_for_invoice(ctx: AppContext, payment_id: str) -> Payment | None:
-    deadline = asyncio.get_running_loop().time() + CLAIM_WAIT_SECONDS
-    while asyncio.get_running_loop().time() < deadline:
-        async with ctx.db.session() as session:
-            row = await PaymentRepository(session).get(payment_id)
-        if row is None or row.invoice_id:
-            return row
-        await asyncio.sleep(0.2)
-    return None
-
-
 async def _drop_claim(ctx: AppContext, payment_id: str) -> None:
     """CoinPayments refused the invoice: forget the claim, so nothing half-made remains."""
     async with ctx.db.session() as session:
@@ -440,7 +427,7 @@ async def send_invoice(
         await _followups(ctx, payment.id, saleor_invoice_id)
         return _sent("existing", payment, checked)
     if not inserted and utcnow() - payment.updated_at < timedelta(seconds=30):
-        waited = await _wait_for_invoice(ctx, payment.id)
+        waited = await wait_for_invoice(ctx.db, payment.id)
         if waited is not None and waited.invoice_id:
             await _followups(ctx, waited.id, saleor_invoice_id)
             return _sent("existing", waited, checked)

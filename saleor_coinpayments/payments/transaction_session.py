@@ -8,7 +8,6 @@ reference. Every failure is an answer a storefront can show, never an error stat
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -31,7 +30,7 @@ from saleor_coinpayments.payments.invoice_builder import (
 from saleor_coinpayments.payments.payloads import TransactionSession, parse_transaction_session
 from saleor_coinpayments.payments.payment_data import invoice_data, white_label_payment
 from saleor_coinpayments.payments.refresh import refresh_payment, snapshot_of
-from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
 from saleor_coinpayments.payments.responses import SessionResult, charge_failure
 from saleor_coinpayments.payments.storefront_data import StorefrontDataError, parse_storefront_data
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
@@ -43,7 +42,6 @@ from saleor_coinpayments.urls import coinpayments_notification_url
 log = structlog.get_logger(__name__)
 
 UNAVAILABLE = "The crypto payment provider is not answering right now. Please try again in a moment."
-CLAIM_WAIT_SECONDS = 6.0
 
 
 def _email_of(source: dict[str, Any]) -> str | None:
@@ -97,18 +95,6 @@ async def _claim(
         existing = await PaymentRepository(session).by_transaction(installation.id, s.transaction_id)
     assert existing is not None, "claim conflict without a row"
     return existing, False
-
-
-async def _wait_for_invoice(ctx: AppContext, payment_id: str) -> Payment | None:
-    """Another request holds the claim: give it a moment to finish before looking up ourselves."""
-    deadline = asyncio.get_running_loop().time() + CLAIM_WAIT_SECONDS
-    while asyncio.get_running_loop().time() < deadline:
-        async with ctx.db.session() as session:
-            row = await PaymentRepository(session).get(payment_id)
-        if row is None or row.invoice_id:
-            return row
-        await asyncio.sleep(0.2)
-    return None
 
 
 async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoice, extra: dict[str, Any]) -> Payment:
@@ -202,7 +188,7 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
     if payment.invoice_id:
         return answer_for(payment)
     if not inserted and utcnow() - payment.updated_at < timedelta(seconds=30):
-        waited = await _wait_for_invoice(ctx, payment.id)
+        waited = await wait_for_invoice(ctx.db, payment.id)
         if waited is not None and waited.invoice_id:
             return answer_for(waited)
     try:
