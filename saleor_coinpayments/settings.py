@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     reconcile_interval_seconds: float = Field(30.0, gt=0)
+    process_refresh_min_seconds: float = Field(
+        2.0, ge=0, description="transactionProcess re-reads CoinPayments only if the last read is older."
+    )
     checkout_complete_after_seconds: int = Field(
         900, ge=0, description="Complete a paid checkout whose buyer never came back after this long; 0: never."
     )

@@ -235,6 +235,8 @@ async def process(ctx: AppContext, installation: InstallationRecord, payload: di
             "This payment was not started with crypto, or could not be created. Please start a new payment.",
             code="UNKNOWN_TRANSACTION",
         )
+    if _recently_read(ctx, payment):
+        return answer_for(payment)
     try:
         await refresh_payment(ctx, payment.id)
     except cp_errors.CoinPaymentsError as exc:
@@ -243,3 +245,11 @@ async def process(ctx: AppContext, installation: InstallationRecord, payload: di
         current = await PaymentRepository(session).get(payment.id)
     assert current is not None
     return answer_for(current)
+
+
+def _recently_read(ctx: AppContext, payment: Payment) -> bool:
+    """A storefront polling transactionProcess gets what CoinPayments said a moment ago: notifications
+    and the reconciler keep the row current, and CoinPayments allows only 70 requests/s per client."""
+    if payment.last_checked_at is None or payment.is_final:
+        return payment.is_final
+    return (utcnow() - payment.last_checked_at).total_seconds() < ctx.settings.process_refresh_min_seconds
