@@ -13,6 +13,7 @@ from saleor_coinpayments.saleor.jwks import RefetchLimiter
 from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.store.crypto import SecretBox, resolve_secret_key
 from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.store.installations import InstallationCache
 
 
 @dataclass
@@ -23,6 +24,7 @@ class AppContext:
     http: httpx.AsyncClient
     saleor: SaleorClient
     jwks_refetch: RefetchLimiter = field(init=False)
+    installations: InstallationCache = field(default_factory=InstallationCache)
 
     def __post_init__(self) -> None:
         self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)

@@ -35,6 +35,7 @@ class Accepted:
     duplicate: bool
     payment_id: str | None
     notification_id: str
+    installation_id: str
 
 
 @dataclass(frozen=True)
@@ -99,19 +100,21 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
         notification_type=notification.raw_type,
         invoice_id=notification.invoice_id,
     )
-    return Accepted(duplicate=duplicate, payment_id=payment.id if payment else None, notification_id=notification.id)
+    return Accepted(
+        duplicate=duplicate,
+        payment_id=payment.id if payment else None,
+        notification_id=notification.id,
+        installation_id=config.installation_id,
+    )
 
 
-async def mark_handled(ctx: AppContext, configuration_id: str, external_id: str, outcome: str) -> None:
+async def mark_handled(ctx: AppContext, accepted: Accepted, outcome: str) -> None:
     async with ctx.db.session() as session:
-        config = await ConfigurationRepository(session, ctx.box).get(configuration_id)
-        if config is None:
-            return
         await session.execute(
             update(Notification)
             .where(
-                Notification.source == f"coinpayments:{config.installation_id}",
-                Notification.external_id == external_id,
+                Notification.source == f"coinpayments:{accepted.installation_id}",
+                Notification.external_id == accepted.notification_id,
             )
             .values(handled_at=utcnow(), outcome=outcome[:500])
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,3 +77,27 @@ class InstallationRepository:
             row.jwks = jwks
             row.jwks_fetched_at = utcnow()
             await self._session.flush()
+
+
+class InstallationCache:
+    """Recently read installations, so verifying a webhook needs no database round trip.
+
+    Entries live `ttl_seconds`; callers re-read the database whenever a cached record fails them
+    (signature or recipient), so a reinstall or a key rotation is picked up at once.
+    """
+
+    def __init__(self, ttl_seconds: float = 30.0) -> None:
+        self._ttl = ttl_seconds
+        self._entries: dict[str, tuple[float, InstallationRecord]] = {}
+
+    def get(self, saleor_api_url: str) -> InstallationRecord | None:
+        entry = self._entries.get(saleor_api_url)
+        if entry is None or time.monotonic() - entry[0] > self._ttl:
+            return None
+        return entry[1]
+
+    def put(self, record: InstallationRecord) -> None:
+        self._entries[record.saleor_api_url] = (time.monotonic(), record)
+
+    def drop(self, saleor_api_url: str) -> None:
+        self._entries.pop(saleor_api_url, None)

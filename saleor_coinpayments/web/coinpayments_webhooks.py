@@ -18,7 +18,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter()
 
 
-async def _refresh_soon(ctx: AppContext, configuration_id: str, accepted: notifications.Accepted) -> None:
+async def _refresh_soon(ctx: AppContext, accepted: notifications.Accepted) -> None:
     """Re-read the invoice after answering; if this fails the reconciler picks the payment up."""
     assert accepted.payment_id is not None
     try:
@@ -27,7 +27,7 @@ async def _refresh_soon(ctx: AppContext, configuration_id: str, accepted: notifi
     except cp_errors.CoinPaymentsError as exc:
         log.warning("notification_refresh_failed", payment_id=accepted.payment_id, error=exc.message)
         outcome = f"re-read failed: {exc.code}"
-    await notifications.mark_handled(ctx, configuration_id, accepted.notification_id, outcome)
+    await notifications.mark_handled(ctx, accepted, outcome)
 
 
 @router.post(COINPAYMENTS_NOTIFICATION_PREFIX + "/{configuration_id}")
@@ -39,5 +39,5 @@ async def coinpayments_notification(
     if isinstance(result, notifications.Rejected):
         return error_response(result.status, result.code, result.message)
     if result.payment_id is not None and not result.duplicate:
-        background.add_task(_refresh_soon, ctx, configuration_id, result)
+        background.add_task(_refresh_soon, ctx, result)
     return JSONResponse({"received": True, "duplicate": result.duplicate})

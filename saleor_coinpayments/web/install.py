@@ -35,6 +35,7 @@ async def register(request: Request, ctx: Ctx, session: Session) -> JSONResponse
     use_case = RegisterApp(ctx.settings, ctx.http, ctx.saleor, InstallationRepository(session, ctx.box))
     result = await use_case.execute(request.headers.get("saleor-api-url"), token if isinstance(token, str) else None)
     if isinstance(result, Registered):
+        ctx.installations.drop(result.installation.saleor_api_url)
         return JSONResponse({"success": True})
     await session.rollback()
     return JSONResponse(

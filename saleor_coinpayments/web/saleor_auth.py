@@ -49,7 +49,24 @@ async def _verify_with_refresh(ctx: AppContext, installation: InstallationRecord
         raise HttpError(401, "INVALID_SIGNATURE", f"Signature does not verify: {exc}") from None
     async with ctx.db.session() as session:
         await InstallationRepository(session, ctx.box).update_jwks(installation.saleor_api_url, fresh)
+    ctx.installations.drop(installation.saleor_api_url)
     log.info("saleor_jwks_rotated", saleor_api_url=installation.saleor_api_url)
+
+
+async def _stored_installation(ctx: AppContext, api_url: str) -> InstallationRecord | None:
+    async with ctx.db.session() as session:
+        installation = await InstallationRepository(session, ctx.box).get(api_url)
+    if installation is not None:
+        ctx.installations.put(installation)
+    return installation
+
+
+def _signature_verifies(raw: bytes, signature: str, jwks: dict[str, Any]) -> bool:
+    try:
+        verify_webhook_signature(raw, signature, jwks)
+    except SignatureError:
+        return False
+    return True
 
 
 def verified_webhook(event: SaleorEvent) -> Callable[[Request], Awaitable[VerifiedWebhook]]:
@@ -67,11 +84,16 @@ def verified_webhook(event: SaleorEvent) -> Callable[[Request], Awaitable[Verifi
         if sent_event is not None and sent_event.lower() != event.header_value:
             raise HttpError(400, "WRONG_EVENT", f"This route takes {event.header_value}, not {sent_event}.")
         raw = await read_limited_body(request, ctx.settings.max_body_bytes)
-        async with ctx.db.session() as session:
-            installation = await InstallationRepository(session, ctx.box).get(api_url)
+        installation = ctx.installations.get(api_url)
+        from_cache = installation is not None
+        if installation is not None and not _signature_verifies(raw, signature, installation.jwks):
+            installation, from_cache = None, False  # the stored keys may be newer: read them again
+        if installation is None:
+            installation = await _stored_installation(ctx, api_url)
         if installation is None:
             raise HttpError(401, "NOT_REGISTERED", f"No installation for Saleor {api_url}.")
-        await _verify_with_refresh(ctx, installation, raw, signature)
+        if not from_cache:
+            await _verify_with_refresh(ctx, installation, raw, signature)
         if not raw.strip():
             raise HttpError(400, "EMPTY_BODY", "Empty request body.")
         try:
@@ -82,6 +104,8 @@ def verified_webhook(event: SaleorEvent) -> Callable[[Request], Awaitable[Verifi
             raise HttpError(400, "MALFORMED_BODY", "Request body is not a JSON object.")
         recipient = payload.get("recipient")
         recipient_id = recipient.get("id") if isinstance(recipient, dict) else None
+        if recipient_id != installation.app_id and from_cache:
+            installation = await _stored_installation(ctx, api_url) or installation  # reinstalled meanwhile?
         if recipient_id != installation.app_id:
             raise HttpError(403, "WRONG_RECIPIENT", "This webhook was meant for another app.")
         if payload.get("errors"):

@@ -223,3 +223,18 @@ def test_a_rotated_key_is_picked_up(installed: tuple[FakeSaleor, RunningApp, str
     assert delivery.status == 200
     [stored] = installations(app.settings.database_url)
     assert [key["kid"] for key in stored.jwks["keys"]] == [new_kid]
+
+
+def test_a_reinstall_is_picked_up_by_webhook_verification(installed: tuple[FakeSaleor, RunningApp, str]) -> None:
+    """Verification keeps recent installations in memory; a reinstall (new app id) must not be refused."""
+    saleor, app, app_id = installed
+    first = saleor.send_webhook(REFUND, refund_body(app_id), url=app.base_url + REFUND_PATH)
+    assert first.status == 200
+    old_app = saleor.model.apps[-1]
+    saleor.uninstall_app(old_app)
+    new_app = saleor.install_app(app.manifest_url)
+    assert new_app.id != app_id
+    again = saleor.send_webhook(REFUND, refund_body(new_app.id), url=app.base_url + REFUND_PATH)
+    assert again.status == 200
+    stale = saleor.send_webhook(REFUND, refund_body(app_id), url=app.base_url + REFUND_PATH)
+    assert stale.status == 403

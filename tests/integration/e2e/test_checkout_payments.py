@@ -54,6 +54,9 @@ def test_full_payment(world: World) -> None:
     assert len(world.events(transaction_id, "CHARGE_SUCCESS")) == 1
     assert len(world.app_events(transaction_id, "INFO")) == 1
     assert world.transaction(transaction_id).money("charged").amount == Decimal("20.00")
+    handled = world.notifications(invoice_id)
+    assert handled, "the app recorded no notification"
+    assert all(row.handled_at is not None and row.outcome for row in handled)
 
 
 def _start(world: World, total: str = "20.00") -> tuple[str, str, str]:

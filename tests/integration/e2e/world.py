@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy import select
 
 from saleor_coinpayments.coinpayments.client import CoinPaymentsClient
 from saleor_coinpayments.coinpayments.ratelimit import TokenBucket
@@ -22,6 +23,7 @@ from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.crypto import SecretBox
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.installations import InstallationRepository
+from saleor_coinpayments.store.tables import Notification
 from tests.fakes.saleor import FakeSaleor
 from tests.fakes.saleor_model import App, TransactionEvent, TransactionItem
 from tests.helpers.app_server import TEST_SECRET_KEY, RunningApp, app_process
@@ -100,6 +102,20 @@ class World:
     app: RunningApp
     saleor_app: App
     configuration_id: str
+
+    def notifications(self, invoice_id: str) -> list[Notification]:
+        """The app's record of CoinPayments notifications for one invoice."""
+
+        async def read() -> list[Notification]:
+            db = Database(self.app.settings.database_url)
+            try:
+                async with db.session() as session:
+                    query = select(Notification).where(Notification.invoice_id == invoice_id)
+                    return list((await session.execute(query)).scalars())
+            finally:
+                await db.dispose()
+
+        return asyncio.run(read())
 
     def app_process_kill(self) -> None:
         """SIGKILL the app: no shutdown, no flushing (a crash)."""
