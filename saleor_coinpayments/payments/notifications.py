@@ -47,7 +47,7 @@ class Rejected:
 
 async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: dict[str, str]) -> Accepted | Rejected:
     async with ctx.db.session() as session:
-        config = await ConfigurationRepository(session, ctx.box).get(configuration_id)
+        config = await ConfigurationRepository(session, ctx.box).get(configuration_id, with_channels=False)
     if config is None:
         NOTIFICATIONS.labels(outcome="unknown_configuration").inc()
         return Rejected(404, "UNKNOWN_CONFIGURATION", "No configuration at this notification URL.")

@@ -87,7 +87,7 @@ def _report(payment: Payment, report: states.Report) -> EventReport:
     )
 
 
-async def apply_transition(ctx: AppContext, payment_id: str, view: states.InvoiceView) -> states.PaymentSnapshot | None:
+async def apply_transition(ctx: AppContext, payment_id: str, view: states.InvoiceView) -> Payment | None:
     """Apply what CoinPayments said to the stored payment, atomically with its reports."""
     async with payment_lock(payment_id), ctx.db.session() as session:
         payment = await PaymentRepository(session).get(payment_id, lock=True)
@@ -133,17 +133,23 @@ async def apply_transition(ctx: AppContext, payment_id: str, view: states.Invoic
                 state=payment.state,
                 reports=[r.dedup_key for r in transition.reports],
             )
-        return snapshot_of(payment)
+        return payment
 
 
 async def refresh_payment(ctx: AppContext, payment_id: str) -> states.PaymentSnapshot | None:
     """Read the invoice now and apply it. Raises CoinPaymentsError when CoinPayments cannot answer."""
+    payment = await refresh_payment_row(ctx, payment_id)
+    return snapshot_of(payment) if payment is not None else None
+
+
+async def refresh_payment_row(ctx: AppContext, payment_id: str) -> Payment | None:
+    """`refresh_payment`, giving the updated row itself (for answers that need its links and details)."""
     async with ctx.db.session() as session:
         payment = await PaymentRepository(session).get(payment_id)
         if payment is None or payment.invoice_id is None or payment.saleor_transaction_id is None:
             # A sent-out invoice waits for its order transaction; it is read once that exists.
             return None
-        config = await ConfigurationRepository(session, ctx.box).get(payment.configuration_id)
+        config = await ConfigurationRepository(session, ctx.box).get(payment.configuration_id, with_channels=False)
         invoice_id = payment.invoice_id
     if config is None:
         log.warning("payment_without_configuration", payment_id=payment_id)

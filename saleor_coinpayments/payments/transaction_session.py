@@ -29,7 +29,7 @@ from saleor_coinpayments.payments.invoice_builder import (
 )
 from saleor_coinpayments.payments.payloads import TransactionSession, parse_transaction_session
 from saleor_coinpayments.payments.payment_data import invoice_data, white_label_payment
-from saleor_coinpayments.payments.refresh import refresh_payment, snapshot_of
+from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
 from saleor_coinpayments.payments.responses import SessionResult, charge_failure
 from saleor_coinpayments.payments.storefront_data import StorefrontDataError, parse_storefront_data
@@ -238,13 +238,11 @@ async def process(ctx: AppContext, installation: InstallationRecord, payload: di
     if _recently_read(ctx, payment):
         return answer_for(payment)
     try:
-        await refresh_payment(ctx, payment.id)
+        current = await refresh_payment_row(ctx, payment.id)
     except cp_errors.CoinPaymentsError as exc:
         log.warning("process_refresh_failed", error=exc.message)
-    async with ctx.db.session() as session:
-        current = await PaymentRepository(session).get(payment.id)
-    assert current is not None
-    return answer_for(current)
+        current = None
+    return answer_for(current or payment)
 
 
 def _recently_read(ctx: AppContext, payment: Payment) -> bool:

@@ -50,7 +50,7 @@ class ConfigurationRepository:
         )
         return list(result.scalars())
 
-    async def _record(self, row: Configuration) -> ConfigurationRecord:
+    async def _record(self, row: Configuration, *, with_channels: bool = True) -> ConfigurationRecord:
         return ConfigurationRecord(
             id=row.id,
             installation_id=row.installation_id,
@@ -60,14 +60,15 @@ class ConfigurationRepository:
             api_url=row.api_url,
             accepted_coins=list(row.accepted_coins or []),
             client_webhook_id=row.client_webhook_id,
-            channels=await self._channels(row.id),
+            channels=await self._channels(row.id) if with_channels else [],
             last_check_ok=row.last_check_ok,
             last_check_message=row.last_check_message,
         )
 
-    async def get(self, configuration_id: str) -> ConfigurationRecord | None:
+    async def get(self, configuration_id: str, *, with_channels: bool = True) -> ConfigurationRecord | None:
+        """`with_channels=False` skips the channel list (an empty list then) where only credentials matter."""
         row = await self._session.get(Configuration, configuration_id)
-        return await self._record(row) if row else None
+        return await self._record(row, with_channels=with_channels) if row else None
 
     async def get_by_name(self, installation_id: str, name: str) -> ConfigurationRecord | None:
         row = (
