@@ -29,5 +29,5 @@ lint: install
 	$(BIN)/mypy
 
 test: install browser
-	TEST_DATABASE=sqlite $(BIN)/pytest -q -n 4
-	TEST_DATABASE=postgresql $(BIN)/pytest -q -n 4
+	TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2
+	TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2
