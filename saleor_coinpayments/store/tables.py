@@ -169,7 +169,7 @@ class Notification(Base):
     __table_args__ = (UniqueConstraint("source", "external_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    source: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(80))
     external_id: Mapped[str] = mapped_column(String(128))
     invoice_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     event_type: Mapped[str] = mapped_column(String(64))

@@ -35,7 +35,7 @@ def upgrade() -> None:
     op.create_table(
         "notifications",
         sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("source", sa.String(length=40), nullable=False),
+        sa.Column("source", sa.String(length=80), nullable=False),
         sa.Column("external_id", sa.String(length=128), nullable=False),
         sa.Column("invoice_id", sa.String(length=64), nullable=True),
         sa.Column("event_type", sa.String(length=64), nullable=False),
