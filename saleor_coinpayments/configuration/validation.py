@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 NAME_MAX = 120
 SECRET_MAX = 512
+API_URL_MAX = 500
 COINS_MAX = 100
 CHANNEL_SLUG_MAX = 255
 
@@ -111,6 +112,8 @@ def check_api_url(value: str) -> str | FieldError:
         return FieldError("Enter the API URL as http(s)://host, e.g. https://a-api.coinpayments.net.")
     if parts.query or parts.fragment or parts.username or parts.password or _CONTROL.search(url):
         return FieldError("The API URL takes no query, fragment or user name.")
+    if len(url) > API_URL_MAX:
+        return FieldError(f"The API URL is longer than {API_URL_MAX} characters.")
     return url
 
 

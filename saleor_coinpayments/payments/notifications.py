@@ -76,8 +76,8 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
                 source=f"coinpayments:{config.installation_id}",
                 external_id=notification.id,
                 invoice_id=notification.invoice_id,
-                event_type=notification.raw_type,
-                state=notification.raw_state,
+                event_type=notification.raw_type[:64],
+                state=notification.raw_state[:40] if notification.raw_state else None,
                 received_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["source", "external_id"])

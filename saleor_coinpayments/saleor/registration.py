@@ -13,6 +13,7 @@ from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
 
+MAX_API_URL_LENGTH = 2048  # the column's size
 _API_URL = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
 
 
@@ -46,7 +47,7 @@ class RegisterApp:
     async def execute(self, saleor_api_url: str | None, auth_token: str | None) -> Registered | RegistrationRefused:
         if not saleor_api_url:
             return RegistrationRefused(400, "MISSING_SALEOR_API_URL_HEADER", "Missing Saleor-Api-Url header.")
-        if not _API_URL.match(saleor_api_url):
+        if len(saleor_api_url) > MAX_API_URL_LENGTH or not _API_URL.match(saleor_api_url):
             return RegistrationRefused(400, "INVALID_SALEOR_API_URL", "Saleor-Api-Url is not an http(s) URL.")
         if not auth_token:
             return RegistrationRefused(400, "MISSING_AUTH_TOKEN", "Missing auth_token in the request body.")

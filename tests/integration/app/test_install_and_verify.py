@@ -238,3 +238,13 @@ def test_a_reinstall_is_picked_up_by_webhook_verification(installed: tuple[FakeS
     assert again.status == 200
     stale = saleor.send_webhook(REFUND, refund_body(app_id), url=app.base_url + REFUND_PATH)
     assert stale.status == 403
+
+
+def test_register_with_an_overlong_saleor_url_is_a_400(app: RunningApp) -> None:
+    long_url = "https://shop.example.com/" + "x" * 2100 + "/graphql/"
+    response = httpx.post(
+        f"{app.base_url}/api/register", json={"auth_token": "t"}, headers={"Saleor-Api-Url": long_url}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "INVALID_SALEOR_API_URL"
+    assert installations(app.settings.database_url) == []

@@ -124,3 +124,11 @@ def test_json_body_channels_as_text_are_split() -> None:
     result = v.input_from_mapping({"name": "n", "client_id": CLIENT_ID, "channels": "a, b"})
     assert isinstance(result, v.ConfigurationInput)
     assert list(result.channels or []) == ["a", "b"]
+
+
+def test_an_overlong_api_url_is_refused_before_it_reaches_the_database() -> None:
+    from saleor_coinpayments.configuration import validation
+
+    result = validation.check_api_url("https://a-api.coinpayments.net/" + "x" * 600)
+    assert isinstance(result, validation.FieldError)
+    assert "longer than" in result.message
