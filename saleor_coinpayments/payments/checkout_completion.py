@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.outbox import OutboxRepository
-from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable
+from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.installations import InstallationRecord
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, Payment
@@ -49,12 +49,11 @@ async def deliver(ctx: AppContext, installation: InstallationRecord, message: Ou
         return "retry", exc.message
     except SaleorRejected as exc:
         return OutboxStatus.FAILED.value, exc.message
-    result = data.get("checkoutComplete") or {}
-    errors = [e for e in result.get("errors") or [] if isinstance(e, dict)]
+    errors = mutation_errors(data, "checkoutComplete")
     if not errors:
-        order = result.get("order") or {}
+        order = (data.get("checkoutComplete") or {}).get("order") or {}
         return OutboxStatus.DELIVERED.value, f"order {order.get('number')} created" if order else None
     codes = {str(e.get("code")) for e in errors}
     if codes <= set(LEFT_ALONE):
         return OutboxStatus.DELIVERED.value, "left alone: " + "; ".join(LEFT_ALONE[c] for c in sorted(codes))
-    return OutboxStatus.FAILED.value, "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)[:2000]
+    return OutboxStatus.FAILED.value, describe_errors(errors)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.context import AppContext
-from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable
+from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, new_id
@@ -151,12 +151,6 @@ class OutboxRepository:
         return list(rows.scalars())
 
 
-def _report_errors(data: dict[str, Any]) -> list[dict[str, Any]]:
-    result = data.get("transactionEventReport") or {}
-    errors = result.get("errors") if isinstance(result, dict) else None
-    return [err for err in errors or [] if isinstance(err, dict)]
-
-
 async def _deliver_one(ctx: AppContext, message: OutboxMessage) -> tuple[str, str | None]:
     """Send one report; returns (outcome, error text)."""
     async with ctx.db.session() as session:
@@ -182,10 +176,9 @@ async def _deliver_one(ctx: AppContext, message: OutboxMessage) -> tuple[str, st
         return "retry", exc.message
     except SaleorRejected as exc:
         return OutboxStatus.FAILED.value, exc.message
-    errors = _report_errors(data)
+    errors = mutation_errors(data, "transactionEventReport")
     if errors:
-        text = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
-        return OutboxStatus.FAILED.value, text[:2000]
+        return OutboxStatus.FAILED.value, describe_errors(errors)
     return OutboxStatus.DELIVERED.value, None
 
 

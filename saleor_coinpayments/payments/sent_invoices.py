@@ -48,7 +48,7 @@ from saleor_coinpayments.payments.outbox import OutboxRepository
 from saleor_coinpayments.payments.payloads import PayloadError
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
-from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable
+from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord
@@ -512,11 +512,8 @@ _DELIVERED: Delivery = (OutboxStatus.DELIVERED.value, None)
 
 
 def _errors(data: dict[str, Any], field: str) -> str | None:
-    result = data.get(field)
-    errors = result.get("errors") if isinstance(result, dict) else None
-    if not errors:
-        return None
-    return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict))[:2000]
+    errors = mutation_errors(data, field)
+    return describe_errors(errors) if errors else None
 
 
 async def _transaction_create(ctx: AppContext, installation: InstallationRecord, payment: Payment) -> Delivery:

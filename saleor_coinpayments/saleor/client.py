@@ -75,3 +75,15 @@ class SaleorClient:
         if not isinstance(data, dict):
             raise SaleorRejected("Saleor answered without data", [])
         return data
+
+
+def mutation_errors(data: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    """The `errors` list of one mutation's result (empty when it succeeded)."""
+    result = data.get(field)
+    errors = result.get("errors") if isinstance(result, dict) else None
+    return [error for error in errors or [] if isinstance(error, dict)]
+
+
+def describe_errors(errors: list[dict[str, Any]]) -> str:
+    """`CODE: message; …`, short enough for a log line or the outbox's last error."""
+    return "; ".join(f"{error.get('code')}: {error.get('message')}" for error in errors)[:2000]
