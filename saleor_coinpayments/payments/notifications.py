@@ -12,13 +12,12 @@ from dataclasses import dataclass
 import structlog
 from prometheus_client import Counter
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from saleor_coinpayments.coinpayments.webhooks import WebhookVerificationError, verify_notification
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRepository
+from saleor_coinpayments.store.dialects import insert_or_ignore
 from saleor_coinpayments.store.tables import Notification, Payment, new_id
 from saleor_coinpayments.store.types import utcnow
 from saleor_coinpayments.urls import coinpayments_notification_url
@@ -67,22 +66,20 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
         return Rejected(status, "INVALID_NOTIFICATION", exc.message)
 
     async with ctx.db.session() as session:
-        is_pg = session.get_bind().dialect.name == "postgresql"
-        insert = pg_insert if is_pg else sqlite_insert
-        result = await session.execute(
-            insert(Notification)
-            .values(
-                id=new_id(),
-                source=f"coinpayments:{config.installation_id}",
-                external_id=notification.id,
-                invoice_id=notification.invoice_id,
-                event_type=notification.raw_type[:64],
-                state=notification.raw_state[:40] if notification.raw_state else None,
-                received_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        duplicate = not await insert_or_ignore(
+            session,
+            Notification,
+            {
+                "id": new_id(),
+                "source": f"coinpayments:{config.installation_id}",
+                "external_id": notification.id,
+                "invoice_id": notification.invoice_id,
+                "event_type": notification.raw_type[:64],
+                "state": notification.raw_state[:40] if notification.raw_state else None,
+                "received_at": utcnow(),
+            },
+            ["source", "external_id"],
         )
-        duplicate = not getattr(result, "rowcount", 0)
         payment = await PaymentRepository(session).by_invoice(notification.invoice_id)
         if payment is not None and payment.installation_id != config.installation_id:
             payment = None

@@ -15,13 +15,12 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
+from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
 from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, new_id
 from saleor_coinpayments.store.types import utcnow
@@ -72,10 +71,6 @@ class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    @property
-    def _is_postgres(self) -> bool:
-        return self._session.get_bind().dialect.name == "postgresql"
-
     async def enqueue(
         self,
         *,
@@ -100,10 +95,7 @@ class OutboxRepository:
             "next_attempt_at": not_before or utcnow(),
             "created_at": utcnow(),
         }
-        insert = pg_insert if self._is_postgres else sqlite_insert
-        statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
-        result = await self._session.execute(statement)
-        return bool(getattr(result, "rowcount", 0))
+        return await insert_or_ignore(self._session, OutboxMessage, values, ["dedup_key"])
 
     async def enqueue_event_report(self, installation_id: str, payment_id: str, key: str, report: EventReport) -> bool:
         return await self.enqueue(
@@ -127,7 +119,7 @@ class OutboxRepository:
             .order_by(OutboxMessage.created_at)
             .limit(limit)
         )
-        if self._is_postgres:
+        if is_postgres(self._session):
             due = due.with_for_update(skip_locked=True)
         claimed = await self._session.execute(
             update(OutboxMessage)

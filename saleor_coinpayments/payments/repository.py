@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.store.dialects import is_postgres
 from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 
@@ -18,13 +19,9 @@ class PaymentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    @property
-    def _is_postgres(self) -> bool:
-        return self._session.get_bind().dialect.name == "postgresql"
-
     async def get(self, payment_id: str, *, lock: bool = False) -> Payment | None:
         query = select(Payment).where(Payment.id == payment_id)
-        if lock and self._is_postgres:
+        if lock and is_postgres(self._session):
             query = query.with_for_update()
         return (await self._session.execute(query)).scalar_one_or_none()
 
@@ -32,7 +29,7 @@ class PaymentRepository:
         query = select(Payment).where(
             Payment.installation_id == installation_id, Payment.saleor_transaction_id == transaction_id
         )
-        if lock and self._is_postgres:
+        if lock and is_postgres(self._session):
             query = query.with_for_update()
         return (await self._session.execute(query)).scalar_one_or_none()
 
@@ -95,7 +92,7 @@ class PaymentRepository:
             .order_by(Payment.next_check_at)
             .limit(limit)
         )
-        if self._is_postgres:
+        if is_postgres(self._session):
             due = due.with_for_update(skip_locked=True)
         claimed = await self._session.execute(
             update(Payment)
