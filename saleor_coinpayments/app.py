@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from saleor_coinpayments import __version__
 from saleor_coinpayments.context import app_context
 from saleor_coinpayments.logs import configure_logging
-from saleor_coinpayments.payments.workers import run_background_workers
+from saleor_coinpayments.payments.delivery.workers import run_background_workers
 from saleor_coinpayments.settings import Settings, get_settings
 from saleor_coinpayments.web import coinpayments_webhooks, dashboard, health, install, invoices, saleor_webhooks
 from saleor_coinpayments.web.deps import HttpError, error_response

@@ -69,7 +69,7 @@ def _simulator(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    from saleor_coinpayments.payments.workers import reconcile_command
+    from saleor_coinpayments.payments.delivery.workers import reconcile_command
 
     return asyncio.run(reconcile_command(_settings(), once=args.once))
 
@@ -84,7 +84,7 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _invoice(args: argparse.Namespace) -> int:
-    from saleor_coinpayments.payments.sent_invoice_command import invoice_send
+    from saleor_coinpayments.payments.invoicing.sent_invoice_command import invoice_send
 
     return asyncio.run(invoice_send(_settings(), args))
 

@@ -19,9 +19,9 @@ import structlog
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, format_decimal
 from saleor_coinpayments.payments import states
-from saleor_coinpayments.payments.checkout_completion import queue_completion
+from saleor_coinpayments.payments.checkout.checkout_completion import queue_completion
+from saleor_coinpayments.payments.delivery.outbox import EventReport, OutboxRepository
 from saleor_coinpayments.payments.gateway import client_for, invoice_view
-from saleor_coinpayments.payments.outbox import EventReport, OutboxRepository
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState

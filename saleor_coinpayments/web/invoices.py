@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from saleor_coinpayments.money import parse_json
-from saleor_coinpayments.payments import sent_invoices
+from saleor_coinpayments.payments.invoicing import sent_invoices
 from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
 from saleor_coinpayments.web.dashboard_auth import API_URL_HEADER, dashboard_user
 from saleor_coinpayments.web.deps import HttpError, get_ctx, read_limited_body

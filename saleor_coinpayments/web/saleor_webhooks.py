@@ -9,9 +9,10 @@ import structlog
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from saleor_coinpayments.payments import action_requests, gateway_initialize, sent_invoices, transaction_session
+from saleor_coinpayments.payments.checkout import action_requests, gateway_initialize, transaction_session
+from saleor_coinpayments.payments.checkout.responses import ActionResult, SessionResult, charge_failure
+from saleor_coinpayments.payments.invoicing import sent_invoices
 from saleor_coinpayments.payments.payloads import PayloadError
-from saleor_coinpayments.payments.responses import ActionResult, SessionResult, charge_failure
 from saleor_coinpayments.saleor.events import SaleorEvent
 from saleor_coinpayments.web.deps import Ctx, HttpError
 from saleor_coinpayments.web.saleor_auth import VerifiedWebhook, verified_webhook

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from saleor_coinpayments.context import app_context
-from saleor_coinpayments.payments.outbox import EventReport, OutboxRepository, backoff, deliver_due
+from saleor_coinpayments.payments.delivery.outbox import EventReport, OutboxRepository, backoff, deliver_due
 from saleor_coinpayments.settings import load_settings
 from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select, text
 
-from saleor_coinpayments.payments.outbox import OutboxRepository
+from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.crypto import SecretBox, SecretBoxError, resolve_secret_key

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from saleor_coinpayments.money import parse_json
+from saleor_coinpayments.payments.checkout.responses import ActionResult, SessionResult, charge_failure
+from saleor_coinpayments.payments.checkout.storefront_data import StorefrontDataError, parse_storefront_data
 from saleor_coinpayments.payments.payloads import (
     PayloadError,
     parse_action_request,
     parse_gateway_initialize,
     parse_transaction_session,
 )
-from saleor_coinpayments.payments.responses import ActionResult, SessionResult, charge_failure
-from saleor_coinpayments.payments.storefront_data import StorefrontDataError, parse_storefront_data
 
 
 def _body(capture: Callable[[str], dict[str, Any]], name: str) -> dict[str, Any]:

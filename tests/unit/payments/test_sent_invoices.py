@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from saleor_coinpayments.money import Money, parse_json
-from saleor_coinpayments.payments.sent_invoices import (
+from saleor_coinpayments.payments.invoicing.sent_invoices import (
     BillableOrder,
     InvoiceSent,
     SendRefused,

@@ -150,7 +150,8 @@ async def _deliver_one(ctx: AppContext, message: OutboxMessage) -> tuple[str, st
     if installation is None:
         return OutboxStatus.FAILED.value, "installation removed"
     if message.kind != EVENT_REPORT:
-        from saleor_coinpayments.payments import checkout_completion, sent_invoices  # they queue through here
+        from saleor_coinpayments.payments.checkout import checkout_completion
+        from saleor_coinpayments.payments.invoicing import sent_invoices  # they queue through here
 
         if message.kind in sent_invoices.OUTBOX_KINDS:
             return await sent_invoices.deliver(ctx, installation, message)

@@ -20,6 +20,9 @@ from saleor_coinpayments.coinpayments.models.invoices import CreatedInvoice
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments import states
+from saleor_coinpayments.payments.checkout.payment_data import invoice_data, white_label_payment
+from saleor_coinpayments.payments.checkout.responses import SessionResult, charge_failure
+from saleor_coinpayments.payments.checkout.storefront_data import StorefrontDataError, parse_storefront_data
 from saleor_coinpayments.payments.gateway import client_for
 from saleor_coinpayments.payments.invoice_builder import (
     InvoiceBuildError,
@@ -28,11 +31,8 @@ from saleor_coinpayments.payments.invoice_builder import (
     summary_from_payload,
 )
 from saleor_coinpayments.payments.payloads import TransactionSession, parse_transaction_session
-from saleor_coinpayments.payments.payment_data import invoice_data, white_label_payment
 from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
-from saleor_coinpayments.payments.responses import SessionResult, charge_failure
-from saleor_coinpayments.payments.storefront_data import StorefrontDataError, parse_storefront_data
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord
 from saleor_coinpayments.store.tables import Payment, PaymentFlow, PaymentState

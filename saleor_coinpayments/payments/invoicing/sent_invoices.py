@@ -35,6 +35,7 @@ from saleor_coinpayments.coinpayments.models.invoice_request import CreateInvoic
 from saleor_coinpayments.coinpayments.models.invoices import CreatedInvoice
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, MoneyError, to_decimal
+from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
 from saleor_coinpayments.payments.gateway import client_for
 from saleor_coinpayments.payments.invoice_builder import (
     EmailDelivery,
@@ -44,7 +45,6 @@ from saleor_coinpayments.payments.invoice_builder import (
     make_invoice_ref,
     summary_from_payload,
 )
-from saleor_coinpayments.payments.outbox import OutboxRepository
 from saleor_coinpayments.payments.payloads import PayloadError
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
@@ -504,7 +504,7 @@ async def on_invoice_requested(
 
 
 # --------------------------------------------------------------------------------------------
-# Outbox deliveries (called by payments/outbox.py for OUTBOX_KINDS)
+# Outbox deliveries (called by payments/delivery/outbox.py for OUTBOX_KINDS)
 # --------------------------------------------------------------------------------------------
 
 Delivery = tuple[str, str | None]

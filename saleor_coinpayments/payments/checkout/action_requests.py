@@ -13,11 +13,11 @@ import structlog
 
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.payments.checkout.responses import ActionResult
 from saleor_coinpayments.payments.gateway import client_for
 from saleor_coinpayments.payments.payloads import parse_action_request
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository
-from saleor_coinpayments.payments.responses import ActionResult
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord
 from saleor_coinpayments.store.tables import PaymentState

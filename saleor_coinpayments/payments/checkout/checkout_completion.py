@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from saleor_coinpayments.context import AppContext
-from saleor_coinpayments.payments.outbox import OutboxRepository
+from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
 from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.installations import InstallationRecord

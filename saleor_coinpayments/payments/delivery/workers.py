@@ -15,7 +15,7 @@ import structlog
 
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext, app_context
-from saleor_coinpayments.payments.outbox import deliver_due
+from saleor_coinpayments.payments.delivery.outbox import deliver_due
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.settings import Settings

@@ -1,0 +1,1 @@
+"""The integrated checkout: use cases per Saleor checkout event (and later the pay page)."""

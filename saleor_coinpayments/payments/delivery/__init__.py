@@ -1,0 +1,1 @@
+"""Delivery machinery: the outbox of reports to Saleor, the notification inbox, the reconciler and workers."""

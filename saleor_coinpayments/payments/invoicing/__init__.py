@@ -1,0 +1,1 @@
+"""Sent-out invoices: billing a Saleor order with an e-mailed CoinPayments invoice."""
