@@ -31,7 +31,7 @@ from saleor_coinpayments.payments.invoice_builder import (
     summary_from_payload,
 )
 from saleor_coinpayments.payments.payloads import TransactionSession, parse_transaction_session
-from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of
+from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of, stamp_new_invoice
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord
@@ -124,6 +124,7 @@ async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoi
         if created.hot_wallet is not None:
             details["white_label"] = white_label_payment(created.hot_wallet)
         row.details = details
+        stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
         return row
 
 
@@ -134,6 +135,7 @@ async def _store_recovered(ctx: AppContext, client: CoinPaymentsClient, payment_
         assert row is not None
         row.invoice_id = invoice.id
         row.expires_at = invoice.expires
+        stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
         return row
 
 
@@ -235,19 +237,25 @@ async def process(ctx: AppContext, installation: InstallationRecord, payload: di
             "This payment was not started with crypto, or could not be created. Please start a new payment.",
             code="UNKNOWN_TRANSACTION",
         )
-    if _recently_read(ctx, payment):
-        return answer_for(payment)
-    try:
-        current = await refresh_payment_row(ctx, payment.id)
-    except cp_errors.CoinPaymentsError as exc:
-        log.warning("process_refresh_failed", error=exc.message)
-        current = None
-    return answer_for(current or payment)
+    if not _recently_read(ctx, payment):
+        payment_id = payment.id
+        ctx.refreshes.start(payment_id, lambda: _refresh_in_background(ctx, payment_id))
+    return answer_for(payment)
 
 
 def _recently_read(ctx: AppContext, payment: Payment) -> bool:
-    """A storefront polling transactionProcess gets what CoinPayments said a moment ago: notifications
-    and the reconciler keep the row current, and CoinPayments allows only 70 requests/s per client."""
+    """Whether the stored row is fresh enough that no re-read is started for this poll."""
     if payment.last_checked_at is None or payment.is_final:
         return payment.is_final
     return (utcnow() - payment.last_checked_at).total_seconds() < ctx.settings.process_refresh_min_seconds
+
+
+async def _refresh_in_background(ctx: AppContext, payment_id: str) -> None:
+    """The re-read a poll of an older row asks for. The buyer never waits on it: the answer is the
+    stored state, which notifications, the reconciler and this read keep current."""
+    try:
+        await refresh_payment_row(ctx, payment_id)
+    except cp_errors.CoinPaymentsError as exc:
+        log.warning("process_refresh_failed", error=exc.message)
+    except Exception:
+        log.exception("process_refresh_crashed")
