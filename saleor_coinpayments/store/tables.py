@@ -64,6 +64,8 @@ class Configuration(Timestamped, Base):
     client_webhook_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     last_check_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     last_check_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # "hosted" (CoinPayments' checkout window) or "app" (the app's own pay page, web/pay_page.py).
+    checkout_page: Mapped[str] = mapped_column(String(16), default="hosted", server_default="hosted")
 
 
 class ChannelConfiguration(Timestamped, Base):
@@ -133,6 +135,15 @@ class Payment(Timestamped, Base):
     last_checked_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     next_check_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # The coin the buyer chose (Get Payment Address) and what Get Payment Status last said about it.
+    coin_currency_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    coin_address: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    coin_amount: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    coin_details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    coin_status: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    coin_status_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # SHA-256 of the pay page token (`/pay/<token>`); the token itself is never stored.
+    pay_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
 class OutboxStatus(enum.StrEnum):
