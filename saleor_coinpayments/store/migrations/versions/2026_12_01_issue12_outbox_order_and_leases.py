@@ -1,7 +1,7 @@
 """outbox: ordering key per Saleor transaction, claim tokens, retry window start
 
 Revision ID: i12a
-Revises: 0002
+Revises: i9a
 Create Date: 2026-12-01 03:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i12a"
-down_revision: str | None = "0002"
+down_revision: str | None = "i9a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
