@@ -16,7 +16,7 @@ The example count is bounded so these run in `make test`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, timedelta, timezone
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -30,17 +30,8 @@ from saleor_coinpayments.payments.states import (
     Report,
     apply,
 )
+from tests.unit.payments.test_states import INV, RANK, T0
 
-INV = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
-T0 = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
-RANK = {
-    PaymentState.UNPAID: 0,
-    PaymentState.PENDING: 1,
-    PaymentState.EXPIRED: 2,
-    PaymentState.CANCELLED: 2,
-    PaymentState.PAID: 3,
-    PaymentState.COMPLETED: 4,
-}
 FAILED = (PaymentState.EXPIRED, PaymentState.CANCELLED)
 
 # Statuses as CoinPayments spells them (and a few spellings it might), plus one it never sent.
