@@ -16,8 +16,10 @@ Saleor's rules (PROTOCOL.md §4–§6, captures/README.md "Verified behaviours")
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -176,6 +178,12 @@ class _Parsed:
     actions: list[str] | None
 
 
+def _operation_name(query: str) -> str | None:
+    """`TransactionEventReport` for `mutation TransactionEventReport(…) {…}`."""
+    match = re.search(r"\b(?:query|mutation)\s+(\w+)", query)
+    return match.group(1) if match else None
+
+
 def _camel_to_event(type_name: str) -> str:
     out = []
     for char in type_name:
@@ -208,6 +216,12 @@ class FakeSaleor:
         self.graphql_log: list[dict[str, Any]] = []
         self.base_url = "http://saleor.invalid"
         self.api_down = False  # an outage: the GraphQL API answers 503 while True
+        self.latency_seconds = 0.0  # every GraphQL answer waits this long (a real Saleor takes 0.2–0.7 s)
+        # Operation names whose answers get lost after Saleor applied them (answered 504, as by a proxy).
+        self.lose_answers_to: set[str] = set()
+        # While set, answers to these operations wait after being applied (a process can die meanwhile).
+        self.hold_answers_to: set[str] = set()
+        self.held_answers = 0  # how many applied requests are waiting in hold_answers_to now
         self.asgi = self._build_asgi()
 
     # --- serving --------------------------------------------------------------------------
@@ -266,9 +280,21 @@ class FakeSaleor:
                 return JSONResponse({"errors": [{"message": "Unable to parse query."}]}, status_code=400)
             if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
                 return JSONResponse({"errors": [{"message": "Must provide a query string."}]}, status_code=400)
+            if self.latency_seconds:
+                await asyncio.sleep(self.latency_seconds)
             status, body = self.execute_graphql(
                 payload["query"], payload.get("variables"), token=token, operation_name=payload.get("operationName")
             )
+            operation = _operation_name(payload["query"])
+            if operation in self.hold_answers_to:
+                self.held_answers += 1
+                try:
+                    while operation in self.hold_answers_to:  # noqa: ASYNC110 (released from the test's thread)
+                        await asyncio.sleep(0.05)
+                finally:
+                    self.held_answers -= 1
+            if operation in self.lose_answers_to:
+                return JSONResponse({"errors": [{"message": "Gateway Timeout"}]}, status_code=504)
             return JSONResponse(body, status_code=status)
 
         return api

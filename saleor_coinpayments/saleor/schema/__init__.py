@@ -44,6 +44,7 @@ DOCUMENT_NAMES: tuple[str, ...] = (
     "transaction",
     "transaction_create",
     "transaction_event_report",
+    "transaction_events",
     "webhook_update",
 )
 
