@@ -1,5 +1,9 @@
 """A fake Saleor 3.23 for tests: signs webhooks, serves JWKS, answers GraphQL, keeps the books.
 
+`FakeSaleor(version=SALEOR_3_20)` behaves like the oldest supported line instead: it executes
+everything against the 3.20 schema subset, reports 3.20 in its headers and `version`, and
+checks the manifest's `requiredSaleorVersion` against that version, as every line does.
+
 Usage::
 
     with FakeSaleor.serve() as saleor:                      # real HTTP on loopback
@@ -37,6 +41,7 @@ from graphql import GraphQLSchema, OperationDefinitionNode, parse
 from graphql.language import FieldNode, InlineFragmentNode
 from pydantic import HttpUrl, TypeAdapter, ValidationError
 
+from saleor_coinpayments.saleor.schema import schema_line_of
 from tests.fakes import saleor_api
 from tests.fakes.saleor_api import create_event_from_response, create_failed_event, truncate_message
 from tests.fakes.saleor_keys import SigningKey
@@ -58,6 +63,7 @@ from tests.fakes.saleor_model import (
     Webhook,
     round_money,
 )
+from tests.fakes.saleor_versions import satisfies
 from tests.helpers.servers import serve_asgi
 
 __all__ = [
@@ -72,6 +78,7 @@ __all__ = [
 ]
 
 SALEOR_VERSION = "3.23.28"
+SALEOR_3_20 = "3.20.119"  # the newest release of the long-term-support line, as run against the app
 FAILED_DELIVERY = "Failed to delivery request."
 ALL_EVENT_TYPES = (
     "AUTHORIZATION_SUCCESS, AUTHORIZATION_FAILURE, AUTHORIZATION_ADJUSTMENT, AUTHORIZATION_REQUEST, "
@@ -211,7 +218,7 @@ class FakeSaleor:
         self.model = Model()
         self.lock = threading.RLock()
         self.key = SigningKey()
-        self.schema: GraphQLSchema = saleor_api.build_fake_schema()
+        self.schema: GraphQLSchema = saleor_api.build_fake_schema(schema_line_of(version))
         self.deliveries: list[Delivery] = []
         self.graphql_log: list[dict[str, Any]] = []
         self.base_url = "http://saleor.invalid"
@@ -479,6 +486,14 @@ class FakeSaleor:
         for key in ("id", "version", "name"):
             if not isinstance(manifest.get(key), str) or not manifest[key]:
                 raise InstallError(f"manifest field {key!r} is required")
+        required = manifest.get("requiredSaleorVersion")
+        if required:
+            try:
+                supported = satisfies(self.version, str(required))
+            except ValueError as exc:
+                raise InstallError(f"requiredSaleorVersion: {exc}") from None
+            if not supported:
+                raise InstallError(f"Saleor version {self.version} is not supported by the app")
         if self.model.app_by_identifier(manifest["id"]):
             raise InstallError("App with the same identifier is already installed")
         requested = list(manifest.get("permissions") or [])
