@@ -132,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     config_set.add_argument("--api-url", default=None, help="CoinPayments API base URL (default: settings)")
     config_set.add_argument("--name", default=None, help="configuration name (default: the channel slug)")
     config_set.add_argument(
+        "--checkout-page",
+        choices=("hosted", "app"),
+        default=None,
+        help="where buyers pay: hosted (CoinPayments' window, the default) or app (the app's own pay page)",
+    )
+    config_set.add_argument(
         "--accepted-coins",
         default=None,
         help="comma-separated coin symbols to offer (default: all CoinPayments offers)",

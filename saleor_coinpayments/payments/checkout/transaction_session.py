@@ -21,10 +21,14 @@ from saleor_coinpayments.coinpayments.models.invoices import CreatedInvoice
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments import states
-from saleor_coinpayments.payments.checkout import coin_choice
+from saleor_coinpayments.payments.checkout import coin_choice, pay_link
 from saleor_coinpayments.payments.checkout.payment_data import invoice_data
 from saleor_coinpayments.payments.checkout.responses import SessionResult, charge_failure
-from saleor_coinpayments.payments.checkout.storefront_data import StorefrontDataError, parse_storefront_data
+from saleor_coinpayments.payments.checkout.storefront_data import (
+    StorefrontDataError,
+    StorefrontOptions,
+    parse_storefront_data,
+)
 from saleor_coinpayments.payments.gateway import client_for
 from saleor_coinpayments.payments.invoice_builder import (
     InvoiceBuildError,
@@ -72,7 +76,11 @@ def answer_for(payment: Payment) -> SessionResult:
 
 
 async def _claim(
-    ctx: AppContext, installation: InstallationRecord, config: ConfigurationRecord, s: TransactionSession
+    ctx: AppContext,
+    installation: InstallationRecord,
+    config: ConfigurationRecord,
+    s: TransactionSession,
+    options: StorefrontOptions,
 ) -> tuple[Payment, bool]:
     """The payment row of this transaction, and whether this request inserted it."""
     async with ctx.db.session() as session:
@@ -89,7 +97,7 @@ async def _claim(
             currency=s.amount.currency,
             amount=s.amount.amount,
             state=PaymentState.UNPAID.value,
-            details={"idempotency_key": s.idempotency_key},
+            details={"idempotency_key": s.idempotency_key, **pay_link.page_details(config, options)},
         )
         if await repo.add_if_absent(row):
             return row, True
@@ -126,6 +134,7 @@ async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoi
         if created.hot_wallet is not None:
             coin_choice.store_hot_wallet(row, created.hot_wallet)
         row.details = details
+        pay_link.attach_if_wanted(row, ctx.settings)
         return row
 
 
@@ -136,6 +145,7 @@ async def _store_recovered(ctx: AppContext, client: CoinPaymentsClient, payment_
         assert row is not None
         row.invoice_id = invoice.id
         row.expires_at = invoice.expires
+        pay_link.attach_if_wanted(row, ctx.settings)
         return row
 
 
@@ -174,7 +184,7 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
     except InvoiceBuildError as exc:
         return charge_failure(f"This order cannot be invoiced: {exc}", code="INVALID_ORDER")
 
-    payment, inserted = await _claim(ctx, installation, config, s)
+    payment, inserted = await _claim(ctx, installation, config, s, options)
     if payment.invoice_id:
         return answer_for(payment)
     if not inserted and utcnow() - payment.updated_at < timedelta(seconds=30):
