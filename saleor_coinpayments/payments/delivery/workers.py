@@ -16,6 +16,7 @@ import structlog
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext, app_context
 from saleor_coinpayments.payments.delivery.outbox import deliver_due
+from saleor_coinpayments.payments.invoicing.reminders import work_due_reminders
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.settings import Settings
@@ -66,6 +67,7 @@ async def run_background_workers(ctx: AppContext) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(_loop("outbox", ctx.settings.outbox_interval_seconds, deliver_due, ctx)),
         asyncio.create_task(_loop("reconciler", ctx.settings.reconcile_interval_seconds, reconcile_due, ctx)),
+        asyncio.create_task(_loop("reminders", ctx.settings.reconcile_interval_seconds, work_due_reminders, ctx)),
         asyncio.create_task(
             _loop("notifications", ctx.settings.reconcile_interval_seconds * 20, register_missing_notifications, ctx)
         ),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -45,6 +45,9 @@ from saleor_coinpayments.payments.invoice_builder import (
     make_invoice_ref,
     summary_from_payload,
 )
+from saleor_coinpayments.payments.invoicing import saleor_calls
+from saleor_coinpayments.payments.invoicing.notes import ORDER_NOTE
+from saleor_coinpayments.payments.invoicing.reminders import ReminderRepository, default_due_date
 from saleor_coinpayments.payments.payloads import PayloadError
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
@@ -60,8 +63,7 @@ log = structlog.get_logger(__name__)
 
 TRANSACTION_CREATE = "transaction_create"
 INVOICE_UPDATE = "invoice_update"
-ORDER_NOTE = "order_note"
-OUTBOX_KINDS = frozenset({TRANSACTION_CREATE, INVOICE_UPDATE, ORDER_NOTE})
+OUTBOX_KINDS = frozenset({TRANSACTION_CREATE, INVOICE_UPDATE, ORDER_NOTE}) | saleor_calls.KINDS
 
 TRANSACTION_NAME = "CoinPayments"
 ENDED = frozenset({PaymentState.EXPIRED.value, PaymentState.CANCELLED.value})
@@ -262,6 +264,15 @@ async def _enqueue_followups(session: Any, payment: Payment, saleor_invoice_id: 
             kind=INVOICE_UPDATE,
             payload={"invoiceId": saleor_invoice_id},
         )
+    elif not any(message.kind == INVOICE_UPDATE for message in await outbox.for_payment(payment.id)):
+        # Billed without "Generate invoice": Saleor gets its own invoice record of ours.
+        await outbox.enqueue(
+            installation_id=payment.installation_id,
+            payment_id=payment.id,
+            dedup_key=f"{payment.id}:{saleor_calls.INVOICE_CREATE}",
+            kind=saleor_calls.INVOICE_CREATE,
+            payload={"orderId": payment.source_id},
+        )
 
 
 async def _followups(ctx: AppContext, payment_id: str, saleor_invoice_id: str | None) -> Payment:
@@ -278,6 +289,7 @@ async def _store(
     payment_id: str,
     created: CreatedInvoice | RecoveredInvoice,
     saleor_invoice_id: str | None,
+    reminders: tuple[int, ...] = (),
 ) -> Payment:
     """The invoice id and its links, committed together with the queued Saleor calls."""
     expires: datetime | None = None
@@ -295,6 +307,9 @@ async def _store(
         row.expires_at = expires
         await session.flush()
         await _enqueue_followups(session, row, saleor_invoice_id)
+        due_date = (row.details or {}).get("due_date")
+        if reminders and due_date:
+            await ReminderRepository(session).schedule(row, datetime.fromisoformat(due_date), reminders)
         return row
 
 
@@ -326,6 +341,7 @@ async def _claim(
                 "email": billable.email,
                 "order_number": billable.summary.number,
                 "due_date": options.due_date.isoformat() if options.due_date else None,
+                "order_total": str(billable.summary.total_gross),
             },
         )
         if await repo.add_if_absent(row):
@@ -386,6 +402,8 @@ async def send_invoice(
         previous = latest.invoice_id
     if config is None:
         return SendRefused("NOT_CONFIGURED", f"Crypto payments are not set up for channel {checked.channel_slug!r}.")
+    if options.due_date is None:
+        options = replace(options, due_date=default_due_date(config.invoice_due_days))
     client = client_for(ctx, config)
     try:
         fiat_id = await client.fiat_currency_id(checked.amount.currency)
@@ -439,7 +457,7 @@ async def send_invoice(
                 created = RecoveredInvoice(id=found.id, summary=found)
         if created is None:
             created = await client.create_invoice(request)
-        stored = await _store(ctx, client, payment.id, created, saleor_invoice_id)
+        stored = await _store(ctx, client, payment.id, created, saleor_invoice_id, config.invoice_reminders)
     except cp_errors.CoinPaymentsValidationError as exc:
         await _drop_claim(ctx, payment.id)
         log.warning("sent_invoice_rejected", error=exc.message)
@@ -587,11 +605,16 @@ async def _invoice_update(
         token=installation.app_token,
     )
     error = _errors(data, "invoiceUpdate")
-    return (OutboxStatus.FAILED.value, error) if error else _DELIVERED
+    if error:
+        return OutboxStatus.FAILED.value, error
+    await saleor_calls.remember_saleor_invoice(ctx, payment.id, saleor_invoice_id)
+    return _DELIVERED
 
 
 async def deliver(ctx: AppContext, installation: InstallationRecord, message: OutboxMessage) -> Delivery:
     """Send one queued Saleor call of this flow; ("retry", why) while Saleor is unreachable."""
+    if message.kind in saleor_calls.KINDS:
+        return await saleor_calls.deliver(ctx, installation, message)
     try:
         if message.kind == ORDER_NOTE:
             data = await ctx.saleor.execute(

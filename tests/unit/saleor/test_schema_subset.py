@@ -60,7 +60,7 @@ def test_loader_knows_exactly_the_files_in_the_package() -> None:
     assert load_document("app_id.graphql") == load_document("app_id")
     assert re.search(r"query AppId\s*{\s*app\s*{\s*id\s*}\s*}", load_document("app_id"))
     with pytest.raises(KeyError):
-        load_subscription("ORDER_CREATED")
+        load_subscription("ORDER_FULFILLED")
     with pytest.raises(KeyError):
         load_document("../subscriptions/invoice_requested")
 
