@@ -68,6 +68,8 @@ class Configuration(Timestamped, Base):
     invoice_new_orders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     invoice_due_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     invoice_reminders: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    # "hosted" (CoinPayments' checkout window) or "app" (the app's own pay page, web/pay_page.py).
+    checkout_page: Mapped[str] = mapped_column(String(16), default="hosted", server_default="hosted")
 
 
 class ChannelConfiguration(Timestamped, Base):
@@ -137,6 +139,15 @@ class Payment(Timestamped, Base):
     last_checked_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     next_check_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # The coin the buyer chose (Get Payment Address) and what Get Payment Status last said about it.
+    coin_currency_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    coin_address: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    coin_amount: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    coin_details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    coin_status: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    coin_status_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # SHA-256 of the pay page token (`/pay/<token>`); the token itself is never stored.
+    pay_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
 class OutboxStatus(enum.StrEnum):
