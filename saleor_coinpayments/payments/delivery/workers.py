@@ -86,6 +86,7 @@ async def reconcile_command(settings: Settings, *, once: bool) -> int:
     async with app_context(settings) as ctx:
         if once:
             read = await reconcile_due(ctx)
+            await work_due_reminders(ctx)
             sent = 0
             while batch := await deliver_due(ctx):
                 sent += batch

@@ -25,7 +25,7 @@ import structlog
 
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext
-from saleor_coinpayments.money import Money, MoneyError, to_decimal
+from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
 from saleor_coinpayments.payments.gateway import client_for, invoice_view
 from saleor_coinpayments.payments.invoicing import sent_invoices
@@ -75,18 +75,11 @@ def _name(order: Mapping[str, Any]) -> str:
     return f"Order {order.get('number') or order['id']}"
 
 
-def _amount(money: Any) -> Decimal:
-    value = money.get("amount") if isinstance(money, Mapping) else None
-    try:
-        return to_decimal(value) if value is not None else Decimal(0)
-    except MoneyError:
-        return Decimal(0)
-
-
 def being_paid(order: Mapping[str, Any]) -> bool:
     """A checkout transaction is paying the order: money pending or authorized on a transaction."""
     return any(
-        _amount(t.get("chargePendingAmount")) > 0 or _amount(t.get("authorizedAmount")) > 0
+        sent_invoices.amount_of(t.get("chargePendingAmount")) > 0
+        or sent_invoices.amount_of(t.get("authorizedAmount")) > 0
         for t in order.get("transactions") or []
         if isinstance(t, Mapping)
     )
@@ -94,7 +87,7 @@ def being_paid(order: Mapping[str, Any]) -> bool:
 
 def order_total(order: Mapping[str, Any]) -> Decimal:
     total = order.get("total")
-    return _amount(total.get("gross") if isinstance(total, Mapping) else None)
+    return sent_invoices.amount_of(total.get("gross") if isinstance(total, Mapping) else None)
 
 
 async def on_order_event(
@@ -230,6 +223,12 @@ async def _note(ctx: AppContext, installation: InstallationRecord, key: str, ord
         await queue_note(session, installation.id, key, order_id, text)
 
 
+async def _kept(ctx: AppContext, installation: InstallationRecord, key: str, order_id: str, text: str) -> EventOutcome:
+    """Money is on the invoice: nothing is cancelled; staff are told on the order."""
+    await _note(ctx, installation, key, order_id, text)
+    return EventOutcome("kept", text)
+
+
 async def follow_cancellation(ctx: AppContext, installation: InstallationRecord, order: dict[str, Any]) -> EventOutcome:
     payment = await _latest(ctx, installation, order["id"])
     if payment is None or payment.state in sent_invoices.ENDED:
@@ -241,8 +240,7 @@ async def follow_cancellation(ctx: AppContext, installation: InstallationRecord,
                 f"{_name(order)} was cancelled, but CoinPayments invoice {payment.invoice_id} has a payment "
                 f"({paid.state}): it was not cancelled. Staff must decide (refund it from CoinPayments)."
             )
-            await _note(ctx, installation, f"cancel-paid:{payment.id}", order["id"], text)
-            return EventOutcome("kept", text)
+            return await _kept(ctx, installation, f"cancel-paid:{payment.id}", order["id"], text)
         reason = f"{_name(order)} was cancelled in Saleor: CoinPayments invoice {payment.invoice_id} is cancelled too."
         await _cancel(ctx, payment, reason, replace=False)
     except cp_errors.CoinPaymentsError as exc:
@@ -275,8 +273,7 @@ async def follow_change(ctx: AppContext, installation: InstallationRecord, order
                 f"{change}, but CoinPayments invoice {payment.invoice_id} already has a payment ({paid.state}): "
                 "nothing was cancelled and no new invoice was sent. Staff must decide."
             )
-            await _note(ctx, installation, f"changed-paid:{payment.id}:{total}", order["id"], text)
-            return EventOutcome("kept", text)
+            return await _kept(ctx, installation, f"changed-paid:{payment.id}:{total}", order["id"], text)
         reason = f"{change}: CoinPayments invoice {payment.invoice_id} is cancelled."
         await _cancel(ctx, payment, reason, replace=True)
     except cp_errors.CoinPaymentsError as exc:

@@ -45,6 +45,25 @@ async def remember_saleor_invoice(ctx: AppContext, payment_id: str, saleor_invoi
             row.details = {**(row.details or {}), SALEOR_INVOICE: saleor_invoice_id}
 
 
+async def made_before(
+    ctx: AppContext, installation: InstallationRecord, payment: Payment, items: str, key: str
+) -> str | None:
+    """The id of the order's `items` entry whose `key` is this invoice's id — what an earlier call
+    made before its answer was lost — or None. Raises LookupError when Saleor has no such order."""
+    data = await _call(ctx, installation, "order_for_invoice", {"id": payment.source_id})
+    order = data.get("order")
+    if not isinstance(order, dict):
+        raise LookupError(f"order {payment.source_id} not found in Saleor")
+    return next(
+        (
+            str(item["id"])
+            for item in order.get(items) or []
+            if isinstance(item, dict) and item.get(key) == payment.invoice_id
+        ),
+        None,
+    )
+
+
 async def _call(ctx: AppContext, installation: InstallationRecord, document: str, variables: dict[str, Any]) -> Any:
     return await ctx.saleor.execute(
         installation.saleor_api_url, load_document(document), variables, token=installation.app_token
@@ -62,18 +81,10 @@ async def _invoice_create(ctx: AppContext, installation: InstallationRecord, pay
     if not payment.invoice_link:
         return OutboxStatus.FAILED.value, "CoinPayments did not return a link for this invoice"
     # After a crash between Saleor's answer and our write, the invoice record is already there.
-    data = await _call(ctx, installation, "order_for_invoice", {"id": payment.source_id})
-    order = data.get("order")
-    if not isinstance(order, dict):
-        return OutboxStatus.FAILED.value, f"order {payment.source_id} not found in Saleor"
-    found = next(
-        (
-            str(invoice["id"])
-            for invoice in order.get("invoices") or []
-            if isinstance(invoice, dict) and invoice.get("number") == payment.invoice_id
-        ),
-        None,
-    )
+    try:
+        found = await made_before(ctx, installation, payment, "invoices", "number")
+    except LookupError as exc:
+        return OutboxStatus.FAILED.value, str(exc)
     if found is None:
         data = await _call(
             ctx,

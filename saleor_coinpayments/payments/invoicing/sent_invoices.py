@@ -157,8 +157,8 @@ class BillableOrder:
     channel_slug: str
 
 
-def _charged(order: Mapping[str, Any]) -> Decimal:
-    money = order.get("totalCharged")
+def amount_of(money: Any) -> Decimal:
+    """The amount of a Saleor `Money` object as read (Decimal); 0 when absent or unreadable."""
     value = money.get("amount") if isinstance(money, Mapping) else None
     if value is None:
         return Decimal(0)
@@ -166,6 +166,10 @@ def _charged(order: Mapping[str, Any]) -> Decimal:
         return to_decimal(value)
     except MoneyError:
         return Decimal(0)
+
+
+def _charged(order: Mapping[str, Any]) -> Decimal:
+    return amount_of(order.get("totalCharged"))
 
 
 def billable_order(order: Mapping[str, Any]) -> BillableOrder | SendRefused:
@@ -539,23 +543,10 @@ async def _transaction_create(ctx: AppContext, installation: InstallationRecord,
         return _DELIVERED
     assert payment.invoice_id is not None
     # After a crash between Saleor's answer and our write, the transaction is already there.
-    data = await ctx.saleor.execute(
-        installation.saleor_api_url,
-        load_document("order_for_invoice"),
-        {"id": payment.source_id},
-        token=installation.app_token,
-    )
-    order = data.get("order")
-    if not isinstance(order, dict):
-        return OutboxStatus.FAILED.value, f"order {payment.source_id} not found in Saleor"
-    transaction_id = next(
-        (
-            str(t["id"])
-            for t in order.get("transactions") or []
-            if isinstance(t, dict) and t.get("pspReference") == payment.invoice_id
-        ),
-        None,
-    )
+    try:
+        transaction_id = await saleor_calls.made_before(ctx, installation, payment, "transactions", "pspReference")
+    except LookupError as exc:
+        return OutboxStatus.FAILED.value, str(exc)
     if transaction_id is None:
         email = (payment.details or {}).get("email") or "the buyer"
         transaction: dict[str, Any] = {

@@ -10,8 +10,13 @@ from sqlalchemy import select, update
 
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.tables import Configuration, InvoiceReminder, OutboxMessage, Payment
-from tests.fakes.saleor_model import Address, App, Line, Order, TransactionEvent, TransactionItem
-from tests.integration.e2e.world import World, eventually
+from tests.fakes.saleor_model import Address, App, Line, Order, TransactionEvent
+from tests.integration.e2e.test_sent_invoices import _ours as ours
+from tests.integration.e2e.test_sent_invoices import _pay_in_full as pay_in_full
+from tests.integration.e2e.test_sent_invoices import _transaction_for as transaction_for
+from tests.integration.e2e.world import World
+
+__all__ = ["ours", "pay_in_full", "transaction_for"]
 
 COIN = "1002"
 
@@ -85,18 +90,6 @@ def order_options(**options: Any) -> dict[str, Any]:
     return options
 
 
-def ours(world: World, order_id: str) -> list[TransactionItem]:
-    with world.saleor.lock:
-        return [t for t in world.saleor.order(order_id).transactions if t.app is world.saleor_app]
-
-
-def transaction_for(world: World, order_id: str, invoice_id: str) -> TransactionItem:
-    def find() -> TransactionItem | None:
-        return next((t for t in ours(world, order_id) if t.psp_reference == invoice_id), None)
-
-    return eventually(find, what=f"transaction {invoice_id} on the order")
-
-
 def saleor_invoices(world: World, order_id: str) -> list[tuple[str | None, str | None, str, int]]:
     with world.saleor.lock:
         return [(i.number, i.url, i.status, i.sent_notifications) for i in world.saleor.order(order_id).invoices]
@@ -111,10 +104,15 @@ def app_events(world: World, transaction_id: str, type_: str) -> list[Transactio
     return world.app_events(transaction_id, type_)
 
 
-def pay_in_full(world: World, invoice_id: str) -> None:
-    world.sim.pay(invoice_id, "full", confirmations=0, currency=COIN)
-    needed = world.sim.invoice(invoice_id)["payment"]["wallets"][0]["requiredConfirmations"]
-    world.sim.confirm(invoice_id, needed)
+def manual_transaction(world: World, order: Order, name: str, amount_field: str, amount: int) -> None:
+    """Money taken outside CoinPayments (cash: amountCharged; a card still pending: amountAuthorized)."""
+    done = world.saleor.graphql(
+        f'mutation($id: ID!) {{ transactionCreate(id: $id, transaction: {{name: "{name}", '
+        f'{amount_field}: {{amount: {amount}, currency: "USD"}}}}) {{ errors {{ code }} }} }}',
+        {"id": order.id},
+        token=world.saleor_app.token,
+    )
+    assert done["data"]["transactionCreate"]["errors"] == []
 
 
 def order_of(world: World, order_id: str) -> Order:

@@ -17,6 +17,7 @@ import pytest
 from saleor_coinpayments.money import parse_json
 from tests.integration.e2e.billing_world import (
     lines,
+    manual_transaction,
     notes,
     order_options,
     ours,
@@ -117,21 +118,9 @@ def test_paid_and_unbillable_orders_are_never_billed_and_the_skip_is_noted(world
     world.saleor.model.add_channel("channel-off", "USD")
 
     paid = world.saleor.create_order(lines("70.00"), **order_options())
-    cash = world.saleor.graphql(
-        'mutation($id: ID!) { transactionCreate(id: $id, transaction: {name: "cash", '
-        'amountCharged: {amount: 70, currency: "USD"}}) { errors { code } } }',
-        {"id": paid.id},
-        token=world.saleor_app.token,
-    )
-    assert cash["data"]["transactionCreate"]["errors"] == []
+    manual_transaction(world, paid, "cash", "amountCharged", 70)
     paying = world.saleor.create_order(lines("70.00"), **order_options())
-    card = world.saleor.graphql(
-        'mutation($id: ID!) { transactionCreate(id: $id, transaction: {name: "card", '
-        'amountAuthorized: {amount: 70, currency: "USD"}}) { errors { code } } }',
-        {"id": paying.id},
-        token=world.saleor_app.token,
-    )
-    assert card["data"]["transactionCreate"]["errors"] == []
+    manual_transaction(world, paying, "card", "amountAuthorized", 70)
     no_email = world.saleor.create_order(lines(), **order_options(email=None))
     in_pln = world.saleor.create_order(lines(), **order_options(channel="channel-pln"))
     not_mapped = world.saleor.create_order(lines(), **order_options(channel="channel-off"))
@@ -226,12 +215,7 @@ def test_bulk_dry_run_changes_nothing_and_the_run_bills_exactly_the_unpaid_order
     unpaid = world.saleor.create_order(lines("10.00"), **order_options())
     billed = world.saleor.create_order(lines("20.00"), **order_options())
     paid = world.saleor.create_order(lines("30.00"), **order_options())
-    world.saleor.graphql(
-        'mutation($id: ID!) { transactionCreate(id: $id, transaction: {name: "cash", '
-        'amountCharged: {amount: 30, currency: "USD"}}) { errors { code } } }',
-        {"id": paid.id},
-        token=world.saleor_app.token,
-    )
+    manual_transaction(world, paid, "cash", "amountCharged", 30)
     no_email = world.saleor.create_order(lines("40.00"), **order_options(email=None))
     cancelled = world.saleor.create_order(lines("50.00"), **order_options())
     cancelled.status = "CANCELED"
