@@ -258,7 +258,9 @@ async def follow_change(ctx: AppContext, installation: InstallationRecord, order
         if details.get(REPLACE_PENDING):  # cancelled for a new total; the new invoice is still owed
             return await _reissue(ctx, installation, order, payment, details.get("cancel_reason") or "")
         return EventOutcome("ignored", f"{_name(order)} has no live CoinPayments invoice.")
-    billed = Decimal(str(details.get("order_total") or payment.amount))
+    if not details.get("order_total"):  # billed before the app kept the total: nothing to compare
+        return EventOutcome("unchanged", f"{_name(order)}: the billed total is not known.")
+    billed = Decimal(str(details["order_total"]))
     total = order_total(order)
     if total == billed:
         return EventOutcome("unchanged", f"{_name(order)}: the total is still {Money.of(billed, payment.currency)}.")

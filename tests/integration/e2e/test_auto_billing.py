@@ -130,6 +130,15 @@ def test_paid_and_unbillable_orders_are_never_billed_and_the_skip_is_noted(world
         no_email.id: "no customer e-mail",
         in_pln.id: "does not price invoices in PLN",
     }
+    # Paid and being-paid orders are skipped from the event alone: even with CoinPayments and Saleor down.
+    world.sim.faults(failNext=10_000)
+    world.saleor.api_down = True
+    for order in (paid, paying):
+        [delivered] = world.saleor.emit("ORDER_CREATED", {"order": order})
+        assert delivered.status == 200, delivered.response_body
+        assert _answer(delivered)["outcome"] == "skipped"
+    world.sim.faults(failNext=0)
+    world.saleor.api_down = False
     for order in (paid, paying, no_email, in_pln, not_mapped):
         [delivered] = world.saleor.emit("ORDER_CREATED", {"order": order})
         assert delivered.status == 200, delivered.response_body

@@ -84,6 +84,22 @@ def test_cancel_with_coinpayments_down_is_retried_and_done_once(world: World) ->
     assert len(world.app_events(transaction.id, "CANCEL_SUCCESS")) == 1
 
 
+def test_cancel_reported_once_saleor_is_back(world: World) -> None:
+    order_id, invoice_id = _billed(world)
+    transaction = transaction_for(world, order_id, invoice_id)
+    world.saleor.api_down = True
+    deliveries = world.saleor.cancel_order(order_id)
+    assert _outcome(_by_event(deliveries, "order_cancelled")) == "cancelled"
+    assert world.sim.invoice(invoice_id)["status"] == "cancelled"
+    time.sleep(1.5)
+    world.saleor.api_down = False
+    eventually(lambda: world.app_events(transaction.id, "CANCEL_SUCCESS"), timeout=30, what="CANCEL_SUCCESS")
+    eventually(lambda: notes(world, order_id), what="note")
+    _settle(world)
+    assert len(world.app_events(transaction.id, "CANCEL_SUCCESS")) == 1
+    assert len(notes(world, order_id)) == 1
+
+
 def test_cancelled_order_with_money_on_the_invoice_is_left_to_staff(world: World) -> None:
     order_id, invoice_id = _billed(world)
     world.sim.pay(invoice_id, "partial:0.5", confirmations=0, currency=COIN)
