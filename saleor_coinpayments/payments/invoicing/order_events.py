@@ -213,6 +213,7 @@ async def _cancel(ctx: AppContext, payment: Payment, reason: str, *, replace: bo
                 dedup_key=f"{row.id}:{CANCEL_REPORT}",
                 kind=CANCEL_REPORT,
                 payload={"reason": reason},
+                ordering_key=row.saleor_transaction_id,  # after the transaction's earlier reports
             )
             await ReminderRepository(session).stop_for(row.id, reason, utcnow())
     log.info("sent_invoice_cancelled", invoice_id=payment.invoice_id, reason=reason)

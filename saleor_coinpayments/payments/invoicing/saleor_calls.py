@@ -16,14 +16,15 @@ import structlog
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, format_decimal
 from saleor_coinpayments.payments.delivery.outbox import EventReport
+from saleor_coinpayments.payments.delivery.registry import DELIVERED, FAILED, RETRY, Delivery, deliveries
 from saleor_coinpayments.payments.invoicing.notes import queue_note
 from saleor_coinpayments.payments.invoicing.reminders import REMINDER, describe_offset
 from saleor_coinpayments.payments.refresh import payment_lock
 from saleor_coinpayments.payments.repository import PaymentRepository
-from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
+from saleor_coinpayments.saleor.client import describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.installations import InstallationRecord
-from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, Payment, PaymentState
+from saleor_coinpayments.store.tables import OutboxMessage, Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
 
 log = structlog.get_logger(__name__)
@@ -33,8 +34,7 @@ CANCEL_REPORT = "invoice_cancel_report"
 KINDS = frozenset({INVOICE_CREATE, REMINDER, CANCEL_REPORT})
 SALEOR_INVOICE = "saleor_invoice_id"
 
-Delivery = tuple[str, str | None]
-_DELIVERED: Delivery = (OutboxStatus.DELIVERED.value, None)
+_DELIVERED: Delivery = (DELIVERED, None)
 
 
 async def remember_saleor_invoice(ctx: AppContext, payment_id: str, saleor_invoice_id: str) -> None:
@@ -72,19 +72,19 @@ async def _call(ctx: AppContext, installation: InstallationRecord, document: str
 
 def _error(data: dict[str, Any], field: str) -> Delivery | None:
     errors = mutation_errors(data, field)
-    return (OutboxStatus.FAILED.value, describe_errors(errors)) if errors else None
+    return (FAILED, describe_errors(errors)) if errors else None
 
 
 async def _invoice_create(ctx: AppContext, installation: InstallationRecord, payment: Payment) -> Delivery:
     if (payment.details or {}).get(SALEOR_INVOICE):
         return _DELIVERED
     if not payment.invoice_link:
-        return OutboxStatus.FAILED.value, "CoinPayments did not return a link for this invoice"
+        return FAILED, "CoinPayments did not return a link for this invoice"
     # After a crash between Saleor's answer and our write, the invoice record is already there.
     try:
         found = await made_before(ctx, installation, payment, "invoices", "number")
     except LookupError as exc:
-        return OutboxStatus.FAILED.value, str(exc)
+        return FAILED, str(exc)
     if found is None:
         data = await _call(
             ctx,
@@ -109,7 +109,7 @@ async def _reminder(
         return _DELIVERED
     saleor_invoice_id = (payment.details or {}).get(SALEOR_INVOICE)
     if not saleor_invoice_id:
-        return "retry", "Saleor's invoice record for this order is not made yet"
+        return RETRY, "Saleor's invoice record for this order is not made yet"
     data = await _call(ctx, installation, "invoice_send_notification", {"id": saleor_invoice_id})
     failed = _error(data, "invoiceSendNotification")
     if failed:
@@ -131,7 +131,7 @@ async def _reminder(
 
 async def _cancel_report(ctx: AppContext, installation: InstallationRecord, payment: Payment) -> Delivery:
     if payment.saleor_transaction_id is None:
-        return "retry", "the order's transaction is not made yet"
+        return RETRY, "the order's transaction is not made yet"
     amount = format_decimal(payment.amount, Money.of(0, payment.currency).decimals)
     report = EventReport(
         transaction_id=payment.saleor_transaction_id,
@@ -147,18 +147,17 @@ async def _cancel_report(ctx: AppContext, installation: InstallationRecord, paym
 
 
 async def deliver(ctx: AppContext, installation: InstallationRecord, message: OutboxMessage) -> Delivery:
-    """Send one queued call of this module; ("retry", why) while Saleor is unreachable."""
+    """Send one queued call of this module (Saleor's errors are mapped by the outbox worker)."""
     async with ctx.db.session() as session:
         payment = await PaymentRepository(session).get(message.payment_id or "")
     if payment is None or payment.invoice_id is None:
-        return OutboxStatus.FAILED.value, "no invoice behind this message"
-    try:
-        if message.kind == INVOICE_CREATE:
-            return await _invoice_create(ctx, installation, payment)
-        if message.kind == REMINDER:
-            return await _reminder(ctx, installation, payment, message)
-        return await _cancel_report(ctx, installation, payment)
-    except SaleorUnavailable as exc:
-        return "retry", exc.message
-    except SaleorRejected as exc:
-        return OutboxStatus.FAILED.value, exc.message
+        return FAILED, "no invoice behind this message"
+    if message.kind == INVOICE_CREATE:
+        return await _invoice_create(ctx, installation, payment)
+    if message.kind == REMINDER:
+        return await _reminder(ctx, installation, payment, message)
+    return await _cancel_report(ctx, installation, payment)
+
+
+for _kind in KINDS:
+    deliveries.register(_kind, deliver)

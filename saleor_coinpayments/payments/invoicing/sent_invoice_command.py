@@ -15,7 +15,7 @@ import sys
 from datetime import date
 
 from saleor_coinpayments.context import AppContext, app_context
-from saleor_coinpayments.payments.delivery.outbox import deliver_due
+from saleor_coinpayments.payments.delivery.outbox_worker import deliver_due
 from saleor_coinpayments.payments.invoicing import bulk, sent_invoices
 from saleor_coinpayments.saleor.client import SaleorError
 from saleor_coinpayments.settings import Settings

@@ -1,7 +1,7 @@
 """automatic billing of new orders, due days and payment reminders (issue 11)
 
 Revision ID: i11a
-Revises: i9a
+Revises: i12a
 Create Date: 2026-12-01 03:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i11a"
-down_revision: str | None = "i9a"
+down_revision: str | None = "i12a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
