@@ -144,7 +144,13 @@ class World:
         return self.saleor.transaction_initialize(source_id, gateway=GATEWAY, data=data, **options)
 
 
-def configure(database_url: str, saleor_api_url: str, sim: Simulator, channel: str = "default-channel") -> str:
+def configure(
+    database_url: str,
+    saleor_api_url: str,
+    sim: Simulator,
+    channel: str = "default-channel",
+    checkout_page: str | None = None,
+) -> str:
     async def run() -> str:
         db = Database(database_url)
         box = SecretBox(TEST_SECRET_KEY)
@@ -159,6 +165,7 @@ def configure(database_url: str, saleor_api_url: str, sim: Simulator, channel: s
                     client_id=sim.client_id,
                     client_secret=sim.client_secret,
                     api_url=sim.base_url,
+                    checkout_page=checkout_page,
                 )
                 await repo.map_channel(installation.id, channel, config.id)
                 return config.id
