@@ -26,6 +26,7 @@ FLAGS = {
     v.API_URL: "--api-url",
     v.ACCEPTED_COINS: "--accepted-coins",
     v.CHANNELS: "--channel",
+    v.CHECKOUT_PAGE: "--checkout-page",
     v.CHANNEL: "--channel",
     b.INVOICE_NEW_ORDERS: "--invoice-new-orders",
     b.INVOICE_DUE_DAYS: "--invoice-due-days",
@@ -46,6 +47,7 @@ def _summary(view: ConfigurationView) -> list[tuple[str, str]]:
         ("client secret", view.masked_secret),
         ("API URL", view.api_url),
         ("accepted coins", ", ".join(view.accepted_coins) or "all offered by CoinPayments"),
+        ("checkout page", view.checkout_page),
         ("channels", ", ".join(view.channels) or "—"),
         ("notification URL", view.notification_url),
         ("notifications", "registered at CoinPayments" if view.notifications_registered else "NOT registered yet"),
@@ -81,6 +83,7 @@ async def config_set(settings: Settings, args: argparse.Namespace) -> int:
             invoice_new_orders=getattr(args, "invoice_new_orders", None),
             invoice_due_days=getattr(args, "invoice_due_days", None),
             invoice_reminders=getattr(args, "invoice_reminders", None),
+            checkout_page=getattr(args, "checkout_page", None),
         )
         result = await service.save(installation, data, update_by_name=True, add_channels_only=True)
         if isinstance(result, v.Invalid):

@@ -72,6 +72,7 @@ class ConfigurationView:
     invoice_new_orders: bool = False
     invoice_due_days: int = 7
     invoice_reminders: tuple[int, ...] = ()
+    checkout_page: str = "hosted"
 
     @classmethod
     def of(cls, record: ConfigurationRecord, notification_url: str) -> ConfigurationView:
@@ -90,6 +91,7 @@ class ConfigurationView:
             invoice_new_orders=record.invoice_new_orders,
             invoice_due_days=record.invoice_due_days,
             invoice_reminders=record.invoice_reminders,
+            checkout_page=record.checkout_page,
         )
 
     def to_json(self) -> dict[str, object]:
@@ -100,6 +102,7 @@ class ConfigurationView:
             "client_secret": self.masked_secret,
             "api_url": self.api_url,
             "accepted_coins": list(self.accepted_coins),
+            "checkout_page": self.checkout_page,
             "channels": list(self.channels),
             "notification_url": self.notification_url,
             "notifications_registered": self.notifications_registered,
@@ -281,6 +284,7 @@ class ConfigurationService:
                     accepted_coins=list(valid.accepted_coins),
                     configuration_id=existing.id if existing else None,
                     billing=valid.billing,
+                    checkout_page=valid.checkout_page,
                 )
             except IntegrityError:  # the same name created concurrently
                 await session.rollback()

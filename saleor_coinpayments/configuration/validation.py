@@ -36,6 +36,8 @@ ACCEPTED_COINS = "accepted_coins"
 CHANNELS = "channels"
 CHANNEL = "channel"
 CONFIGURATION = "configuration_id"
+CHECKOUT_PAGE = "checkout_page"
+CHECKOUT_PAGES = ("hosted", "app")
 GENERAL = "_"
 
 
@@ -74,6 +76,7 @@ class ConfigurationInput:
     invoice_new_orders: bool | str | None = None
     invoice_due_days: int | str | None = None
     invoice_reminders: str | Iterable[int | str] | None = None
+    checkout_page: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class ValidConfiguration:
     accepted_coins: tuple[str, ...]
     channels: tuple[str, ...] | None
     billing: BillingSettings = field(default_factory=BillingSettings)
+    checkout_page: str | None = None
 
 
 def normalise_client_id(value: str) -> str | None:
@@ -176,6 +180,10 @@ def validate_configuration(
     if isinstance(coins, FieldError):
         errors[ACCEPTED_COINS] = coins.message
 
+    checkout_page = (data.checkout_page or "").strip().lower() or None
+    if checkout_page is not None and checkout_page not in CHECKOUT_PAGES:
+        errors[CHECKOUT_PAGE] = "Choose hosted (CoinPayments' checkout window) or app (the app's own pay page)."
+
     channels: list[str] | None = None
     if data.channels is not None:
         channels = []
@@ -208,6 +216,7 @@ def validate_configuration(
         accepted_coins=coins,
         channels=tuple(channels) if channels is not None else None,
         billing=billing,
+        checkout_page=checkout_page,
     )
 
 
@@ -253,6 +262,7 @@ def input_from_mapping(body: Mapping[str, object]) -> ConfigurationInput | Inval
         )
     ):
         errors[b.INVOICE_REMINDERS] = "Expected a list of day offsets."
+    checkout_page = text(CHECKOUT_PAGE, optional=True)
     if errors:
         return Invalid(errors)
     return ConfigurationInput(
@@ -265,4 +275,5 @@ def input_from_mapping(body: Mapping[str, object]) -> ConfigurationInput | Inval
         invoice_new_orders=new_orders if isinstance(new_orders, bool | str) else None,
         invoice_due_days=due_days if isinstance(due_days, int | str) else None,
         invoice_reminders=reminders if isinstance(reminders, str | list) else None,
+        checkout_page=checkout_page,
     )

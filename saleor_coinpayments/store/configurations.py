@@ -34,6 +34,7 @@ class ConfigurationRecord:
     invoice_new_orders: bool = False
     invoice_due_days: int = 7
     invoice_reminders: tuple[int, ...] = ()
+    checkout_page: str = "hosted"
 
     @property
     def masked_secret(self) -> str:
@@ -78,6 +79,7 @@ class ConfigurationRepository:
             invoice_new_orders=bool(row.invoice_new_orders),
             invoice_due_days=int(row.invoice_due_days or 7),
             invoice_reminders=tuple(int(day) for day in row.invoice_reminders or []),
+            checkout_page=row.checkout_page or "hosted",
         )
 
     async def get(self, configuration_id: str, *, with_channels: bool = True) -> ConfigurationRecord | None:
@@ -129,9 +131,11 @@ class ConfigurationRepository:
         accepted_coins: list[str] | None = None,
         configuration_id: str | None = None,
         billing: BillingSettings | None = None,
+        checkout_page: str | None = None,
     ) -> ConfigurationRecord:
-        """Create or update by id (or by name). A `None` secret keeps the stored one (write-only field);
-        `None` billing settings (each of them) keep the stored ones."""
+        """Create or update by id (or by name). A `None` secret keeps the stored one (write-only field),
+        a `None` checkout page the stored one ("hosted" for a new configuration); `None` billing
+        settings (each of them) keep the stored ones."""
         row: Configuration | None = None
         if configuration_id:
             row = await self._session.get(Configuration, configuration_id)
@@ -163,6 +167,10 @@ class ConfigurationRepository:
                 row.invoice_due_days = billing.invoice_due_days
             if billing.invoice_reminders is not None:
                 row.invoice_reminders = list(billing.invoice_reminders)
+        if checkout_page is not None:
+            row.checkout_page = checkout_page
+        elif row.checkout_page is None:
+            row.checkout_page = "hosted"
         await self._session.flush()
         return await self._record(row)
 

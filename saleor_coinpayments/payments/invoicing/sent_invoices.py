@@ -49,7 +49,7 @@ from saleor_coinpayments.payments.invoicing import saleor_calls
 from saleor_coinpayments.payments.invoicing.notes import ORDER_NOTE
 from saleor_coinpayments.payments.invoicing.reminders import ReminderRepository, default_due_date
 from saleor_coinpayments.payments.payloads import PayloadError
-from saleor_coinpayments.payments.refresh import refresh_payment
+from saleor_coinpayments.payments.refresh import refresh_payment, stamp_new_invoice
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
 from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
@@ -309,6 +309,7 @@ async def _store(
             row.invoice_link = created.link
             row.checkout_link = created.checkout_link
         row.expires_at = expires
+        stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
         await session.flush()
         await _enqueue_followups(session, row, saleor_invoice_id)
         due_date = (row.details or {}).get("due_date")

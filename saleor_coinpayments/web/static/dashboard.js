@@ -214,6 +214,8 @@
         el("dd", { class: "mono", text: c.api_url }),
         el("dt", { text: "Coins" }),
         el("dd", { text: c.accepted_coins.length ? c.accepted_coins.join(", ") : "All offered by CoinPayments" }),
+        el("dt", { text: "Checkout page" }),
+        el("dd", { text: c.checkout_page === "app" ? "This app's pay page" : "Hosted by CoinPayments" }),
         el("dt", { text: "Channels" }),
         el("dd", {}, channels),
         el("dt", { text: "Sent-out invoices" }),
@@ -276,6 +278,7 @@
       form.elements.namedItem("client_id").value = configuration.client_id;
       form.elements.namedItem("api_url").value = configuration.api_url;
       form.elements.namedItem("accepted_coins").value = configuration.accepted_coins.join(", ");
+      form.elements.namedItem("checkout_page").value = configuration.checkout_page || "hosted";
       form.elements.namedItem("channels").value = configuration.channels.join(", ");
       form.elements.namedItem("invoice_new_orders").checked = configuration.invoice_new_orders;
       form.elements.namedItem("invoice_due_days").value = String(configuration.invoice_due_days);
@@ -307,6 +310,7 @@
       client_secret: field("client_secret"),
       api_url: field("api_url"),
       accepted_coins: field("accepted_coins"),
+      checkout_page: field("checkout_page"),
       channels: field("channels"),
       invoice_new_orders: form.elements.namedItem("invoice_new_orders").checked,
       invoice_due_days: field("invoice_due_days") || "7",
