@@ -24,7 +24,7 @@ from saleor_coinpayments.store.crypto import SecretBox
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.store.tables import Notification
-from tests.fakes.saleor import SALEOR_VERSION, FakeSaleor
+from tests.fakes.saleor import FakeSaleor
 from tests.fakes.saleor_model import App, TransactionEvent, TransactionItem
 from tests.helpers.app_server import TEST_SECRET_KEY, RunningApp, app_process
 from tests.helpers.servers import free_port, serve_asgi
@@ -177,7 +177,7 @@ def configure(
 
 @contextlib.contextmanager
 def running_world(
-    database_url: str, tmp_path: Path, *, saleor_version: str = SALEOR_VERSION, **app_settings: Any
+    database_url: str, tmp_path: Path, *, saleor_version: str | None = None, **app_settings: Any
 ) -> Iterator[World]:
     """Everything running; `saleor_version` makes the fake Saleor behave like that line (e.g. 3.20)."""
     port = free_port()
