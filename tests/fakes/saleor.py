@@ -39,13 +39,14 @@ from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from graphql import GraphQLSchema, OperationDefinitionNode, parse
 from graphql.language import FieldNode, InlineFragmentNode
 from pydantic import HttpUrl, TypeAdapter, ValidationError
 
 from saleor_coinpayments.saleor.schema import schema_line_of
-from tests.fakes import saleor_api
+from tests.fakes import saleor_api, saleor_storefront  # noqa: F401 - registers the storefront resolvers
 from tests.fakes.saleor_api import create_event_from_response, create_failed_event, truncate_message
 from tests.fakes.saleor_keys import SigningKey
 from tests.fakes.saleor_model import (
@@ -284,6 +285,8 @@ class FakeSaleor:
 
     def _build_asgi(self) -> FastAPI:
         api = FastAPI(title="fake saleor", openapi_url=None, docs_url=None, redoc_url=None)
+        # Storefronts call the API from their own origin (examples/storefront); Saleor allows any.
+        api.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["POST"], allow_headers=["*"])
 
         @api.get("/.well-known/jwks.json")
         async def jwks() -> JSONResponse:
@@ -306,8 +309,13 @@ class FakeSaleor:
                 return JSONResponse({"errors": [{"message": "Must provide a query string."}]}, status_code=400)
             if self.latency_seconds:
                 await asyncio.sleep(self.latency_seconds)
-            status, body = self.execute_graphql(
-                payload["query"], payload.get("variables"), token=token, operation_name=payload.get("operationName")
+            # In a thread: a storefront's payment mutations call the app, which may call this API meanwhile.
+            status, body = await asyncio.to_thread(
+                self.execute_graphql,
+                payload["query"],
+                payload.get("variables"),
+                token=token,
+                operation_name=payload.get("operationName"),
             )
             operation = _operation_name(payload["query"])
             if operation in self.hold_answers_to:
@@ -341,7 +349,7 @@ class FakeSaleor:
                 query,
                 variables=variables,
                 operation_name=operation_name,
-                context={"app": app, "model": self.model},
+                context={"app": app, "model": self.model, "saleor": self},
             )
             body: dict[str, Any] = {}
             if result.errors:
