@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 import structlog
@@ -30,6 +31,13 @@ from saleor_coinpayments.web.deps import HttpError, error_response
 log = structlog.get_logger(__name__)
 
 
+def freeze_startup_objects() -> None:
+    """Move everything start-up made (modules, routes, schemas, settings) out of the collector's
+    sight, so a full collection scans only what requests make and no request waits on a long one."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -42,6 +50,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             async with contextlib.AsyncExitStack() as stack:
                 if workers_enabled:
                     await stack.enter_async_context(run_background_workers(ctx))
+                freeze_startup_objects()
                 log.info("app_started", public_url=settings.app_public_url, workers=workers_enabled)
                 yield
 

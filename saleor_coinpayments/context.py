@@ -12,6 +12,7 @@ from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
 from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.single_flight import SingleFlight
+from saleor_coinpayments.store.configurations import ConfigurationCache
 from saleor_coinpayments.store.crypto import SecretBox, resolve_secret_key
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.installations import InstallationCache
@@ -27,6 +28,7 @@ class AppContext:
     jwks_refetch: RefetchLimiter = field(init=False)
     installations: InstallationCache = field(default_factory=InstallationCache)
     refreshes: SingleFlight = field(default_factory=SingleFlight)
+    configurations: ConfigurationCache = field(default_factory=ConfigurationCache)
 
     def __post_init__(self) -> None:
         self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)

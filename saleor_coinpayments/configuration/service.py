@@ -307,6 +307,7 @@ class ConfigurationService:
         check = await self._check_and_register(record, previous=existing)
         view = await self.get(installation, record.id)
         assert not isinstance(view, NotFound)
+        self._ctx.configurations.drop(view.id)
         return Saved(configuration=view, created=existing is None, check=check, moved_channels=moved)
 
     async def delete(self, installation: InstallationRecord, configuration_id: str) -> Deleted | v.Invalid | NotFound:
@@ -329,6 +330,7 @@ class ConfigurationService:
             await repo.delete(record.id)
         log.info("configuration_deleted", configuration_id=record.id)
         warning = await self._remove_webhook(record)
+        self._ctx.configurations.drop(configuration_id)
         return Deleted(name=record.name, warning=warning)
 
     async def map_channel(

@@ -12,7 +12,7 @@ from saleor_coinpayments.coinpayments.models.invoices import Invoice
 from saleor_coinpayments.coinpayments.ratelimit import limiter_for
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.states import InvoiceView
-from saleor_coinpayments.store.configurations import ConfigurationRecord
+from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 
 _CREDITED = {PaymentState.CONFIRMED, PaymentState.SCHEDULED_FOR_PAYOUT, PaymentState.COMPLETED}
 _DETECTED = {PaymentState.DETECTED, PaymentState.PENDING}
@@ -27,6 +27,21 @@ _STATUS_NAMES = {
     InvoiceStatus.SCHEDULED_FOR_PAYOUT: "paid",
     InvoiceStatus.CANCELLING: "cancelled",
 }
+
+
+async def configuration(ctx: AppContext, configuration_id: str, *, fresh: bool = False) -> ConfigurationRecord | None:
+    """A configuration's credentials, from the process cache unless `fresh` (see ConfigurationCache)."""
+    if not fresh:
+        cached = ctx.configurations.get(configuration_id)
+        if cached is not None:
+            return cached
+    async with ctx.db.session() as session:
+        record = await ConfigurationRepository(session, ctx.box).get(configuration_id, with_channels=False)
+    if record is None:
+        ctx.configurations.drop(configuration_id)
+    else:
+        ctx.configurations.put(record)
+    return record
 
 
 def client_for(ctx: AppContext, config: ConfigurationRecord) -> CoinPaymentsClient:

@@ -23,9 +23,8 @@ from saleor_coinpayments.money import Money, format_decimal
 from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.checkout.checkout_completion import queue_completion
 from saleor_coinpayments.payments.delivery.outbox import EventReport, OutboxRepository
-from saleor_coinpayments.payments.gateway import client_for, invoice_view
+from saleor_coinpayments.payments.gateway import client_for, configuration, invoice_view
 from saleor_coinpayments.payments.repository import PaymentRepository
-from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
 
@@ -160,8 +159,8 @@ async def refresh_payment_row(ctx: AppContext, payment_id: str) -> Payment | Non
         if payment is None or payment.invoice_id is None or payment.saleor_transaction_id is None:
             # A sent-out invoice waits for its order transaction; it is read once that exists.
             return None
-        config = await ConfigurationRepository(session, ctx.box).get(payment.configuration_id, with_channels=False)
-        invoice_id = payment.invoice_id
+        invoice_id, configuration_id = payment.invoice_id, payment.configuration_id
+    config = await configuration(ctx, configuration_id)
     if config is None:
         log.warning("payment_without_configuration", payment_id=payment_id)
         return None

@@ -93,7 +93,25 @@ def _jose_header(token: str, *, what: str) -> dict[str, Any]:
     return header
 
 
+_PARSED: dict[int, tuple[Mapping[str, Any], PyJWKSet]] = {}
+_PARSED_MAX = 64
+
+
 def _keyset(jwks: Mapping[str, Any]) -> PyJWKSet:
+    """The parsed key set of `jwks`, kept while that same object is in use (installations are cached
+    with their JWKS), so no request rebuilds RSA keys. Keyed by identity and holding the object, so
+    an id is never reused for another set while its entry lives."""
+    entry = _PARSED.get(id(jwks))
+    if entry is not None and entry[0] is jwks:
+        return entry[1]
+    parsed = _parse_keyset(jwks)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[id(jwks)] = (jwks, parsed)
+    return parsed
+
+
+def _parse_keyset(jwks: Mapping[str, Any]) -> PyJWKSet:
     """Only RSA signing keys; an unusable set is an unknown key (the caller refetches)."""
     keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
     usable = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
@@ -210,3 +211,30 @@ class ConfigurationRepository:
             row.last_check_ok = ok
             row.last_check_message = message[:2000]
             await self._session.flush()
+
+
+class ConfigurationCache:
+    """Configurations by id with the client secret decrypted, so a notification's signature check or
+    an invoice re-read costs no database hop and no decryption.
+
+    This process drops an entry as soon as it saves or deletes that configuration. Another process's
+    change (the CLI, another replica) shows within `ttl_seconds`; a notification whose signature fails
+    against a cached secret is checked once more against the stored one, so a rotated secret never
+    refuses a genuine notification.
+    """
+
+    def __init__(self, ttl_seconds: float = 5.0) -> None:
+        self._ttl = ttl_seconds
+        self._entries: dict[str, tuple[float, ConfigurationRecord]] = {}
+
+    def get(self, configuration_id: str) -> ConfigurationRecord | None:
+        entry = self._entries.get(configuration_id)
+        if entry is None or time.monotonic() - entry[0] > self._ttl:
+            return None
+        return entry[1]
+
+    def put(self, record: ConfigurationRecord) -> None:
+        self._entries[record.id] = (time.monotonic(), record)
+
+    def drop(self, configuration_id: str) -> None:
+        self._entries.pop(configuration_id, None)

@@ -32,9 +32,9 @@ from saleor_coinpayments.payments.checkout.storefront_data import (
     checked_object,
     payment_currency,
 )
-from saleor_coinpayments.payments.gateway import client_for
+from saleor_coinpayments.payments.gateway import client_for, configuration
 from saleor_coinpayments.payments.repository import PaymentRepository
-from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
+from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
 
@@ -124,8 +124,7 @@ def status_view(status: PaymentStatus, decimals: int) -> dict[str, Any] | None:
 
 
 async def _configuration(ctx: AppContext, payment: Payment) -> ConfigurationRecord | None:
-    async with ctx.db.session() as session:
-        return await ConfigurationRepository(session, ctx.box).get(payment.configuration_id, with_channels=False)
+    return await configuration(ctx, payment.configuration_id)
 
 
 def _refused_message(exc: cp_errors.CoinPaymentsError) -> str:

@@ -12,10 +12,15 @@ from dataclasses import dataclass
 import structlog
 from prometheus_client import Counter
 
-from saleor_coinpayments.coinpayments.webhooks import WebhookVerificationError, verify_notification
+from saleor_coinpayments.coinpayments.webhooks import (
+    CoinPaymentsNotification,
+    WebhookVerificationError,
+    verify_notification,
+)
 from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.payments.gateway import configuration
 from saleor_coinpayments.payments.repository import PaymentRepository
-from saleor_coinpayments.store.configurations import ConfigurationRepository
+from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.notifications import NotificationRepository
 from saleor_coinpayments.urls import coinpayments_notification_url
 
@@ -45,21 +50,32 @@ class Rejected:
     message: str
 
 
+def _verified(
+    ctx: AppContext, config: ConfigurationRecord, body: bytes, headers: dict[str, str]
+) -> CoinPaymentsNotification:
+    return verify_notification(
+        body=body,
+        headers=headers,
+        registered_url=coinpayments_notification_url(ctx.settings, config.id),
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        window_seconds=ctx.settings.coinpayments_webhook_window_seconds,
+    )
+
+
 async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: dict[str, str]) -> Accepted | Rejected:
-    async with ctx.db.session() as session:
-        config = await ConfigurationRepository(session, ctx.box).get(configuration_id, with_channels=False)
+    config = await configuration(ctx, configuration_id)
     if config is None:
         NOTIFICATIONS.labels(outcome="unknown_configuration").inc()
         return Rejected(404, "UNKNOWN_CONFIGURATION", "No configuration at this notification URL.")
     try:
-        notification = verify_notification(
-            body=body,
-            headers=headers,
-            registered_url=coinpayments_notification_url(ctx.settings, configuration_id),
-            client_id=config.client_id,
-            client_secret=config.client_secret,
-            window_seconds=ctx.settings.coinpayments_webhook_window_seconds,
-        )
+        try:
+            notification = _verified(ctx, config, body, headers)
+        except WebhookVerificationError:
+            config = await configuration(ctx, configuration_id, fresh=True)  # changed elsewhere meanwhile?
+            if config is None:
+                raise
+            notification = _verified(ctx, config, body, headers)
     except WebhookVerificationError as exc:
         NOTIFICATIONS.labels(outcome=f"rejected_{exc.reason.value}").inc()
         log.warning("coinpayments_notification_rejected", reason=exc.reason.value, configuration_id=configuration_id)

@@ -1,0 +1,49 @@
+"""Garbage-collector pauses of the app process, measured with `gc.callbacks` (bench only).
+
+Every collection's wall time is recorded per generation; the bench resets the record before its
+measured runs and reads it afterwards (`GET /bench/gc`), so the longest pause a request could have
+waited on is reported beside the latencies.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from typing import Any
+
+
+class GcPauses:
+    def __init__(self) -> None:
+        self._started = 0.0
+        self.reset()
+
+    def reset(self) -> None:
+        self.count = [0, 0, 0]
+        self.longest_ms = [0.0, 0.0, 0.0]
+        self.total_ms = 0.0
+        self.over_10ms = 0
+
+    def install(self) -> None:
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = (time.perf_counter() - self._started) * 1000
+        generation = int(info.get("generation", 0))
+        self.count[generation] += 1
+        self.longest_ms[generation] = max(self.longest_ms[generation], pause)
+        self.total_ms += pause
+        if pause > 10:
+            self.over_10ms += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "collections": self.count,
+            "longest_ms": [round(ms, 3) for ms in self.longest_ms],
+            "total_ms": round(self.total_ms, 3),
+            "over_10ms": self.over_10ms,
+            "tracked_objects": len(gc.get_objects()),
+            "frozen_objects": gc.get_freeze_count(),
+        }
