@@ -1,4 +1,4 @@
-"""The `saleor-coinpayments` command: serve, migrate, config, simulator, reconcile, invoice."""
+"""The `saleor-coinpayments` command: serve, migrate, config, simulator, reconcile, invoice, refund."""
 
 from __future__ import annotations
 
@@ -89,6 +89,12 @@ def _invoice(args: argparse.Namespace) -> int:
     return asyncio.run(invoice_send(_settings(), args))
 
 
+def _refund(args: argparse.Namespace) -> int:
+    from saleor_coinpayments.payments.refunds.commands import refund_command
+
+    return asyncio.run(refund_command(_settings(), args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saleor-coinpayments", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     invoice_send.add_argument("--due-date", default=None, metavar="DATE", help="YYYY-MM-DD or ISO date-time")
     invoice_send.add_argument("--note", default=None, metavar="TEXT", help="note to the buyer on the invoice")
     invoice_send.set_defaults(func=_invoice)
+
+    from saleor_coinpayments.payments.refunds.commands import add_parser as add_refund_parser
+
+    add_refund_parser(sub).set_defaults(func=_refund)
     return parser
 
 
