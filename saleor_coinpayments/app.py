@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+import saleor_coinpayments.payments.flows  # noqa: F401  (registers every flow's outbox deliveries)
 from saleor_coinpayments import __version__
 from saleor_coinpayments.context import app_context
 from saleor_coinpayments.logs import configure_logging

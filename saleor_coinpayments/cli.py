@@ -1,4 +1,4 @@
-"""The `saleor-coinpayments` command: serve, migrate, config, simulator, reconcile, invoice, refund."""
+"""The `saleor-coinpayments` command: serve, migrate, config, simulator, reconcile, invoice, outbox, refund."""
 
 from __future__ import annotations
 
@@ -69,9 +69,16 @@ def _simulator(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
+    import saleor_coinpayments.payments.flows  # noqa: F401  (registers every flow's outbox deliveries)
     from saleor_coinpayments.payments.delivery.workers import reconcile_command
 
     return asyncio.run(reconcile_command(_settings(), once=args.once))
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    from saleor_coinpayments.payments.delivery.outbox_commands import outbox_retry
+
+    return asyncio.run(outbox_retry(_settings(), args.ids, all_failed=args.all_failed))
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -150,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     invoice_send.add_argument("--due-date", default=None, metavar="DATE", help="YYYY-MM-DD or ISO date-time")
     invoice_send.add_argument("--note", default=None, metavar="TEXT", help="note to the buyer on the invoice")
     invoice_send.set_defaults(func=_invoice)
+
+    outbox = sub.add_parser("outbox", help="reports to Saleor")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
+    outbox_retry = outbox_sub.add_parser("retry", help="re-queue failed or expired reports once the cause is fixed")
+    outbox_retry.add_argument("ids", nargs="*", metavar="ID", help="outbox row ids (see the payment log)")
+    outbox_retry.add_argument("--all-failed", action="store_true", help="every failed or expired report")
+    outbox_retry.set_defaults(func=_outbox)
 
     from saleor_coinpayments.payments.refunds.commands import add_parser as add_refund_parser
 

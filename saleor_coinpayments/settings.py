@@ -50,7 +50,17 @@ class Settings(BaseSettings):
         900, ge=0, description="Complete a paid checkout whose buyer never came back after this long; 0: never."
     )
     outbox_interval_seconds: float = Field(1.0, gt=0)
-    outbox_max_attempts: int = Field(12, ge=1)
+    outbox_retry_hours: float = Field(
+        72.0, gt=0, description="A report Saleor keeps failing transiently is retried this long, then expired."
+    )
+    outbox_max_backoff_seconds: float = Field(600.0, gt=0, le=600, description="Longest wait between retries.")
+    outbox_concurrency: int = Field(16, ge=1, le=256, description="Reports in flight per process.")
+    outbox_lease_seconds: float = Field(
+        60.0, ge=1, description="A claim on a report; renewed while it is worked, lapses if the process dies."
+    )
+    shutdown_grace_seconds: float = Field(
+        20.0, ge=0, le=300, description="On SIGTERM, how long work in flight may finish before it is released."
+    )
     max_body_bytes: int = Field(1_000_000, ge=1024)
     jwks_refresh_min_interval_seconds: float = Field(10.0, ge=0)
     operator_token: SecretStr = Field(SecretStr(""), description="Bearer token for operator HTTP endpoints.")

@@ -75,6 +75,21 @@ class PaymentRepository:
         rows = await self._session.execute(query.order_by(Payment.created_at.desc()).limit(limit))
         return list(rows.scalars())
 
+    async def attach_transaction(self, payment_id: str, transaction_id: str) -> None:
+        """A sent-out invoice's order transaction exists now: remember it and read the invoice soon."""
+        await self._session.execute(
+            update(Payment)
+            .where(Payment.id == payment_id)
+            .values(saleor_transaction_id=transaction_id, next_check_at=utcnow())
+        )
+
+    async def mark_notified(self, payment_id: str) -> None:
+        """CoinPayments notified about this payment: due a re-read now."""
+        now = utcnow()
+        await self._session.execute(
+            update(Payment).where(Payment.id == payment_id).values(last_notification_at=now, next_check_at=now)
+        )
+
     async def claim_due(self, limit: int, lease: timedelta, now: datetime | None = None) -> list[str]:
         """Ids of payments due a re-read, leased to this worker in one statement (atomic on SQLite too;
         SKIP LOCKED on PostgreSQL so replicas never wait on, nor take, each other's rows)."""

@@ -64,6 +64,8 @@ class Configuration(Timestamped, Base):
     client_webhook_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     last_check_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     last_check_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # "hosted" (CoinPayments' checkout window) or "app" (the app's own pay page, web/pay_page.py).
+    checkout_page: Mapped[str] = mapped_column(String(16), default="hosted", server_default="hosted")
 
 
 class ChannelConfiguration(Timestamped, Base):
@@ -133,6 +135,15 @@ class Payment(Timestamped, Base):
     last_checked_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     next_check_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # The coin the buyer chose (Get Payment Address) and what Get Payment Status last said about it.
+    coin_currency_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    coin_address: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    coin_amount: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    coin_details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    coin_status: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    coin_status_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # SHA-256 of the pay page token (`/pay/<token>`); the token itself is never stored.
+    pay_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
 class RefundState(enum.StrEnum):
@@ -184,27 +195,37 @@ class Refund(Timestamped, Base):
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
-    FAILED = "failed"
+    FAILED = "failed"  # a permanent refusal; the reason is in last_error
+    EXPIRED = "expired"  # still failing transiently after OUTBOX_RETRY_HOURS
 
 
 class OutboxMessage(Base):
     """A report to Saleor, written in the same transaction as the state change that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_outbox_ordering", "ordering_key", "status", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
     payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), nullable=True)
     kind: Mapped[str] = mapped_column(String(40))
     dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    # Rows with one key (the Saleor transaction of an event report) are delivered in created order.
+    ordering_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # Who holds the lease: a worker records an outcome only while the row is still its own.
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    # Start of the retry window (OUTBOX_RETRY_HOURS): when queued, or re-queued by `outbox retry`.
+    queued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
 
 

@@ -1,5 +1,9 @@
 """A fake Saleor 3.23 for tests: signs webhooks, serves JWKS, answers GraphQL, keeps the books.
 
+`FakeSaleor(version=SALEOR_3_20)` behaves like the oldest supported line instead: it executes
+everything against the 3.20 schema subset, reports 3.20 in its headers and `version`, and
+checks the manifest's `requiredSaleorVersion` against that version, as every line does.
+
 Usage::
 
     with FakeSaleor.serve() as saleor:                      # real HTTP on loopback
@@ -16,8 +20,10 @@ Saleor's rules (PROTOCOL.md §4–§6, captures/README.md "Verified behaviours")
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -35,6 +41,7 @@ from graphql import GraphQLSchema, OperationDefinitionNode, parse
 from graphql.language import FieldNode, InlineFragmentNode
 from pydantic import HttpUrl, TypeAdapter, ValidationError
 
+from saleor_coinpayments.saleor.schema import schema_line_of
 from tests.fakes import saleor_api
 from tests.fakes.saleor_api import create_event_from_response, create_failed_event, truncate_message
 from tests.fakes.saleor_keys import SigningKey
@@ -56,6 +63,7 @@ from tests.fakes.saleor_model import (
     Webhook,
     round_money,
 )
+from tests.fakes.saleor_versions import satisfies
 from tests.helpers.servers import serve_asgi
 
 __all__ = [
@@ -70,6 +78,7 @@ __all__ = [
 ]
 
 SALEOR_VERSION = "3.23.28"
+SALEOR_3_20 = "3.20.119"  # the newest release of the long-term-support line, as run against the app
 FAILED_DELIVERY = "Failed to delivery request."
 ALL_EVENT_TYPES = (
     "AUTHORIZATION_SUCCESS, AUTHORIZATION_FAILURE, AUTHORIZATION_ADJUSTMENT, AUTHORIZATION_REQUEST, "
@@ -176,6 +185,12 @@ class _Parsed:
     actions: list[str] | None
 
 
+def _operation_name(query: str) -> str | None:
+    """`TransactionEventReport` for `mutation TransactionEventReport(…) {…}`."""
+    match = re.search(r"\b(?:query|mutation)\s+(\w+)", query)
+    return match.group(1) if match else None
+
+
 def _camel_to_event(type_name: str) -> str:
     out = []
     for char in type_name:
@@ -203,11 +218,17 @@ class FakeSaleor:
         self.model = Model()
         self.lock = threading.RLock()
         self.key = SigningKey()
-        self.schema: GraphQLSchema = saleor_api.build_fake_schema()
+        self.schema: GraphQLSchema = saleor_api.build_fake_schema(schema_line_of(version))
         self.deliveries: list[Delivery] = []
         self.graphql_log: list[dict[str, Any]] = []
         self.base_url = "http://saleor.invalid"
         self.api_down = False  # an outage: the GraphQL API answers 503 while True
+        self.latency_seconds = 0.0  # every GraphQL answer waits this long (a real Saleor takes 0.2–0.7 s)
+        # Operation names whose answers get lost after Saleor applied them (answered 504, as by a proxy).
+        self.lose_answers_to: set[str] = set()
+        # While set, answers to these operations wait after being applied (a process can die meanwhile).
+        self.hold_answers_to: set[str] = set()
+        self.held_answers = 0  # how many applied requests are waiting in hold_answers_to now
         self.asgi = self._build_asgi()
 
     # --- serving --------------------------------------------------------------------------
@@ -266,9 +287,21 @@ class FakeSaleor:
                 return JSONResponse({"errors": [{"message": "Unable to parse query."}]}, status_code=400)
             if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
                 return JSONResponse({"errors": [{"message": "Must provide a query string."}]}, status_code=400)
+            if self.latency_seconds:
+                await asyncio.sleep(self.latency_seconds)
             status, body = self.execute_graphql(
                 payload["query"], payload.get("variables"), token=token, operation_name=payload.get("operationName")
             )
+            operation = _operation_name(payload["query"])
+            if operation in self.hold_answers_to:
+                self.held_answers += 1
+                try:
+                    while operation in self.hold_answers_to:  # noqa: ASYNC110 (released from the test's thread)
+                        await asyncio.sleep(0.05)
+                finally:
+                    self.held_answers -= 1
+            if operation in self.lose_answers_to:
+                return JSONResponse({"errors": [{"message": "Gateway Timeout"}]}, status_code=504)
             return JSONResponse(body, status_code=status)
 
         return api
@@ -453,6 +486,14 @@ class FakeSaleor:
         for key in ("id", "version", "name"):
             if not isinstance(manifest.get(key), str) or not manifest[key]:
                 raise InstallError(f"manifest field {key!r} is required")
+        required = manifest.get("requiredSaleorVersion")
+        if required:
+            try:
+                supported = satisfies(self.version, str(required))
+            except ValueError as exc:
+                raise InstallError(f"requiredSaleorVersion: {exc}") from None
+            if not supported:
+                raise InstallError(f"Saleor version {self.version} is not supported by the app")
         if self.model.app_by_identifier(manifest["id"]):
             raise InstallError("App with the same identifier is already installed")
         requested = list(manifest.get("permissions") or [])

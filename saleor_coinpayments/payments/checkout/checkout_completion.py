@@ -12,10 +12,11 @@ from datetime import timedelta
 
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
-from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
+from saleor_coinpayments.payments.delivery.registry import DELIVERED, FAILED, Delivery, deliveries
+from saleor_coinpayments.saleor.client import describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.installations import InstallationRecord
-from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, Payment
+from saleor_coinpayments.store.tables import OutboxMessage, Payment
 from saleor_coinpayments.store.types import utcnow
 
 KIND = "checkout_complete"
@@ -37,23 +38,21 @@ async def queue_completion(ctx: AppContext, outbox: OutboxRepository, payment: P
     )
 
 
-async def deliver(ctx: AppContext, installation: InstallationRecord, message: OutboxMessage) -> tuple[str, str | None]:
-    try:
-        data = await ctx.saleor.execute(
-            installation.saleor_api_url,
-            load_document("checkout_complete"),
-            {"id": message.payload["id"]},
-            token=installation.app_token,
-        )
-    except SaleorUnavailable as exc:
-        return "retry", exc.message
-    except SaleorRejected as exc:
-        return OutboxStatus.FAILED.value, exc.message
+async def deliver(ctx: AppContext, installation: InstallationRecord, message: OutboxMessage) -> Delivery:
+    data = await ctx.saleor.execute(
+        installation.saleor_api_url,
+        load_document("checkout_complete"),
+        {"id": message.payload["id"]},
+        token=installation.app_token,
+    )
     errors = mutation_errors(data, "checkoutComplete")
     if not errors:
         order = (data.get("checkoutComplete") or {}).get("order") or {}
-        return OutboxStatus.DELIVERED.value, f"order {order.get('number')} created" if order else None
+        return DELIVERED, f"order {order.get('number')} created" if order else None
     codes = {str(e.get("code")) for e in errors}
     if codes <= set(LEFT_ALONE):
-        return OutboxStatus.DELIVERED.value, "left alone: " + "; ".join(LEFT_ALONE[c] for c in sorted(codes))
-    return OutboxStatus.FAILED.value, describe_errors(errors)
+        return DELIVERED, "left alone: " + "; ".join(LEFT_ALONE[c] for c in sorted(codes))
+    return FAILED, describe_errors(errors)
+
+
+deliveries.register(KIND, deliver)

@@ -6,8 +6,7 @@ from typing import Any
 
 import segno
 
-from saleor_coinpayments.coinpayments.models.invoices import HotWallet
-from saleor_coinpayments.money import Money
+from saleor_coinpayments.money import Money, format_decimal
 from saleor_coinpayments.store.tables import Payment
 
 
@@ -17,25 +16,22 @@ def qr_svg_data_uri(text: str) -> str:
     return data_uri
 
 
-def white_label_payment(wallet: HotWallet) -> dict[str, Any]:
-    """Everything a shop's own pay page needs for one coin: address, exact amount, URI and QR."""
-    amount = None if wallet.amount is None else str(wallet.amount)
-    uri = wallet.addresses.bip21 or (
-        f"{(wallet.currency.name or wallet.currency.symbol).lower().replace(' ', '')}:{wallet.addresses.address}"
-        + (f"?amount={amount}" if amount else "")
-    )
+def chosen_coin_data(row: Payment) -> dict[str, Any] | None:
+    """`data.payment` for the chosen coin (see payments/checkout/coin_choice.py), or None while none is."""
+    details = row.coin_details
+    if row.coin_currency_id is None or not details:
+        # Rows from before coin choice kept the coin fixed at initialize under details.
+        white_label: dict[str, Any] | None = (row.details or {}).get("white_label")
+        return white_label
+    decimals = int(details["currency"]["decimals"])
     return {
-        "currency": {
-            "id": wallet.currency.id,
-            "symbol": wallet.currency.symbol,
-            "name": wallet.currency.name,
-            "decimals": wallet.currency.decimal_places,
-        },
-        "address": wallet.addresses.address,
-        "amount": amount,
-        "uri": uri,
-        "qrCode": qr_svg_data_uri(uri),
-        "expiresAt": wallet.expires.isoformat() if wallet.expires else None,
+        "currency": details["currency"],
+        "address": row.coin_address,
+        "amount": None if row.coin_amount is None else format_decimal(row.coin_amount, decimals),
+        "uri": details["uri"],
+        "qrCode": details["qrCode"],
+        "expiresAt": details["expiresAt"],
+        "status": row.coin_status,
     }
 
 
@@ -54,5 +50,5 @@ def invoice_data(payment: Payment) -> dict[str, Any]:
         "confirmations": last.get("confirmations"),
         "requiredConfirmations": last.get("required_confirmations"),
         "currencies": details.get("payment_currencies", []),
-        "payment": details.get("white_label"),
+        "payment": chosen_coin_data(payment),
     }

@@ -30,17 +30,30 @@ def _url(data: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def parse_storefront_data(data: Any) -> StorefrontOptions:
-    if data is None:
-        return StorefrontOptions()
+def checked_object(data: Any, accepted: tuple[str, ...]) -> dict[str, Any]:
+    """`data` as a JSON object holding only `accepted` keys (so typos show up)."""
     if not isinstance(data, dict):
         raise StorefrontDataError("data must be a JSON object")
-    unknown = sorted(set(data) - set(ACCEPTED_KEYS))
+    unknown = sorted(set(data) - set(accepted))
     if unknown:
-        raise StorefrontDataError(f"unknown data keys {unknown}; accepted: {list(ACCEPTED_KEYS)}")
+        raise StorefrontDataError(f"unknown data keys {unknown}; accepted: {list(accepted)}")
+    return data
+
+
+def payment_currency(data: dict[str, Any]) -> str | None:
+    """`data.paymentCurrency`: a coin symbol or CoinPayments id, or None."""
     coin = data.get("paymentCurrency")
     if coin is not None and (not isinstance(coin, str) or not re.fullmatch(r"[A-Za-z0-9.:_-]{1,80}", coin)):
         raise StorefrontDataError("data.paymentCurrency must be a coin symbol (e.g. BTC) or CoinPayments id")
+    return coin
+
+
+def parse_storefront_data(data: Any) -> StorefrontOptions:
+    if data is None:
+        return StorefrontOptions()
+    data = checked_object(data, ACCEPTED_KEYS)
     return StorefrontOptions(
-        success_url=_url(data, "successUrl"), cancel_url=_url(data, "cancelUrl"), payment_currency=coin
+        success_url=_url(data, "successUrl"),
+        cancel_url=_url(data, "cancelUrl"),
+        payment_currency=payment_currency(data),
     )

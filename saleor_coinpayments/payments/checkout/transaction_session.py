@@ -8,6 +8,7 @@ reference. Every failure is an answer a storefront can show, never an error stat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +21,8 @@ from saleor_coinpayments.coinpayments.models.invoices import CreatedInvoice
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments import states
-from saleor_coinpayments.payments.checkout.payment_data import invoice_data, white_label_payment
+from saleor_coinpayments.payments.checkout import coin_choice
+from saleor_coinpayments.payments.checkout.payment_data import invoice_data
 from saleor_coinpayments.payments.checkout.responses import SessionResult, charge_failure
 from saleor_coinpayments.payments.checkout.storefront_data import StorefrontDataError, parse_storefront_data
 from saleor_coinpayments.payments.gateway import client_for
@@ -122,7 +124,7 @@ async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoi
                 if not option.is_disabled
             ]
         if created.hot_wallet is not None:
-            details["white_label"] = white_label_payment(created.hot_wallet)
+            coin_choice.store_hot_wallet(row, created.hot_wallet)
         row.details = details
         return row
 
@@ -135,19 +137,6 @@ async def _store_recovered(ctx: AppContext, client: CoinPaymentsClient, payment_
         row.invoice_id = invoice.id
         row.expires_at = invoice.expires
         return row
-
-
-async def _resolve_coin(client: CoinPaymentsClient, config: ConfigurationRecord, wanted: str) -> str:
-    """CoinPayments id of the coin the storefront asked for, if this configuration accepts it."""
-    needle = wanted.strip().upper()
-    for currency in await client.currencies():
-        if currency.is_fiat:
-            continue
-        if currency.id.upper() == needle or currency.symbol.upper() == needle:
-            if config.accepted_coins and currency.symbol.upper() not in {c.upper() for c in config.accepted_coins}:
-                break
-            return currency.id
-    raise StorefrontDataError(f"data.paymentCurrency {wanted!r} is not a coin this shop accepts")
 
 
 async def initialize(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
@@ -169,7 +158,8 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
     client = client_for(ctx, config)
     try:
         fiat_id = await client.fiat_currency_id(s.amount.currency)
-        coin_id = await _resolve_coin(client, config, options.payment_currency) if options.payment_currency else None
+        wanted = options.payment_currency
+        coin = await coin_choice.accepted_coin(client, config, wanted) if wanted else None
     except cp_errors.CurrencyNotFoundError:
         return charge_failure(
             f"Payments in {s.amount.currency} cannot be made with crypto here.", code="UNSUPPORTED_CURRENCY"
@@ -205,7 +195,7 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
             refund_email=_email_of(s.source),
             success_url=options.success_url,
             cancel_url=options.cancel_url,
-            payment_currency=coin_id,
+            payment_currency=coin.id if coin else None,
             description=None,
         )
         created = await client.create_invoice(CreateInvoiceRequest.model_validate(body))
@@ -235,14 +225,30 @@ async def process(ctx: AppContext, installation: InstallationRecord, payload: di
             "This payment was not started with crypto, or could not be created. Please start a new payment.",
             code="UNKNOWN_TRANSACTION",
         )
+    try:
+        wanted = coin_choice.wanted_coin(s.data)
+    except StorefrontDataError as exc:
+        return _with_error(answer_for(payment), "INVALID_DATA", str(exc))
+    if wanted is not None:
+        chosen = await coin_choice.choose_coin(ctx, payment, wanted)
+        if isinstance(chosen, coin_choice.CoinRefusal):
+            return _with_error(answer_for(payment), chosen.code, chosen.message)
+        return answer_for(chosen)
     if _recently_read(ctx, payment):
-        return answer_for(payment)
+        return answer_for(await coin_choice.refresh_coin_status(ctx, payment))
     try:
         current = await refresh_payment_row(ctx, payment.id)
     except cp_errors.CoinPaymentsError as exc:
         log.warning("process_refresh_failed", error=exc.message)
         current = None
-    return answer_for(current or payment)
+    return answer_for(await coin_choice.refresh_coin_status(ctx, current or payment))
+
+
+def _with_error(answer: SessionResult, code: str, message: str) -> SessionResult:
+    """The unchanged answer for the payment, plus `data.error` saying why the request did nothing."""
+    data = dict(answer.data or {})
+    data["error"] = {"code": code, "message": message}
+    return replace(answer, data=data)
 
 
 def _recently_read(ctx: AppContext, payment: Payment) -> bool:

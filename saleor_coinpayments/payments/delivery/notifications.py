@@ -11,20 +11,21 @@ from dataclasses import dataclass
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import update
 
 from saleor_coinpayments.coinpayments.webhooks import WebhookVerificationError, verify_notification
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRepository
-from saleor_coinpayments.store.dialects import insert_or_ignore
-from saleor_coinpayments.store.tables import Notification, Payment, new_id
-from saleor_coinpayments.store.types import utcnow
+from saleor_coinpayments.store.notifications import NotificationRepository
 from saleor_coinpayments.urls import coinpayments_notification_url
 
 log = structlog.get_logger(__name__)
 
 NOTIFICATIONS = Counter("coinpayments_notifications_total", "CoinPayments notifications, by outcome", ["outcome"])
+
+
+def _source(installation_id: str) -> str:
+    return f"coinpayments:{installation_id}"
 
 
 @dataclass(frozen=True)
@@ -66,29 +67,19 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
         return Rejected(status, "INVALID_NOTIFICATION", exc.message)
 
     async with ctx.db.session() as session:
-        duplicate = not await insert_or_ignore(
-            session,
-            Notification,
-            {
-                "id": new_id(),
-                "source": f"coinpayments:{config.installation_id}",
-                "external_id": notification.id,
-                "invoice_id": notification.invoice_id,
-                "event_type": notification.raw_type[:64],
-                "state": notification.raw_state[:40] if notification.raw_state else None,
-                "received_at": utcnow(),
-            },
-            ["source", "external_id"],
+        duplicate = not await NotificationRepository(session).record(
+            source=_source(config.installation_id),
+            external_id=notification.id,
+            invoice_id=notification.invoice_id,
+            event_type=notification.raw_type,
+            state=notification.raw_state,
         )
-        payment = await PaymentRepository(session).by_invoice(notification.invoice_id)
+        payments = PaymentRepository(session)
+        payment = await payments.by_invoice(notification.invoice_id)
         if payment is not None and payment.installation_id != config.installation_id:
             payment = None
         if payment is not None:
-            await session.execute(
-                update(Payment)
-                .where(Payment.id == payment.id)
-                .values(last_notification_at=utcnow(), next_check_at=utcnow())
-            )
+            await payments.mark_notified(payment.id)
     outcome = "duplicate" if duplicate else ("accepted" if payment else "unknown_invoice")
     NOTIFICATIONS.labels(outcome=outcome).inc()
     log.info(
@@ -107,11 +98,6 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
 
 async def mark_handled(ctx: AppContext, accepted: Accepted, outcome: str) -> None:
     async with ctx.db.session() as session:
-        await session.execute(
-            update(Notification)
-            .where(
-                Notification.source == f"coinpayments:{accepted.installation_id}",
-                Notification.external_id == accepted.notification_id,
-            )
-            .values(handled_at=utcnow(), outcome=outcome[:500])
+        await NotificationRepository(session).mark_handled(
+            _source(accepted.installation_id), accepted.notification_id, outcome
         )

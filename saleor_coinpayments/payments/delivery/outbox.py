@@ -1,9 +1,15 @@
-"""The durable outbox of reports to Saleor.
+"""The durable outbox of reports to Saleor: the rows, their SQL, and when a failed try is tried again.
 
 A report is a row written in the same transaction as the state change that caused it, unique on
-`dedup_key`, so it is made once however often the change is seen. A worker delivers due rows with
-`transactionEventReport` (or another mutation), retries with backoff while Saleor is unreachable,
-counts `alreadyProcessed` as delivered, and keeps permanent refusals visible as `failed`.
+`dedup_key`, so it is made once however often the change is seen. Rows that share an
+`ordering_key` (the Saleor transaction of an event report) go out in the order they were made:
+only the oldest pending one of a key can be claimed. The worker (outbox_worker.py) claims rows in
+the database with a lease, so several replicas never work one row at the same time.
+
+A transient failure (Saleor unreachable, 5xx, a timeout) is retried with capped backoff for
+OUTBOX_RETRY_HOURS after the row was queued, then the row is `expired`; only a permanent refusal
+marks it `failed`. Both keep the reason, and `requeue` (the `outbox retry` command, the Dashboard's
+button) puts them back once the cause is fixed.
 """
 
 from __future__ import annotations
@@ -12,25 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import structlog
-from prometheus_client import Counter
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from saleor_coinpayments.context import AppContext
-from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
-from saleor_coinpayments.saleor.schema import load_document
+from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
-from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, new_id
 from saleor_coinpayments.store.types import utcnow
 
-log = structlog.get_logger(__name__)
-
 EVENT_REPORT = "transaction_event_report"
-MAX_BACKOFF_SECONDS = 300
-
-DELIVERIES = Counter("saleor_reports_total", "Reports sent to Saleor, by outcome", ["outcome"])
+GIVEN_UP = (OutboxStatus.FAILED.value, OutboxStatus.EXPIRED.value)
 
 
 @dataclass(frozen=True)
@@ -63,11 +61,46 @@ class EventReport:
         return variables
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(MAX_BACKOFF_SECONDS, 2 ** max(0, attempts - 1)))
+def backoff(attempts: int, cap_seconds: float = 600) -> timedelta:
+    """1, 2, 4, … seconds after the n-th failed try, never more than `cap_seconds` (10 minutes)."""
+    return timedelta(seconds=min(cap_seconds, 2 ** min(30, max(0, attempts - 1))))
+
+
+def next_attempt_after_transient(
+    settings: Settings, attempts: int, queued_at: datetime, now: datetime
+) -> datetime | None:
+    """When to try again after a transient failure, or None once the retry window is over."""
+    if now - queued_at >= timedelta(hours=settings.outbox_retry_hours):
+        return None
+    return now + backoff(attempts, settings.outbox_max_backoff_seconds)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What waits for Saleor: for the Dashboard's warning and the metrics."""
+
+    pending: int
+    failed: int
+    expired: int
+    oldest_pending_at: datetime | None
+
+
+_last_created_at: datetime | None = None
+
+
+def _created_now() -> datetime:
+    """Strictly increasing in this process, so rows queued in one unit of work keep their order."""
+    global _last_created_at
+    now = utcnow()
+    if _last_created_at is not None and now <= _last_created_at:
+        now = _last_created_at + timedelta(microseconds=1)
+    _last_created_at = now
+    return now
 
 
 class OutboxRepository:
+    """All SQL about outbox rows."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
@@ -80,20 +113,26 @@ class OutboxRepository:
         kind: str,
         payload: dict[str, Any],
         not_before: datetime | None = None,
+        ordering_key: str | None = None,
     ) -> bool:
         """Add a report unless one with this key exists; True if this call added it.
-        `not_before` holds it back until then."""
+        `not_before` holds it back until then. Event reports are ordered by their transaction."""
+        if ordering_key is None and kind == EVENT_REPORT and payload.get("id"):
+            ordering_key = str(payload["id"])
+        created_at = _created_now()
         values = {
             "id": new_id(),
             "installation_id": installation_id,
             "payment_id": payment_id,
             "kind": kind,
             "dedup_key": dedup_key,
+            "ordering_key": ordering_key,
             "payload": payload,
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
-            "next_attempt_at": not_before or utcnow(),
-            "created_at": utcnow(),
+            "next_attempt_at": not_before or created_at,
+            "created_at": created_at,
+            "queued_at": created_at,
         }
         return await insert_or_ignore(self._session, OutboxMessage, values, ["dedup_key"])
 
@@ -104,17 +143,36 @@ class OutboxRepository:
             dedup_key=f"{payment_id}:{key}",
             kind=EVENT_REPORT,
             payload=report.variables(),
+            ordering_key=report.transaction_id,
         )
 
-    async def claim_due(self, limit: int, lease: timedelta) -> list[OutboxMessage]:
-        """Due reports, leased to this worker in one statement (see PaymentRepository.claim_due)."""
+    async def claim_due(self, limit: int, lease: timedelta, token: str) -> list[OutboxMessage]:
+        """Due rows, leased under `token` in one statement, each counted as an attempt.
+
+        A row is due when no older pending row shares its ordering key, so one transaction's
+        reports never overtake each other, also across replicas (SKIP LOCKED on PostgreSQL; SQLite
+        has one writer)."""
         now = utcnow()
+        earlier = aliased(OutboxMessage)
+        waits_behind = (
+            select(earlier.id)
+            .where(
+                earlier.ordering_key == OutboxMessage.ordering_key,
+                earlier.status == OutboxStatus.PENDING.value,
+                or_(
+                    earlier.created_at < OutboxMessage.created_at,
+                    and_(earlier.created_at == OutboxMessage.created_at, earlier.id < OutboxMessage.id),
+                ),
+            )
+            .exists()
+        )
         due = (
             select(OutboxMessage.id)
             .where(
                 OutboxMessage.status == OutboxStatus.PENDING.value,
                 OutboxMessage.next_attempt_at <= now,
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                or_(OutboxMessage.ordering_key.is_(None), ~waits_behind),
             )
             .order_by(OutboxMessage.created_at)
             .limit(limit)
@@ -124,11 +182,82 @@ class OutboxRepository:
         claimed = await self._session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(due.scalar_subquery()))
-            .values(claimed_until=now + lease)
+            .values(claimed_until=now + lease, claim_token=token, attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage)
             .execution_options(synchronize_session=False)
         )
         return sorted(claimed.scalars(), key=lambda row: row.created_at)
+
+    async def renew(self, ids: list[str], token: str, until: datetime) -> int:
+        """Extend the lease of rows still held under `token`; how many still were."""
+        if not ids:
+            return 0
+        result = await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)
+            .values(claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def release(self, ids: list[str], token: str) -> None:
+        """Give rows back unworked (shutdown); the next claim checks whether they reached Saleor."""
+        if ids:
+            await self._session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)
+                .values(claimed_until=None, claim_token=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def finish(
+        self,
+        message_id: str,
+        token: str,
+        *,
+        status: str,
+        note: str | None,
+        next_attempt_at: datetime | None = None,
+    ) -> bool:
+        """Record a try's outcome if the row is still ours; False when the lease was lost meanwhile."""
+        values: dict[str, Any] = {"status": status, "last_error": note, "claimed_until": None, "claim_token": None}
+        if status == OutboxStatus.DELIVERED.value:
+            values["delivered_at"] = utcnow()
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        result = await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def requeue(self, *, ids: list[str] | None = None, installation_id: str | None = None) -> list[str]:
+        """Put failed or expired rows back in the queue, due now, with a fresh retry window.
+        `ids` None means every such row (of `installation_id` when given). Returns the ids requeued."""
+        now = utcnow()
+        query = update(OutboxMessage).where(OutboxMessage.status.in_(GIVEN_UP))
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_(ids))
+        if installation_id is not None:
+            query = query.where(OutboxMessage.installation_id == installation_id)
+        result = await self._session.execute(
+            query.values(
+                status=OutboxStatus.PENDING.value,
+                next_attempt_at=now,
+                queued_at=now,
+                claimed_until=None,
+                claim_token=None,
+            )
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        return list(result.scalars())
+
+    async def get_many(self, ids: list[str]) -> list[OutboxMessage]:
+        rows = await self._session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+        return list(rows.scalars())
 
     async def counts(self, installation_id: str | None = None) -> dict[str, int]:
         query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
@@ -136,69 +265,25 @@ class OutboxRepository:
             query = query.where(OutboxMessage.installation_id == installation_id)
         return {str(status): int(count) for status, count in (await self._session.execute(query)).all()}
 
+    async def backlog(self, installation_id: str | None = None) -> Backlog:
+        """Counts by status and the age of the oldest pending row (one cheap grouped query)."""
+        query = select(OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status != OutboxStatus.DELIVERED.value
+        )
+        if installation_id:
+            query = query.where(OutboxMessage.installation_id == installation_id)
+        grouped = await self._session.execute(query.group_by(OutboxMessage.status))
+        rows = {str(status): (int(count), oldest) for status, count, oldest in grouped.all()}
+        pending, oldest = rows.get(OutboxStatus.PENDING.value, (0, None))
+        return Backlog(
+            pending=pending,
+            failed=rows.get(OutboxStatus.FAILED.value, (0, None))[0],
+            expired=rows.get(OutboxStatus.EXPIRED.value, (0, None))[0],
+            oldest_pending_at=oldest,
+        )
+
     async def for_payment(self, payment_id: str) -> list[OutboxMessage]:
         rows = await self._session.execute(
             select(OutboxMessage).where(OutboxMessage.payment_id == payment_id).order_by(OutboxMessage.created_at)
         )
         return list(rows.scalars())
-
-
-async def _deliver_one(ctx: AppContext, message: OutboxMessage) -> tuple[str, str | None]:
-    """Send one report; returns (outcome, error text)."""
-    async with ctx.db.session() as session:
-        installation = await InstallationRepository(session, ctx.box).get_by_id(message.installation_id)
-    if installation is None:
-        return OutboxStatus.FAILED.value, "installation removed"
-    if message.kind != EVENT_REPORT:
-        from saleor_coinpayments.payments.checkout import checkout_completion
-        from saleor_coinpayments.payments.invoicing import sent_invoices  # they queue through here
-
-        if message.kind in sent_invoices.OUTBOX_KINDS:
-            return await sent_invoices.deliver(ctx, installation, message)
-        if message.kind == checkout_completion.KIND:
-            return await checkout_completion.deliver(ctx, installation, message)
-        return OutboxStatus.FAILED.value, f"unknown outbox kind {message.kind}"
-    try:
-        data = await ctx.saleor.execute(
-            installation.saleor_api_url,
-            load_document("transaction_event_report"),
-            message.payload,
-            token=installation.app_token,
-        )
-    except SaleorUnavailable as exc:
-        return "retry", exc.message
-    except SaleorRejected as exc:
-        return OutboxStatus.FAILED.value, exc.message
-    errors = mutation_errors(data, "transactionEventReport")
-    if errors:
-        return OutboxStatus.FAILED.value, describe_errors(errors)
-    return OutboxStatus.DELIVERED.value, None
-
-
-async def deliver_due(ctx: AppContext, limit: int = 20) -> int:
-    """One pass of the outbox worker; returns how many rows it worked on."""
-    async with ctx.db.session() as session:
-        batch = await OutboxRepository(session).claim_due(limit, lease=timedelta(seconds=60))
-    for message in batch:
-        outcome, error = await _deliver_one(ctx, message)
-        attempts = message.attempts + 1
-        values: dict[str, Any] = {"attempts": attempts, "claimed_until": None, "last_error": error}
-        if outcome == OutboxStatus.DELIVERED.value:
-            values.update(status=outcome, delivered_at=utcnow())
-        elif outcome == "retry" and attempts < ctx.settings.outbox_max_attempts:
-            values.update(next_attempt_at=utcnow() + backoff(attempts))
-        else:
-            values.update(status=OutboxStatus.FAILED.value)
-        DELIVERIES.labels(outcome=values.get("status", "retry")).inc()
-        log.info(
-            "saleor_report",
-            outcome=values.get("status", "retry"),
-            kind=message.kind,
-            report_type=message.payload.get("type"),
-            psp_reference=message.payload.get("pspReference"),
-            attempts=attempts,
-            error=error,
-        )
-        async with ctx.db.session() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values))
-    return len(batch)

@@ -15,7 +15,7 @@ import structlog
 
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext, app_context
-from saleor_coinpayments.payments.delivery.outbox import deliver_due
+from saleor_coinpayments.payments.delivery.outbox_worker import OutboxWorker, deliver_due
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.settings import Settings
@@ -63,8 +63,12 @@ async def _loop(name: str, interval: float, step: Callable[[AppContext], Awaitab
 
 @contextlib.asynccontextmanager
 async def run_background_workers(ctx: AppContext) -> AsyncIterator[None]:
-    tasks = [
-        asyncio.create_task(_loop("outbox", ctx.settings.outbox_interval_seconds, deliver_due, ctx)),
+    """The workers run while the block runs. Leaving it stops claiming, lets the outbox finish what
+    it holds within SHUTDOWN_GRACE_SECONDS and releases the rest (leases cover a SIGKILL)."""
+    stopping = asyncio.Event()
+    grace = ctx.settings.shutdown_grace_seconds
+    outbox = asyncio.create_task(OutboxWorker(ctx).run(stopping, grace))
+    loops = [
         asyncio.create_task(_loop("reconciler", ctx.settings.reconcile_interval_seconds, reconcile_due, ctx)),
         asyncio.create_task(
             _loop("notifications", ctx.settings.reconcile_interval_seconds * 20, register_missing_notifications, ctx)
@@ -73,9 +77,17 @@ async def run_background_workers(ctx: AppContext) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
+        stopping.set()
+        for task in loops:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*loops, return_exceptions=True)
+        try:
+            await asyncio.wait_for(outbox, timeout=grace + 5)
+        except (TimeoutError, asyncio.CancelledError):
+            pass
+        except Exception:
+            log.exception("outbox_worker_failed")
+        log.info("workers_stopped")
 
 
 async def reconcile_command(settings: Settings, *, once: bool) -> int:

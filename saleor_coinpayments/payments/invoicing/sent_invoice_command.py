@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from saleor_coinpayments.context import app_context
-from saleor_coinpayments.payments.delivery.outbox import deliver_due
+from saleor_coinpayments.payments.delivery.outbox_worker import deliver_due
 from saleor_coinpayments.payments.invoicing import sent_invoices
 from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.store.installations import InstallationRepository

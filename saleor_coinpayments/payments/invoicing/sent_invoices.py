@@ -27,7 +27,6 @@ from typing import Any, Literal
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import update
 
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.coinpayments.client import CoinPaymentsClient, RecoveredInvoice
@@ -36,6 +35,7 @@ from saleor_coinpayments.coinpayments.models.invoices import CreatedInvoice
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, MoneyError, to_decimal
 from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
+from saleor_coinpayments.payments.delivery.registry import DELIVERED, FAILED, Delivery, deliveries
 from saleor_coinpayments.payments.gateway import client_for
 from saleor_coinpayments.payments.invoice_builder import (
     EmailDelivery,
@@ -52,7 +52,7 @@ from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable,
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord
-from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, Payment, PaymentFlow, PaymentState
+from saleor_coinpayments.store.tables import OutboxMessage, Payment, PaymentFlow, PaymentState
 from saleor_coinpayments.store.types import utcnow
 from saleor_coinpayments.urls import coinpayments_notification_url
 
@@ -504,11 +504,10 @@ async def on_invoice_requested(
 
 
 # --------------------------------------------------------------------------------------------
-# Outbox deliveries (called by payments/delivery/outbox.py for OUTBOX_KINDS)
+# Outbox deliveries (registered for OUTBOX_KINDS below)
 # --------------------------------------------------------------------------------------------
 
-Delivery = tuple[str, str | None]
-_DELIVERED: Delivery = (OutboxStatus.DELIVERED.value, None)
+_DELIVERED: Delivery = (DELIVERED, None)
 
 
 def _errors(data: dict[str, Any], field: str) -> str | None:
@@ -529,7 +528,7 @@ async def _transaction_create(ctx: AppContext, installation: InstallationRecord,
     )
     order = data.get("order")
     if not isinstance(order, dict):
-        return OutboxStatus.FAILED.value, f"order {payment.source_id} not found in Saleor"
+        return FAILED, f"order {payment.source_id} not found in Saleor"
     transaction_id = next(
         (
             str(t["id"])
@@ -563,14 +562,10 @@ async def _transaction_create(ctx: AppContext, installation: InstallationRecord,
         )
         error = _errors(data, "transactionCreate")
         if error:
-            return OutboxStatus.FAILED.value, error
+            return FAILED, error
         transaction_id = str(data["transactionCreate"]["transaction"]["id"])
     async with ctx.db.session() as session:
-        await session.execute(
-            update(Payment)
-            .where(Payment.id == payment.id)
-            .values(saleor_transaction_id=transaction_id, next_check_at=utcnow())
-        )
+        await PaymentRepository(session).attach_transaction(payment.id, transaction_id)
     log.info("order_transaction_created", invoice_id=payment.invoice_id, transaction_id=transaction_id)
     return _DELIVERED
 
@@ -579,7 +574,7 @@ async def _invoice_update(
     ctx: AppContext, installation: InstallationRecord, payment: Payment, saleor_invoice_id: str
 ) -> Delivery:
     if not payment.invoice_link:
-        return OutboxStatus.FAILED.value, "CoinPayments did not return a link for this invoice"
+        return FAILED, "CoinPayments did not return a link for this invoice"
     data = await ctx.saleor.execute(
         installation.saleor_api_url,
         load_document("invoice_update"),
@@ -587,29 +582,28 @@ async def _invoice_update(
         token=installation.app_token,
     )
     error = _errors(data, "invoiceUpdate")
-    return (OutboxStatus.FAILED.value, error) if error else _DELIVERED
+    return (FAILED, error) if error else _DELIVERED
 
 
 async def deliver(ctx: AppContext, installation: InstallationRecord, message: OutboxMessage) -> Delivery:
-    """Send one queued Saleor call of this flow; ("retry", why) while Saleor is unreachable."""
-    try:
-        if message.kind == ORDER_NOTE:
-            data = await ctx.saleor.execute(
-                installation.saleor_api_url,
-                load_document("order_note_add"),
-                dict(message.payload),
-                token=installation.app_token,
-            )
-            error = _errors(data, "orderNoteAdd")
-            return (OutboxStatus.FAILED.value, error) if error else _DELIVERED
-        async with ctx.db.session() as session:
-            payment = await PaymentRepository(session).get(message.payment_id or "")
-        if payment is None or payment.invoice_id is None:
-            return OutboxStatus.FAILED.value, "no invoice behind this message"
-        if message.kind == TRANSACTION_CREATE:
-            return await _transaction_create(ctx, installation, payment)
-        return await _invoice_update(ctx, installation, payment, str(message.payload["invoiceId"]))
-    except SaleorUnavailable as exc:
-        return "retry", exc.message
-    except SaleorRejected as exc:
-        return OutboxStatus.FAILED.value, exc.message
+    """Send one queued Saleor call of this flow (Saleor's errors are mapped by the outbox worker)."""
+    if message.kind == ORDER_NOTE:
+        data = await ctx.saleor.execute(
+            installation.saleor_api_url,
+            load_document("order_note_add"),
+            dict(message.payload),
+            token=installation.app_token,
+        )
+        error = _errors(data, "orderNoteAdd")
+        return (FAILED, error) if error else _DELIVERED
+    async with ctx.db.session() as session:
+        payment = await PaymentRepository(session).get(message.payment_id or "")
+    if payment is None or payment.invoice_id is None:
+        return FAILED, "no invoice behind this message"
+    if message.kind == TRANSACTION_CREATE:
+        return await _transaction_create(ctx, installation, payment)
+    return await _invoice_update(ctx, installation, payment, str(message.payload["invoiceId"]))
+
+
+for _kind in OUTBOX_KINDS:
+    deliveries.register(_kind, deliver)

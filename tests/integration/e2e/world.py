@@ -26,7 +26,7 @@ from saleor_coinpayments.store.crypto import SecretBox
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.store.tables import Notification
-from tests.fakes.saleor import FakeSaleor
+from tests.fakes.saleor import SALEOR_VERSION, FakeSaleor
 from tests.fakes.saleor_model import App, TransactionEvent, TransactionItem
 from tests.helpers.app_server import TEST_SECRET_KEY, RunningApp, app_process, settings_env
 from tests.helpers.servers import free_port, serve_asgi
@@ -184,7 +184,10 @@ def configure(database_url: str, saleor_api_url: str, sim: Simulator, channel: s
 
 
 @contextlib.contextmanager
-def running_world(database_url: str, tmp_path: Path, **app_settings: Any) -> Iterator[World]:
+def running_world(
+    database_url: str, tmp_path: Path, *, saleor_version: str = SALEOR_VERSION, **app_settings: Any
+) -> Iterator[World]:
+    """Everything running; `saleor_version` makes the fake Saleor behave like that line (e.g. 3.20)."""
     port = free_port()
     sim_url = f"http://127.0.0.1:{port}"
     client_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
@@ -193,7 +196,7 @@ def running_world(database_url: str, tmp_path: Path, **app_settings: Any) -> Ite
     )
     with (
         serve_asgi(simulator_app, port=port),
-        FakeSaleor.serve() as saleor,
+        FakeSaleor.serve(version=saleor_version) as saleor,
         app_process(database_url, tmp_path, coinpayments_api_url=sim_url, **app_settings) as app,
     ):
         saleor_app = saleor.install_app(app.manifest_url)

@@ -1,0 +1,41 @@
+"""All SQL about received CoinPayments notifications (the de-duplicating inbox)."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from saleor_coinpayments.store.dialects import insert_or_ignore
+from saleor_coinpayments.store.tables import Notification, new_id
+from saleor_coinpayments.store.types import utcnow
+
+
+class NotificationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(
+        self, *, source: str, external_id: str, invoice_id: str | None, event_type: str, state: str | None
+    ) -> bool:
+        """Store a notification once; False when this source already sent this id."""
+        return await insert_or_ignore(
+            self._session,
+            Notification,
+            {
+                "id": new_id(),
+                "source": source,
+                "external_id": external_id,
+                "invoice_id": invoice_id,
+                "event_type": event_type[:64],
+                "state": state[:40] if state else None,
+                "received_at": utcnow(),
+            },
+            ["source", "external_id"],
+        )
+
+    async def mark_handled(self, source: str, external_id: str, outcome: str) -> None:
+        await self._session.execute(
+            update(Notification)
+            .where(Notification.source == source, Notification.external_id == external_id)
+            .values(handled_at=utcnow(), outcome=outcome[:500])
+        )
