@@ -23,6 +23,7 @@ from saleor_coinpayments.web import (
     health,
     install,
     invoices,
+    pay_page,
     saleor_webhooks,
 )
 from saleor_coinpayments.web.deps import HttpError, error_response
@@ -70,4 +71,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.include_router(dashboard.router)
     app.include_router(dashboard_refunds.router)
     app.include_router(invoices.router)
+    app.include_router(pay_page.router)
     return app

@@ -3,7 +3,8 @@
 A buyer pays through the simulator, staff ask two refunds in the fake Saleor; the admin completes
 one and declines the other on the page; Saleor gets REFUND_SUCCESS and REFUND_FAILURE. The page
 follows the Dashboard's theme (query parameter, then the app bridge's theme event), and a deep path
-under the page's URL serves the page. Screenshots are kept in tests/browser/artifacts/ (git-ignored).
+under the page's URL serves the page. Screenshots are kept in artifacts/screenshots/ (git-ignored; see
+tests/browser/chromium.py).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from tests.browser.test_dashboard_page import (  # noqa: F401  (fixtures)
     host,
     simulator,
 )
+from tests.browser.chromium import SCREENSHOT_DIR
 from tests.fakes.saleor_model import User
 from tests.helpers.app_server import RunningApp, app_in_thread
 from tests.integration.dashboard.conftest import CLIENT_ID, SECRET, Simulator
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = SCREENSHOT_DIR
 ADMIN = "admin@shop.example"
 
 
@@ -65,7 +67,7 @@ def test_admin_settles_refunds_on_the_page_in_both_themes(
 ) -> None:
     from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     saleor_app = host.saleor.install_app(app.manifest_url)
     token = host.saleor.issue_dashboard_token(saleor_app, email=ADMIN)
     headers = {"authorization-bearer": token, "saleor-api-url": host.saleor.api_url}

@@ -2,16 +2,17 @@
 
 Saleor matches its own version against the manifest's npm-style range and refuses the app with
 "Saleor version X is not supported by the app" otherwise (PROTOCOL.md §2.1). Only what such
-ranges use is understood: space-separated comparators (`>=`, `>`, `<=`, `<`, `=`, none) over
-partial versions with npm's meaning (`<=3.20` and `=3.20` take in every 3.20.x, `>=3.20` starts at
-3.20.0); anything else is an error.
+ranges use is understood: space-separated comparators (`>=`, `>`, `<=`, `<`, `=`, none, and the
+`^`/`~` shorthands) over partial versions with npm's meaning (`<=3.20` and `=3.20` take in every
+3.20.x, `>=3.20` starts at 3.20.0, `^3.20` is `>=3.20.0 <4.0.0`, `~3.20` is `>=3.20.0 <3.21.0`);
+anything else (`||`, `x` wildcards, hyphen ranges) is an error.
 """
 
 from __future__ import annotations
 
 import re
 
-_COMPARATOR = re.compile(r"^(>=|<=|>|<|=)?(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
+_COMPARATOR = re.compile(r"^(>=|<=|>|<|=|\^|~)?(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 
 
 def version_tuple(version: str) -> tuple[int, int, int]:
@@ -42,6 +43,8 @@ def _holds(actual: tuple[int, int, int], operator: str, given: list[int]) -> boo
     # the first version past every version the partial bound names: 3.20 → 3.21.0, 3 → 4.0.0
     high = (given[:-1] + [given[-1] + 1] + [0, 0])[:3] if len(given) < 3 else low
     start, after = tuple(low), tuple(high)
+    if operator in {"^", "~"}:
+        return start <= actual < _shorthand_end(operator, low, given)
     if operator == ">=":
         return actual >= start
     if operator == "<":
@@ -49,3 +52,13 @@ def _holds(actual: tuple[int, int, int], operator: str, given: list[int]) -> boo
     if len(given) == 3:
         return {">": actual > start, "<=": actual <= start, "=": actual == start}[operator]
     return {">": actual >= after, "<=": actual < after, "=": start <= actual < after}[operator]
+
+
+def _shorthand_end(operator: str, low: list[int], given: list[int]) -> tuple[int, ...]:
+    """Where `^`/`~` stop: the next change npm allows no further (^3.20 → 4.0.0, ~3.20 → 3.21.0)."""
+    if operator == "~":
+        position = 0 if len(given) == 1 else 1
+    else:  # ^: the first non-zero part of the bound may not change (^0.2 → 0.3.0, ^0.0.3 → 0.0.4)
+        position = next((i for i, part in enumerate(low) if part), len(given) - 1)
+        position = min(position, len(given) - 1)
+    return tuple([*low[:position], low[position] + 1] + [0] * (2 - position))

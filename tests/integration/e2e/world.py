@@ -26,7 +26,7 @@ from saleor_coinpayments.store.crypto import SecretBox
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.store.tables import Notification
-from tests.fakes.saleor import SALEOR_VERSION, FakeSaleor
+from tests.fakes.saleor import FakeSaleor
 from tests.fakes.saleor_model import App, TransactionEvent, TransactionItem
 from tests.helpers.app_server import TEST_SECRET_KEY, RunningApp, app_process, settings_env
 from tests.helpers.servers import free_port, serve_asgi
@@ -159,7 +159,13 @@ class World:
         return self.saleor.transaction_initialize(source_id, gateway=GATEWAY, data=data, **options)
 
 
-def configure(database_url: str, saleor_api_url: str, sim: Simulator, channel: str = "default-channel") -> str:
+def configure(
+    database_url: str,
+    saleor_api_url: str,
+    sim: Simulator,
+    channel: str = "default-channel",
+    checkout_page: str | None = None,
+) -> str:
     async def run() -> str:
         db = Database(database_url)
         box = SecretBox(TEST_SECRET_KEY)
@@ -174,6 +180,7 @@ def configure(database_url: str, saleor_api_url: str, sim: Simulator, channel: s
                     client_id=sim.client_id,
                     client_secret=sim.client_secret,
                     api_url=sim.base_url,
+                    checkout_page=checkout_page,
                 )
                 await repo.map_channel(installation.id, channel, config.id)
                 return config.id
@@ -185,7 +192,7 @@ def configure(database_url: str, saleor_api_url: str, sim: Simulator, channel: s
 
 @contextlib.contextmanager
 def running_world(
-    database_url: str, tmp_path: Path, *, saleor_version: str = SALEOR_VERSION, **app_settings: Any
+    database_url: str, tmp_path: Path, *, saleor_version: str | None = None, **app_settings: Any
 ) -> Iterator[World]:
     """Everything running; `saleor_version` makes the fake Saleor behave like that line (e.g. 3.20)."""
     port = free_port()

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.saleor.schema import load_document
-from tests.fakes.saleor import SALEOR_3_20, SALEOR_VERSION, FakeSaleor, InstallError
+from tests.fakes.saleor import SALEOR_3_20, SALEOR_VERSION, VERSION_ENV, FakeSaleor, InstallError
 from tests.helpers.servers import serve_asgi
 from tests.integration.fake_saleor.probe_app import ProbeState, Reply
 
@@ -24,6 +24,16 @@ DISCOUNTS_BOTH_FORMS = "query($id: ID!) { order(id: $id) { discounts { amount { 
 def saleor_3_20() -> Iterator[FakeSaleor]:
     with FakeSaleor.serve(version=SALEOR_3_20) as saleor:
         yield saleor
+
+
+def test_the_environment_chooses_the_default_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(VERSION_ENV, raising=False)
+    assert FakeSaleor().version == SALEOR_VERSION
+    monkeypatch.setenv(VERSION_ENV, SALEOR_3_20)
+    fake = FakeSaleor()
+    assert (fake.version, fake.schema_version) == (SALEOR_3_20, "3.20")
+    assert "total" not in fake.schema.type_map["OrderDiscount"].fields  # type: ignore[attr-defined]
+    assert FakeSaleor(version=SALEOR_VERSION).version == SALEOR_VERSION
 
 
 def test_3_20_installs_and_says_3_20_where_saleor_does(saleor_3_20: FakeSaleor, probe: tuple[ProbeState, str]) -> None:
@@ -54,10 +64,10 @@ def test_3_20_executes_against_the_3_20_schema(saleor_3_20: FakeSaleor) -> None:
     assert answer["data"]["order"]["discounts"] == [{"amount": {"amount": Decimal("4.5"), "currency": "USD"}}]
 
 
-def test_the_newest_line_gives_the_same_discount_through_amount(fake_saleor: FakeSaleor) -> None:
-    assert fake_saleor.version == SALEOR_VERSION
-    order = fake_saleor.create_order(discount="4.50")
-    answer = fake_saleor.graphql(DISCOUNTS_BOTH_FORMS, {"id": order.id})
+def test_the_newest_line_gives_the_same_discount_through_amount() -> None:
+    newest = FakeSaleor(version=SALEOR_VERSION)
+    order = newest.create_order(discount="4.50")
+    answer = newest.graphql(DISCOUNTS_BOTH_FORMS, {"id": order.id})
     assert answer["data"]["order"]["discounts"] == [{"amount": {"amount": Decimal("4.5"), "currency": "USD"}}]
     assert "errors" not in answer
     assert load_document("order_for_invoice").count("discounts { id type name valueType value amount {") == 1

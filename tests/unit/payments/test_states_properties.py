@@ -100,7 +100,7 @@ def steps(start: PaymentSnapshot, delivered: list[InvoiceView]) -> list[Step]:
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(deliveries())
 def test_credits_only_grow(delivery: tuple[PaymentSnapshot, list[InvoiceView]]) -> None:
     for step in steps(*delivery):
@@ -111,7 +111,7 @@ def test_credits_only_grow(delivery: tuple[PaymentSnapshot, list[InvoiceView]]) 
         assert all(credit.amount > 0 for credit in step.after.credits)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(deliveries())
 def test_reported_credits_add_up_to_the_highest_credited_amount_seen(
     delivery: tuple[PaymentSnapshot, list[InvoiceView]],
@@ -128,7 +128,7 @@ def test_reported_credits_add_up_to_the_highest_credited_amount_seen(
     assert [(r.psp_reference, r.amount) for r in credits] == stored
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(deliveries())
 def test_a_failure_is_reported_once_and_only_while_nothing_is_credited(
     delivery: tuple[PaymentSnapshot, list[InvoiceView]],
@@ -147,7 +147,7 @@ def test_a_failure_is_reported_once_and_only_while_nothing_is_credited(
     assert failures == int(run[-1].after.failure_reported)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(deliveries())
 def test_the_same_view_twice_never_makes_a_second_report(delivery: tuple[PaymentSnapshot, list[InvoiceView]]) -> None:
     run = steps(*delivery)
@@ -159,7 +159,7 @@ def test_the_same_view_twice_never_makes_a_second_report(delivery: tuple[Payment
     assert len(keys) == len(set(keys)), "each meaning is reported once per payment"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(deliveries())
 def test_states_only_move_forward(delivery: tuple[PaymentSnapshot, list[InvoiceView]]) -> None:
     for step in steps(*delivery):
