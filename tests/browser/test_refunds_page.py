@@ -18,13 +18,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser.chromium import SCREENSHOT_DIR
 from tests.browser.test_dashboard_page import (  # noqa: F401  (fixtures)
     DashboardHost,
     browser,
     host,
     simulator,
 )
-from tests.browser.chromium import SCREENSHOT_DIR
 from tests.fakes.saleor_model import User
 from tests.helpers.app_server import RunningApp, app_in_thread
 from tests.integration.dashboard.conftest import CLIENT_ID, SECRET, Simulator
