@@ -368,3 +368,17 @@ def test_coinpayments_own_refunds_show_in_the_log_and_an_info_never_as_shop_refu
     assert refunds(world) == []
     assert world.app_events(transaction_id, "REFUND_SUCCESS") == []
     assert len([e for e in world.app_events(transaction_id, "INFO") if "CoinPayments refunds" in e.message]) == 1
+
+
+def test_a_dismissed_suggestion_is_an_info_not_a_failed_refund(world: World) -> None:
+    transaction_id, _ = paid(world, how="over:0.25")
+    suggestions = eventually(lambda: [r for r in refunds(world) if r["origin"] == "surplus"], what="suggestion")
+    dismissed = dashboard(world, "POST", f"/refunds/{suggestions[0]['id']}/decline", {"reason": "Buyer keeps credit"})
+    assert dismissed.status_code == 200, dismissed.text
+    info = eventually(
+        lambda: [e for e in world.app_events(transaction_id, "INFO") if "dismissed" in e.message], what="INFO"
+    )
+    assert "Buyer keeps credit" in info[0].message
+    settle(world)
+    assert world.app_events(transaction_id, "REFUND_FAILURE") == []
+    assert [r["state"] for r in refunds(world)] == ["declined"]
