@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from saleor_coinpayments.store.types import AwareDateTime, DecimalText, utcnow
@@ -64,6 +64,10 @@ class Configuration(Timestamped, Base):
     client_webhook_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     last_check_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     last_check_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Sent-out invoices (issue 11): bill new orders automatically, days until due, reminder offsets.
+    invoice_new_orders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    invoice_due_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    invoice_reminders: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
     # "hosted" (CoinPayments' checkout window) or "app" (the app's own pay page, web/pay_page.py).
     checkout_page: Mapped[str] = mapped_column(String(16), default="hosted", server_default="hosted")
 
@@ -227,6 +231,33 @@ class OutboxMessage(Base):
     # Start of the retry window (OUTBOX_RETRY_HOURS): when queued, or re-queued by `outbox retry`.
     queued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    STOPPED = "stopped"
+
+
+class InvoiceReminder(Base):
+    """One payment reminder of a sent-out invoice: due at `due_at`, claimed with a lease, done once."""
+
+    __tablename__ = "invoice_reminders"
+    __table_args__ = (
+        UniqueConstraint("payment_id", "offset_days"),
+        Index("ix_invoice_reminders_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))
+    offset_days: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    status: Mapped[str] = mapped_column(String(20), default=ReminderStatus.PENDING.value)
+    claimed_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
 
 
 class Notification(Base):

@@ -16,7 +16,7 @@ from saleor_coinpayments.payments.checkout.responses import (
     SessionResult,
     charge_failure,
 )
-from saleor_coinpayments.payments.invoicing import sent_invoices
+from saleor_coinpayments.payments.invoicing import order_events, sent_invoices
 from saleor_coinpayments.payments.payloads import PayloadError
 from saleor_coinpayments.payments.refunds import requests as refund_requests
 from saleor_coinpayments.saleor.events import SaleorEvent
@@ -105,3 +105,40 @@ async def invoice_requested(ctx: Ctx, hook: InvoiceHook) -> JSONResponse:
     if isinstance(result, sent_invoices.SendRefused) and result.temporary:
         raise HttpError(503, result.code, result.message)
     return JSONResponse(result.to_json())
+
+
+OrderCreatedHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.ORDER_CREATED))]
+OrderConfirmedHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.ORDER_CONFIRMED))]
+OrderUpdatedHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.ORDER_UPDATED))]
+OrderCancelledHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.ORDER_CANCELLED))]
+
+
+async def _order_answer(ctx: Ctx, hook: VerifiedWebhook) -> JSONResponse:
+    """Async order events: 200 when handled or nothing to do; 503 makes Saleor deliver it again."""
+    try:
+        result = await order_events.on_order_event(ctx, hook.installation, hook.event, hook.payload)
+    except PayloadError as exc:
+        raise HttpError(400, "MALFORMED_PAYLOAD", str(exc)) from None
+    if result.temporary:
+        raise HttpError(503, "TEMPORARILY_UNAVAILABLE", result.message)
+    return JSONResponse(result.to_json())
+
+
+@router.post(SaleorEvent.ORDER_CREATED.path)
+async def order_created(ctx: Ctx, hook: OrderCreatedHook) -> JSONResponse:
+    return await _order_answer(ctx, hook)
+
+
+@router.post(SaleorEvent.ORDER_CONFIRMED.path)
+async def order_confirmed(ctx: Ctx, hook: OrderConfirmedHook) -> JSONResponse:
+    return await _order_answer(ctx, hook)
+
+
+@router.post(SaleorEvent.ORDER_UPDATED.path)
+async def order_updated(ctx: Ctx, hook: OrderUpdatedHook) -> JSONResponse:
+    return await _order_answer(ctx, hook)
+
+
+@router.post(SaleorEvent.ORDER_CANCELLED.path)
+async def order_cancelled(ctx: Ctx, hook: OrderCancelledHook) -> JSONResponse:
+    return await _order_answer(ctx, hook)

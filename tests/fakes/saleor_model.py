@@ -517,6 +517,7 @@ class Invoice:
     number: str | None = None
     url: str | None = None
     status: str = "PENDING"
+    sent_notifications: int = 0  # invoiceSendNotification calls that went out (INVOICE_SENT)
 
     @property
     def id(self) -> str:
@@ -537,6 +538,8 @@ class Order:
     billing_address: Address | None
     user: User | None = None
     status: str = "UNFULFILLED"
+    origin: str = "DRAFT"
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
     transactions: list[TransactionItem] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

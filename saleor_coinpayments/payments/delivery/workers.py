@@ -16,6 +16,7 @@ import structlog
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext, app_context
 from saleor_coinpayments.payments.delivery.outbox_worker import OutboxWorker, deliver_due
+from saleor_coinpayments.payments.invoicing.reminders import work_due_reminders
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.settings import Settings
@@ -70,6 +71,7 @@ async def run_background_workers(ctx: AppContext) -> AsyncIterator[None]:
     outbox = asyncio.create_task(OutboxWorker(ctx).run(stopping, grace))
     loops = [
         asyncio.create_task(_loop("reconciler", ctx.settings.reconcile_interval_seconds, reconcile_due, ctx)),
+        asyncio.create_task(_loop("reminders", ctx.settings.reconcile_interval_seconds, work_due_reminders, ctx)),
         asyncio.create_task(
             _loop("notifications", ctx.settings.reconcile_interval_seconds * 20, register_missing_notifications, ctx)
         ),
@@ -96,6 +98,7 @@ async def reconcile_command(settings: Settings, *, once: bool) -> int:
     async with app_context(settings) as ctx:
         if once:
             read = await reconcile_due(ctx)
+            await work_due_reminders(ctx)
             sent = 0
             while batch := await deliver_due(ctx):
                 sent += batch

@@ -229,6 +229,8 @@
         el("dd", { text: c.checkout_page === "app" ? "This app's pay page" : "Hosted by CoinPayments" }),
         el("dt", { text: "Channels" }),
         el("dd", {}, channels),
+        el("dt", { text: "Sent-out invoices" }),
+        el("dd", { text: billingText(c) }),
         el("dt", { text: "Notifications" }),
         el("dd", { text: c.notifications_registered ? "Registered at CoinPayments" : "Not registered yet" }),
       ),
@@ -267,6 +269,14 @@
     renderConfigurations();
   }
 
+  function billingText(c) {
+    const reminders = c.invoice_reminders.length
+      ? c.invoice_reminders.map((day) => (day > 0 ? `+${day}` : `${day}`)).join(", ")
+      : "none";
+    const orders = c.invoice_new_orders ? "new orders invoiced automatically" : "new orders not invoiced";
+    return `${orders}; due after ${c.invoice_due_days} days; reminders ${reminders}`;
+  }
+
   function openEditor(configuration) {
     const form = $("#configuration-form");
     form.reset();
@@ -281,6 +291,9 @@
       form.elements.namedItem("accepted_coins").value = configuration.accepted_coins.join(", ");
       form.elements.namedItem("checkout_page").value = configuration.checkout_page || "hosted";
       renderChannelChoices(configuration.channels);
+      form.elements.namedItem("invoice_new_orders").checked = configuration.invoice_new_orders;
+      form.elements.namedItem("invoice_due_days").value = String(configuration.invoice_due_days);
+      form.elements.namedItem("invoice_reminders").value = configuration.invoice_reminders.join(", ");
       secret.placeholder = `${configuration.client_secret} — leave empty to keep`;
       $("#secret-hint").textContent = "Write-only: the stored secret is never shown. Enter a new one to replace it.";
     } else {
@@ -311,6 +324,9 @@
       accepted_coins: field("accepted_coins"),
       checkout_page: field("checkout_page"),
       channels: $$('#channel-choices input[name="channels"]:checked', form).map((box) => box.value).join(","),
+      invoice_new_orders: form.elements.namedItem("invoice_new_orders").checked,
+      invoice_due_days: field("invoice_due_days") || "7",
+      invoice_reminders: field("invoice_reminders"),
     };
     const button = $("#save");
     setBusy(button, true, "Saving…");

@@ -1,7 +1,7 @@
 """refunds: money owed back to buyers, kept until staff send or decline it (issue 15)
 
 Revision ID: i15a
-Revises: i12a
+Revises: i11a
 Create Date: 2026-12-01 03:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i15a"
-down_revision: str | None = "i12a"
+down_revision: str | None = "i11a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
