@@ -2,8 +2,10 @@
 
 Everything that learns something about an invoice ends here: the notification route, the
 reconciler, TRANSACTION_PROCESS_SESSION and the Dashboard's "resync". The network read happens
-outside any database transaction; the state change and its outbox rows commit together, under a
-row lock (PostgreSQL) and a per-payment lock in this process (SQLite has no row locks).
+outside any database transaction; the read of the row, the state change and its outbox rows are one
+transaction (`session(write=True)`): a row lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite, so a
+second process can never write between that read and that write. The per-payment lock in this
+process only keeps local callers from queueing on the database for the same row.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def _report(payment: Payment, report: states.Report) -> EventReport:
 
 async def apply_transition(ctx: AppContext, payment_id: str, view: states.InvoiceView) -> Payment | None:
     """Apply what CoinPayments said to the stored payment, atomically with its reports."""
-    async with payment_lock(payment_id), ctx.db.session() as session:
+    async with payment_lock(payment_id), ctx.db.session(write=True) as session:
         payment = await PaymentRepository(session).get(payment_id, lock=True)
         if payment is None:
             return None

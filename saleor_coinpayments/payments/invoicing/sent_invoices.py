@@ -301,7 +301,7 @@ async def _store(
         expires = created.summary.expires or (await client.get_invoice(created.id)).expires
     elif created.payment is not None:
         expires = created.payment.expires
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:
         row = await PaymentRepository(session).get(payment_id, lock=True)
         assert row is not None
         row.invoice_id = created.id
@@ -359,7 +359,7 @@ async def _claim(
 
 async def _drop_claim(ctx: AppContext, payment_id: str) -> None:
     """CoinPayments refused the invoice: forget the claim, so nothing half-made remains."""
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:
         row = await PaymentRepository(session).get(payment_id, lock=True)
         if row is not None and row.invoice_id is None:
             await session.delete(row)
