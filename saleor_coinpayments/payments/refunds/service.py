@@ -44,8 +44,9 @@ _COIN = re.compile(r"[A-Za-z0-9._-]{1,32}")
 
 @contextlib.asynccontextmanager
 async def locked_payment(ctx: AppContext, payment_id: str) -> AsyncIterator[tuple[AsyncSession, Payment | None]]:
-    """A unit of work holding the payment's lock (this process) and its row lock (PostgreSQL)."""
-    async with payment_lock(payment_id), ctx.db.session() as session:
+    """A read-modify-write unit of work on one payment: the payment's lock in this process, its row
+    lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite (so the CLI and the server never interleave)."""
+    async with payment_lock(payment_id), ctx.db.session(write=True) as session:
         yield session, await PaymentRepository(session).get(payment_id, lock=True)
 
 
