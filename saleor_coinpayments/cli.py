@@ -1,4 +1,4 @@
-"""The `saleor-coinpayments` command: serve, migrate, config, simulator, reconcile, invoice, outbox."""
+"""The `saleor-coinpayments` command: serve, migrate, config, simulator, reconcile, invoice, outbox, refund."""
 
 from __future__ import annotations
 
@@ -99,6 +99,12 @@ def _invoice(args: argparse.Namespace) -> int:
     return asyncio.run(invoice_send(_settings(), args))
 
 
+def _refund(args: argparse.Namespace) -> int:
+    from saleor_coinpayments.payments.refunds.commands import refund_command
+
+    return asyncio.run(refund_command(_settings(), args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saleor-coinpayments", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     outbox_retry.add_argument("ids", nargs="*", metavar="ID", help="outbox row ids (see the payment log)")
     outbox_retry.add_argument("--all-failed", action="store_true", help="every failed or expired report")
     outbox_retry.set_defaults(func=_outbox)
+
+    from saleor_coinpayments.payments.refunds.commands import add_parser as add_refund_parser
+
+    add_refund_parser(sub).set_defaults(func=_refund)
     return parser
 
 

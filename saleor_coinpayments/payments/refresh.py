@@ -24,6 +24,7 @@ from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.checkout.checkout_completion import queue_completion
 from saleor_coinpayments.payments.delivery.outbox import EventReport, OutboxRepository
 from saleor_coinpayments.payments.gateway import client_for, configuration, invoice_view
+from saleor_coinpayments.payments.refunds.suggestions import suggest_surplus
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
@@ -120,6 +121,8 @@ async def apply_transition(ctx: AppContext, payment_id: str, view: states.Invoic
             "detected": str(view.detected),
             "confirmations": view.confirmations,
             "required_confirmations": view.required_confirmations,
+            "refunded": str(view.refunded),
+            "refund_state": view.refund_state,
             "observed_at": view.observed_at.isoformat(),
         }
         payment.details = details
@@ -136,6 +139,8 @@ async def apply_transition(ctx: AppContext, payment_id: str, view: states.Invoic
             transition.state, payment.created_at, now, ctx.settings.reconcile_interval_seconds
         )
         payment.claimed_until = None
+        if transition.credits:
+            await suggest_surplus(session, payment)
         if transition.reports:
             log.info(
                 "payment_moved",

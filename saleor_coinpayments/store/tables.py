@@ -150,6 +150,52 @@ class Payment(Timestamped, Base):
     pay_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
+class RefundState(enum.StrEnum):
+    """`requested` until staff settle it: `sent` (the transfer was made) or `declined`."""
+
+    REQUESTED = "requested"
+    SENT = "sent"
+    DECLINED = "declined"
+
+
+class RefundOrigin(enum.StrEnum):
+    SALEOR = "saleor"  # TRANSACTION_REFUND_REQUESTED, acknowledged asynchronously
+    STAFF = "staff"  # "refund what came in" on an under-paid invoice
+    SURPLUS = "surplus"  # a suggestion: over-payment or late money
+
+
+class Refund(Timestamped, Base):
+    """Money owed back to a buyer for one payment, until staff send it (or decline it)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        UniqueConstraint("installation_id", "request_key", name="uq_refunds_installation_request_key"),
+        Index("ix_refunds_installation_state", "installation_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    saleor_transaction_id: Mapped[str] = mapped_column(String(512))
+    # What makes a request the same request again (Saleor's request event, or the suggestion's cause).
+    request_key: Mapped[str] = mapped_column(String(600))
+    psp_reference: Mapped[str] = mapped_column(String(127), unique=True)
+    origin: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default=RefundState.REQUESTED.value)
+    amount: Mapped[Decimal] = mapped_column(DecimalText())
+    currency: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    requested_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    buyer_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    settled_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    coin: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    coin_amount: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    tx_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"

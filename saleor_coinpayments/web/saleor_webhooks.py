@@ -10,9 +10,15 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from saleor_coinpayments.payments.checkout import action_requests, gateway_initialize, transaction_session
-from saleor_coinpayments.payments.checkout.responses import ActionResult, SessionResult, charge_failure
+from saleor_coinpayments.payments.checkout.responses import (
+    ActionAcknowledged,
+    ActionResult,
+    SessionResult,
+    charge_failure,
+)
 from saleor_coinpayments.payments.invoicing import order_events, sent_invoices
 from saleor_coinpayments.payments.payloads import PayloadError
+from saleor_coinpayments.payments.refunds import requests as refund_requests
 from saleor_coinpayments.saleor.events import SaleorEvent
 from saleor_coinpayments.web.deps import Ctx, HttpError
 from saleor_coinpayments.web.saleor_auth import VerifiedWebhook, verified_webhook
@@ -44,7 +50,7 @@ async def _session_answer(run: Callable[[], Awaitable[SessionResult]]) -> JSONRe
     return JSONResponse(result.to_json())
 
 
-async def _action_answer(run: Callable[[], Awaitable[ActionResult]]) -> JSONResponse:
+async def _action_answer(run: Callable[[], Awaitable[ActionResult | ActionAcknowledged]]) -> JSONResponse:
     try:
         result = await run()
     except PayloadError as exc:
@@ -79,7 +85,7 @@ async def transaction_charge_requested(ctx: Ctx, hook: ChargeHook) -> JSONRespon
 
 @router.post(SaleorEvent.TRANSACTION_REFUND_REQUESTED.path)
 async def transaction_refund_requested(ctx: Ctx, hook: RefundHook) -> JSONResponse:
-    return await _action_answer(lambda: action_requests.refund(ctx, hook.installation, hook.payload))
+    return await _action_answer(lambda: refund_requests.request_refund(ctx, hook.installation, hook.payload))
 
 
 @router.post(SaleorEvent.TRANSACTION_CANCELATION_REQUESTED.path)

@@ -1078,12 +1078,20 @@ class FakeSaleor:
     # --- staff: transactionRequestAction ------------------------------------------------------
 
     def request_action(
-        self, transaction_id: str, action_type: str, amount: Decimal | str | None = None
+        self,
+        transaction_id: str,
+        action_type: str,
+        amount: Decimal | str | None = None,
+        *,
+        reason: str | None = None,
+        staff: User | None = None,
     ) -> ActionResult:
         """Staff `transactionRequestAction` (CHARGE / REFUND / CANCEL), PROTOCOL.md §4.5.
 
-        The first attempt carries the payload; an HTTP ≥ 500 answer records the failure and is
-        retried (delays `action_retry_delays`) with an empty body, as Saleor 3.23 does.
+        The request event keeps `reason` (the `refundReason`) as its message and `staff` as its
+        `createdBy`, as Saleor 3.23 did (capture 048). The first attempt carries the payload; an
+        HTTP ≥ 500 answer records the failure and is retried (delays `action_retry_delays`) with an
+        empty body, as Saleor 3.23 does.
         """
         action = action_type.upper()
         event = ACTION_EVENTS[action]
@@ -1092,7 +1100,9 @@ class FakeSaleor:
             transaction.recalculate()
             limit = transaction.amounts["charged"] if action == "REFUND" else transaction.amounts["authorized"]
             value = limit if amount is None else min(Decimal(amount), limit)
-            request_event = self.model.add_event(transaction, f"{action}_REQUEST", value)
+            request_event = self.model.add_event(
+                transaction, f"{action}_REQUEST", value, message=reason or "", user=staff
+            )
             app = transaction.app
             hooks = [w for w in self.webhooks_for(app, event) if event in w.sync_events] if app else []
             if app is None or app not in self.model.apps or not hooks:

@@ -325,6 +325,7 @@ class TransactionEvent:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     app: App | None = None
     idempotency_key: str | None = None
+    user: User | None = None  # the staff user behind a request event (transactionRequestAction)
 
     @property
     def id(self) -> str:
@@ -335,8 +336,8 @@ class TransactionEvent:
         return MoneyValue(self.amount_value, self.currency)
 
     @property
-    def created_by(self) -> App | None:
-        return self.app
+    def created_by(self) -> User | App | None:
+        return self.user or self.app
 
 
 @dataclass

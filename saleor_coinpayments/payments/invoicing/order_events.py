@@ -199,7 +199,7 @@ async def _cancel(ctx: AppContext, payment: Payment, reason: str, *, replace: bo
             # Cancelling twice is refused: fine if it is cancelled already.
             if (await client.get_invoice(payment.invoice_id)).status.lower() != "cancelled":
                 raise
-        async with ctx.db.session() as session:
+        async with ctx.db.session(write=True) as session:
             row = await PaymentRepository(session).get(payment.id, lock=True)
             assert row is not None
             if row.state == PaymentState.UNPAID.value:
@@ -294,7 +294,7 @@ async def _reissue(
         text = f"{reason} No new invoice was sent: {result.message}"
     else:
         text = f"{reason} New invoice {result.invoice_id} for {result.amount} e-mailed to {result.email}."
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:
         row = await PaymentRepository(session).get(old.id, lock=True)
         if row is not None:
             row.details = {**(row.details or {}), REPLACE_PENDING: False}

@@ -39,7 +39,7 @@ _DELIVERED: Delivery = (DELIVERED, None)
 
 async def remember_saleor_invoice(ctx: AppContext, payment_id: str, saleor_invoice_id: str) -> None:
     """The Saleor invoice that shows this CoinPayments invoice (reminders re-send that one)."""
-    async with payment_lock(payment_id), ctx.db.session() as session:
+    async with payment_lock(payment_id), ctx.db.session(write=True) as session:
         row = await PaymentRepository(session).get(payment_id, lock=True)
         if row is not None and (row.details or {}).get(SALEOR_INVOICE) != saleor_invoice_id:
             row.details = {**(row.details or {}), SALEOR_INVOICE: saleor_invoice_id}
