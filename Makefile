@@ -1,11 +1,12 @@
 # The two commands of the README do all the set-up on a fresh machine:
 #   make run   — the app on SQLite under ./data (http://127.0.0.1:8000)
 #   make test  — lint, types, and the whole suite on SQLite and on PostgreSQL
+#   make mutation — mutation testing of the money core (not part of make test; README "Mutation testing")
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint install browser
+.PHONY: run test lint install browser mutation
 
 $(BIN)/saleor-coinpayments: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +32,11 @@ lint: install
 test: install browser
 	TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2
 	TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2
+
+# Fresh every time (mutmut would keep verdicts of functions whose tests changed). Two workers, niced:
+# the machine is shared. The log of the run is mutants/run.log; the score fails under 95 %.
+mutation: install
+	rm -rf mutants
+	mkdir -p mutants
+	nice -n 10 $(BIN)/mutmut run --max-children 2 >mutants/run.log 2>&1 || { tail -n 40 mutants/run.log; exit 1; }
+	$(BIN)/python -m tests.mutation.score --fail-under 95

@@ -17,7 +17,15 @@ from saleor_coinpayments.context import app_context
 from saleor_coinpayments.logs import configure_logging
 from saleor_coinpayments.payments.delivery.workers import run_background_workers
 from saleor_coinpayments.settings import Settings, get_settings
-from saleor_coinpayments.web import coinpayments_webhooks, dashboard, health, install, invoices, saleor_webhooks
+from saleor_coinpayments.web import (
+    coinpayments_webhooks,
+    dashboard,
+    health,
+    install,
+    invoices,
+    pay_page,
+    saleor_webhooks,
+)
 from saleor_coinpayments.web.deps import HttpError, error_response
 from saleor_coinpayments.web.timing import WebhookTimer
 
@@ -67,5 +75,6 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.include_router(coinpayments_webhooks.router)
     app.include_router(dashboard.router)
     app.include_router(invoices.router)
+    app.include_router(pay_page.router)
     app.add_middleware(WebhookTimer)
     return app

@@ -101,7 +101,10 @@ def _simulator(args: argparse.Namespace) -> int:
             print(f"--client takes ID:SECRET, got {pair!r}", file=sys.stderr)
             return 2
         clients.append((client_id, secret))
-    run_simulator(args.host, args.port, clients, args.public_url)
+    if args.latency_ms < 0:
+        print("--latency-ms takes a non-negative number of milliseconds", file=sys.stderr)
+        return 2
+    run_simulator(args.host, args.port, clients, args.public_url, args.latency_ms)
     return 0
 
 
@@ -153,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=int, default=8001)
     sim.add_argument("--client", action="append", metavar="ID:SECRET", help="accepted client (repeatable)")
     sim.add_argument("--public-url", default=None, help="base URL clients sign, if not the listening address")
+    sim.add_argument("--latency-ms", type=int, default=0, help="every CoinPayments API answer waits this long")
     sim.set_defaults(func=_simulator)
 
     reconcile = sub.add_parser("reconcile", help="re-read every payment that is not final")
@@ -168,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     config_set.add_argument("--client-secret", required=True)
     config_set.add_argument("--api-url", default=None, help="CoinPayments API base URL (default: settings)")
     config_set.add_argument("--name", default=None, help="configuration name (default: the channel slug)")
+    config_set.add_argument(
+        "--checkout-page",
+        choices=("hosted", "app"),
+        default=None,
+        help="where buyers pay: hosted (CoinPayments' window, the default) or app (the app's own pay page)",
+    )
     config_set.add_argument(
         "--accepted-coins",
         default=None,

@@ -12,6 +12,7 @@ from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
 from saleor_coinpayments.settings import Settings
+from saleor_coinpayments.single_flight import SingleFlight
 from saleor_coinpayments.store.crypto import SecretBox, resolve_secret_key
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.installations import InstallationCache
@@ -27,6 +28,7 @@ class AppContext:
     saleor: SaleorClient
     jwks_refetch: RefetchLimiter = field(init=False)
     installations: InstallationCache = field(default_factory=InstallationCache)
+    refreshes: SingleFlight = field(default_factory=SingleFlight)
     # CoinPayments' limit per client id, shared with every replica through the database.
     rate_limits: SharedRateLimiter = field(init=False)
 
@@ -43,13 +45,15 @@ async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
     box = SecretBox(resolve_secret_key(settings.secret_key.get_secret_value(), settings.data_dir))
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     async with httpx.AsyncClient(limits=limits, headers={"User-Agent": "saleor-coinpayments"}) as http:
+        ctx = AppContext(
+            settings=settings,
+            db=db,
+            box=box,
+            http=http,
+            saleor=SaleorClient(http, settings.saleor_timeout_seconds),
+        )
         try:
-            yield AppContext(
-                settings=settings,
-                db=db,
-                box=box,
-                http=http,
-                saleor=SaleorClient(http, settings.saleor_timeout_seconds),
-            )
+            yield ctx
         finally:
+            await ctx.refreshes.aclose()
             await db.dispose()

@@ -78,19 +78,8 @@ class Money:
             raise MoneyError(f"impossible precision {places} for {code}")
         return cls(to_decimal(amount), code, places)
 
-    @classmethod
-    def from_smallest_units(cls, units: object, currency: str, decimals: int) -> Money:
-        """From an integer count of the smallest unit (CoinPayments v1 `value`, webhook amounts)."""
-        value = to_decimal(units)
-        if value != value.to_integral_value():
-            raise MoneyError(f"smallest units must be whole: {units!r}")
-        return cls.of(value.scaleb(-decimals), currency, decimals)
-
     def rounded(self) -> Money:
         return Money(quantize(self.amount, self.decimals), self.currency, self.decimals)
-
-    def to_smallest_units(self) -> int:
-        return int(quantize(self.amount, self.decimals).scaleb(self.decimals))
 
     def as_str(self) -> str:
         """Decimal string rounded to the currency: what CoinPayments v2 and Saleor both accept."""

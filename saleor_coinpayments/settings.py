@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     jwks_refresh_min_interval_seconds: float = Field(10.0, ge=0)
     operator_token: SecretStr = Field(SecretStr(""), description="Bearer token for operator HTTP endpoints.")
     run_workers: bool = Field(True, description="Run the outbox and reconciler inside `serve`.")
+    pay_page_requests_per_second: float = Field(
+        2.0, gt=0, description="Requests per second one pay page link may make (bursts of 10x), per process."
+    )
 
     @field_validator("app_public_url", "coinpayments_api_url")
     @classmethod

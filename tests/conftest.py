@@ -64,7 +64,7 @@ def database_url(template_databases: Any) -> str:
 
 @pytest.fixture
 def fake_saleor() -> Any:
-    """A fake Saleor 3.23 on a loopback port: `.api_url`, `.install_app(manifest_url)`, … ."""
+    """A fake Saleor (3.23.28, or $FAKE_SALEOR_VERSION) on loopback: `.api_url`, `.install_app(url)`, … ."""
     from tests.fakes.saleor import FakeSaleor
 
     with FakeSaleor.serve() as saleor:

@@ -45,6 +45,8 @@ def require_shared(*parts: str) -> Path:
 
 
 SCHEMA_PARTS = ("saleor", "schema.graphql")
+#: The real schema of each tested Saleor line (saleor_coinpayments.saleor.schema.SCHEMA_LINES).
+SCHEMA_PARTS_BY_LINE = {"3.20": ("saleor", "schema-3.20.graphql"), "newest": SCHEMA_PARTS}
 CAPTURES_PARTS = ("saleor", "captures")
 
 
@@ -53,8 +55,9 @@ def _read_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def real_schema_sdl() -> str:
-    return _read_text(require_shared(*SCHEMA_PARTS))
+def real_schema_sdl(line: str = "newest") -> str:
+    """The real Saleor SDL of one tested line (`3.20` or `newest`)."""
+    return _read_text(require_shared(*SCHEMA_PARTS_BY_LINE[line]))
 
 
 def captures_dir() -> Path:

@@ -25,6 +25,7 @@ FLAGS = {
     v.API_URL: "--api-url",
     v.ACCEPTED_COINS: "--accepted-coins",
     v.CHANNELS: "--channel",
+    v.CHECKOUT_PAGE: "--checkout-page",
     v.CHANNEL: "--channel",
 }
 
@@ -42,6 +43,7 @@ def _summary(view: ConfigurationView) -> list[tuple[str, str]]:
         ("client secret", view.masked_secret),
         ("API URL", view.api_url),
         ("accepted coins", ", ".join(view.accepted_coins) or "all offered by CoinPayments"),
+        ("checkout page", view.checkout_page),
         ("channels", ", ".join(view.channels) or "—"),
         ("notification URL", view.notification_url),
         ("notifications", "registered at CoinPayments" if view.notifications_registered else "NOT registered yet"),
@@ -71,6 +73,7 @@ async def config_set(settings: Settings, args: argparse.Namespace) -> int:
             api_url=args.api_url,
             accepted_coins=getattr(args, "accepted_coins", None),
             channels=[args.channel],
+            checkout_page=getattr(args, "checkout_page", None),
         )
         result = await service.save(installation, data, update_by_name=True, add_channels_only=True)
         if isinstance(result, v.Invalid):

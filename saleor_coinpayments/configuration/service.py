@@ -68,6 +68,7 @@ class ConfigurationView:
     notifications_registered: bool
     last_check_ok: bool | None
     last_check_message: str | None
+    checkout_page: str = "hosted"
 
     @classmethod
     def of(cls, record: ConfigurationRecord, notification_url: str) -> ConfigurationView:
@@ -83,6 +84,7 @@ class ConfigurationView:
             notifications_registered=bool(record.client_webhook_id),
             last_check_ok=record.last_check_ok,
             last_check_message=record.last_check_message,
+            checkout_page=record.checkout_page,
         )
 
     def to_json(self) -> dict[str, object]:
@@ -93,6 +95,7 @@ class ConfigurationView:
             "client_secret": self.masked_secret,
             "api_url": self.api_url,
             "accepted_coins": list(self.accepted_coins),
+            "checkout_page": self.checkout_page,
             "channels": list(self.channels),
             "notification_url": self.notification_url,
             "notifications_registered": self.notifications_registered,
@@ -270,6 +273,7 @@ class ConfigurationService:
                     api_url=valid.api_url,
                     accepted_coins=list(valid.accepted_coins),
                     configuration_id=existing.id if existing else None,
+                    checkout_page=valid.checkout_page,
                 )
             except IntegrityError:  # the same name created concurrently
                 await session.rollback()

@@ -33,6 +33,8 @@ ACCEPTED_COINS = "accepted_coins"
 CHANNELS = "channels"
 CHANNEL = "channel"
 CONFIGURATION = "configuration_id"
+CHECKOUT_PAGE = "checkout_page"
+CHECKOUT_PAGES = ("hosted", "app")
 GENERAL = "_"
 
 
@@ -67,6 +69,7 @@ class ConfigurationInput:
     api_url: str | None = None
     accepted_coins: str | Iterable[str] | None = None
     channels: Iterable[str] | None = None
+    checkout_page: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class ValidConfiguration:
     api_url: str
     accepted_coins: tuple[str, ...]
     channels: tuple[str, ...] | None
+    checkout_page: str | None = None
 
 
 def normalise_client_id(value: str) -> str | None:
@@ -168,6 +172,10 @@ def validate_configuration(
     if isinstance(coins, FieldError):
         errors[ACCEPTED_COINS] = coins.message
 
+    checkout_page = (data.checkout_page or "").strip().lower() or None
+    if checkout_page is not None and checkout_page not in CHECKOUT_PAGES:
+        errors[CHECKOUT_PAGE] = "Choose hosted (CoinPayments' checkout window) or app (the app's own pay page)."
+
     channels: list[str] | None = None
     if data.channels is not None:
         channels = []
@@ -189,6 +197,7 @@ def validate_configuration(
         api_url=api_url,
         accepted_coins=coins,
         channels=tuple(channels) if channels is not None else None,
+        checkout_page=checkout_page,
     )
 
 
@@ -220,6 +229,7 @@ def input_from_mapping(body: Mapping[str, object]) -> ConfigurationInput | Inval
     api_url = text(API_URL, optional=True)
     coins = text_list(ACCEPTED_COINS)
     channels = text_list(CHANNELS)
+    checkout_page = text(CHECKOUT_PAGE, optional=True)
     if errors:
         return Invalid(errors)
     return ConfigurationInput(
@@ -229,4 +239,5 @@ def input_from_mapping(body: Mapping[str, object]) -> ConfigurationInput | Inval
         api_url=api_url,
         accepted_coins=coins,
         channels=split_list(channels) if isinstance(channels, str) else channels,
+        checkout_page=checkout_page,
     )

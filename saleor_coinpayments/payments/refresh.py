@@ -73,6 +73,15 @@ def next_check_delay(state: PaymentState, created_at: datetime, now: datetime, i
     return base * 30
 
 
+def stamp_new_invoice(payment: Payment, interval: float) -> None:
+    """The invoice was just made (or found again), so the row is what CoinPayments says now:
+    transactionProcess answers from it without a read, and the reconciler first looks one
+    interval later instead of racing the buyer's first requests for CoinPayments' rate limit."""
+    now = utcnow()
+    payment.last_checked_at = now
+    payment.next_check_at = now + timedelta(seconds=interval)
+
+
 def _report(payment: Payment, report: states.Report) -> EventReport:
     assert payment.saleor_transaction_id is not None, "reports need the Saleor transaction"
     amount = None if report.amount is None else format_decimal(report.amount, Money.of(0, payment.currency).decimals)

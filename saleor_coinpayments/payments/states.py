@@ -357,7 +357,6 @@ def apply(snapshot: PaymentSnapshot, view: InvoiceView, *, late_window: timedelt
         and not detected_reported
         and KEY_DETECTED not in work.info_keys
     ):
-        detected_reported = True
         work.info(
             KEY_DETECTED,
             quantize(view.detected, decimals),

@@ -9,7 +9,7 @@ from saleor_coinpayments.saleor.events import WEBHOOKS
 from saleor_coinpayments.settings import Settings
 
 APP_IDENTIFIER = "saleor.coinpayments"
-REQUIRED_SALEOR_VERSION = ">=3.21 <4"
+REQUIRED_SALEOR_VERSION = ">=3.20 <4"  # 3.20 is the long-term-support line (README "Supported Saleor versions")
 # HANDLE_PAYMENTS: payment webhooks, transactionCreate/transactionEventReport.
 # MANAGE_ORDERS: INVOICE_REQUESTED, invoiceUpdate and orderNoteAdd (sent-out invoices). See README.
 PERMISSIONS = ["HANDLE_PAYMENTS", "MANAGE_ORDERS"]

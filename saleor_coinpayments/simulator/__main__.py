@@ -1,4 +1,5 @@
-"""`python -m saleor_coinpayments.simulator [--host] [--port] [--client ID:SECRET] [--public-url URL]`."""
+"""`python -m saleor_coinpayments.simulator [--host] [--port] [--client ID:SECRET] [--public-url URL]
+[--latency-ms N]`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--client", action="append", default=[], metavar="ID:SECRET")
     parser.add_argument("--public-url", default=None)
+    parser.add_argument("--latency-ms", type=int, default=0, help="every API answer waits this long")
     args = parser.parse_args()
     clients = []
     for pair in args.client:
@@ -20,7 +22,9 @@ def main() -> None:
         if not sep or not client_id or not secret:
             parser.error(f"--client takes ID:SECRET, got {pair!r}")
         clients.append((client_id, secret))
-    run_simulator(args.host, args.port, clients, args.public_url)
+    if args.latency_ms < 0:
+        parser.error("--latency-ms takes a non-negative number of milliseconds")
+    run_simulator(args.host, args.port, clients, args.public_url, args.latency_ms)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from saleor_coinpayments.simulator.currencies import Currency, CurrencyBook
 from saleor_coinpayments.simulator.delivery import Dispatcher, RetryPolicy
 from saleor_coinpayments.simulator.engine import Engine, SimSettings
 from saleor_coinpayments.simulator.faults import FaultMiddleware, Faults
+from saleor_coinpayments.simulator.latency import LatencyMiddleware, ResponseLatency
 from saleor_coinpayments.simulator.pages import build_pages_router
 from saleor_coinpayments.simulator.problems import EmptyStatus, Problem, handle_empty, handle_problem
 from saleor_coinpayments.simulator.rate_meter import RateMeter, RateMeterMiddleware, build_rate_router
@@ -46,6 +47,7 @@ def create_simulator_app(
     webhook_casing: Casing = "pascal",
     webhook_amounts: AmountEncoding = "units",
     tick_interval: float | None = 1.0,
+    response_latency_ms: int = 0,
 ) -> FastAPI:
     """A FastAPI app that behaves like CoinPayments v2 for the clients given (`{client_id: secret}`).
 
@@ -53,7 +55,8 @@ def create_simulator_app(
     they connect to. `clock` is the wall clock (aware UTC datetimes) used for signatures;
     simulated time is that plus whatever `/__sim/clock/advance` added. `rates` are USD prices
     per currency id. `tick_interval` is how often expiry is checked in the background (None:
-    only when a request arrives).
+    only when a request arrives). `response_latency_ms` holds every API answer that long
+    (changeable later through `PUT /__sim/settings {"responseLatencyMs"}`).
     """
     sim_clock = SimClock(clock)
     book = CurrencyBook.create(currencies, rates)
@@ -68,6 +71,7 @@ def create_simulator_app(
     for client_id, secret in initial:
         engine.add_client(client_id, secret)
     faults = Faults()
+    latency = ResponseLatency(response_latency_ms)
     dispatcher = Dispatcher(sim_clock, faults, RetryPolicy(webhook_max_attempts, webhook_timeout, webhook_retry_delay))
     auth_log = AuthLog()
     base = public_url.rstrip("/") if public_url else None
@@ -76,6 +80,7 @@ def create_simulator_app(
         book=book,
         clock=sim_clock,
         faults=faults,
+        latency=latency,
         dispatcher=dispatcher,
         auth=Authenticator(engine, sim_clock, base, auth_log),
         auth_log=auth_log,
@@ -119,6 +124,7 @@ def create_simulator_app(
     app.include_router(build_control_router(sim))
     app.include_router(build_pages_router(sim))
     app.add_middleware(FaultMiddleware, faults=faults)
+    app.add_middleware(LatencyMiddleware, latency=latency)
     app.add_middleware(_FlushMiddleware, sim=sim)
     meter = RateMeter()
     app.include_router(build_rate_router(meter))

@@ -38,7 +38,9 @@ CONTROL_ENDPOINTS = {
     "GET /__sim/clock": "simulated and wall time",
     "POST /__sim/clock/advance": "{seconds} → move simulated time forward (drives expiry/completion)",
     "GET|POST|DELETE /__sim/faults": "read, merge or clear injected faults",
-    "GET|PUT /__sim/settings": "{webhookCasing, webhookAmounts, paymentWindowSeconds, completionDelaySeconds}",
+    "GET|PUT /__sim/settings": "{webhookCasing, webhookAmounts, paymentWindowSeconds, completionDelaySeconds, "
+    "invoiceLifetimeSeconds, responseLatencyMs}",
+    "GET /__sim/api-requests": "{responseLatencyMs, waiting, answered}: API requests held by the latency, and answered",
     "PUT /__sim/rates": "{currencyId: usdPrice} → replace prices",
     "GET|DELETE /__sim/deliveries": "webhook delivery log (?invoiceId=&event=&outcome=)",
     "POST /__sim/deliveries/wait": "{timeoutSeconds?: 10} → wait until nothing is queued",
@@ -148,6 +150,7 @@ def build_control_router(sim: SimState) -> APIRouter:
         engine.reset()
         sim.dispatcher.clear()
         sim.faults.clear()
+        sim.latency.reset()
         sim.auth_log.clear()
         sim.clock.reset()
         with engine.lock:
@@ -267,6 +270,7 @@ def build_control_router(sim: SimState) -> APIRouter:
             "paymentWindowSeconds": int(s.payment_window.total_seconds()),
             "completionDelaySeconds": int(s.completion_delay.total_seconds()),
             "invoiceLifetimeSeconds": int(s.invoice_lifetime.total_seconds()),
+            "responseLatencyMs": sim.latency.ms,
         }
 
     @router.get("/settings")
@@ -281,6 +285,9 @@ def build_control_router(sim: SimState) -> APIRouter:
         amounts = body.get("webhookAmounts", s.payload_style.amounts)
         if casing not in ("pascal", "camel") or amounts not in ("units", "decimal"):
             raise bad_request("$", "webhookCasing is pascal|camel; webhookAmounts is units|decimal")
+        latency_ms = body.get("responseLatencyMs", sim.latency.ms)
+        if isinstance(latency_ms, bool) or not isinstance(latency_ms, int) or latency_ms < 0:
+            raise bad_request("responseLatencyMs", "responseLatencyMs is a non-negative whole number of milliseconds")
         with engine.lock:
             s.payload_style = PayloadStyle(casing, amounts)
             if "paymentWindowSeconds" in body:
@@ -289,7 +296,12 @@ def build_control_router(sim: SimState) -> APIRouter:
                 s.completion_delay = _seconds(body, "completionDelaySeconds")
             if "invoiceLifetimeSeconds" in body:
                 s.invoice_lifetime = _seconds(body, "invoiceLifetimeSeconds")
+        sim.latency.set(latency_ms)
         return json_response(settings_json())
+
+    @router.get("/api-requests")
+    async def api_requests() -> Response:
+        return json_response(sim.latency.to_json())
 
     @router.put("/rates")
     async def put_rates(request: Request) -> Response:

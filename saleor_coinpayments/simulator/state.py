@@ -18,6 +18,7 @@ from saleor_coinpayments.simulator.delivery import Dispatcher
 from saleor_coinpayments.simulator.engine import Engine, SimSettings
 from saleor_coinpayments.simulator.faults import Faults
 from saleor_coinpayments.simulator.jsonenc import encode
+from saleor_coinpayments.simulator.latency import ResponseLatency
 from saleor_coinpayments.simulator.problems import Problem
 
 
@@ -27,6 +28,7 @@ class SimState:
     book: CurrencyBook
     clock: SimClock
     faults: Faults
+    latency: ResponseLatency
     dispatcher: Dispatcher
     auth: Authenticator
     auth_log: AuthLog

@@ -31,6 +31,7 @@ class ConfigurationRecord:
     channels: list[str]
     last_check_ok: bool | None = None
     last_check_message: str | None = None
+    checkout_page: str = "hosted"
 
     @property
     def masked_secret(self) -> str:
@@ -63,6 +64,7 @@ class ConfigurationRepository:
             channels=await self._channels(row.id) if with_channels else [],
             last_check_ok=row.last_check_ok,
             last_check_message=row.last_check_message,
+            checkout_page=row.checkout_page or "hosted",
         )
 
     async def get(self, configuration_id: str, *, with_channels: bool = True) -> ConfigurationRecord | None:
@@ -113,8 +115,10 @@ class ConfigurationRepository:
         api_url: str,
         accepted_coins: list[str] | None = None,
         configuration_id: str | None = None,
+        checkout_page: str | None = None,
     ) -> ConfigurationRecord:
-        """Create or update by id (or by name). A `None` secret keeps the stored one (write-only field)."""
+        """Create or update by id (or by name). A `None` secret keeps the stored one (write-only field),
+        a `None` checkout page the stored one ("hosted" for a new configuration)."""
         row: Configuration | None = None
         if configuration_id:
             row = await self._session.get(Configuration, configuration_id)
@@ -139,6 +143,10 @@ class ConfigurationRepository:
             row.client_secret_encrypted = self._box.encrypt(client_secret)
         row.api_url = api_url
         row.accepted_coins = list(accepted_coins or [])
+        if checkout_page is not None:
+            row.checkout_page = checkout_page
+        elif row.checkout_page is None:
+            row.checkout_page = "hosted"
         await self._session.flush()
         return await self._record(row)
 

@@ -1,5 +1,11 @@
 """A fake Saleor 3.23 for tests: signs webhooks, serves JWKS, answers GraphQL, keeps the books.
 
+`FakeSaleor(version=SALEOR_3_20)` behaves like the oldest supported line instead: it executes
+everything against the 3.20 schema subset, reports 3.20 in its headers and `version`, and
+checks the manifest's `requiredSaleorVersion` against that version, as every line does.
+`FAKE_SALEOR_VERSION=3.20.119` in the environment makes that the default of every fake (so the
+whole suite can run against 3.20).
+
 Usage::
 
     with FakeSaleor.serve() as saleor:                      # real HTTP on loopback
@@ -19,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import threading
 import time
@@ -37,6 +44,7 @@ from graphql import GraphQLSchema, OperationDefinitionNode, parse
 from graphql.language import FieldNode, InlineFragmentNode
 from pydantic import HttpUrl, TypeAdapter, ValidationError
 
+from saleor_coinpayments.saleor.schema import schema_line_of
 from tests.fakes import saleor_api
 from tests.fakes.saleor_api import create_event_from_response, create_failed_event, truncate_message
 from tests.fakes.saleor_keys import SigningKey
@@ -58,6 +66,7 @@ from tests.fakes.saleor_model import (
     Webhook,
     round_money,
 )
+from tests.fakes.saleor_versions import satisfies
 from tests.helpers.servers import serve_asgi
 
 __all__ = [
@@ -72,6 +81,15 @@ __all__ = [
 ]
 
 SALEOR_VERSION = "3.23.28"
+SALEOR_3_20 = "3.20.119"  # the newest release of the long-term-support line, as run against the app
+VERSION_ENV = "FAKE_SALEOR_VERSION"
+
+
+def default_version() -> str:
+    """The version a fake takes when none is given: $FAKE_SALEOR_VERSION, else the newest."""
+    return os.environ.get(VERSION_ENV, "").strip() or SALEOR_VERSION
+
+
 FAILED_DELIVERY = "Failed to delivery request."
 ALL_EVENT_TYPES = (
     "AUTHORIZATION_SUCCESS, AUTHORIZATION_FAILURE, AUTHORIZATION_ADJUSTMENT, AUTHORIZATION_REQUEST, "
@@ -199,19 +217,19 @@ class FakeSaleor:
     def __init__(
         self,
         *,
-        version: str = SALEOR_VERSION,
+        version: str | None = None,
         webhook_timeout: float = 18.0,
         connect_timeout: float = 2.0,
         action_retry_delays: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0),
     ) -> None:
-        self.version = version
+        self.version = version or default_version()
         self.webhook_timeout = webhook_timeout
         self.connect_timeout = connect_timeout
         self.action_retry_delays = action_retry_delays
         self.model = Model()
         self.lock = threading.RLock()
         self.key = SigningKey()
-        self.schema: GraphQLSchema = saleor_api.build_fake_schema()
+        self.schema: GraphQLSchema = saleor_api.build_fake_schema(schema_line_of(self.version))
         self.deliveries: list[Delivery] = []
         self.graphql_log: list[dict[str, Any]] = []
         self.base_url = "http://saleor.invalid"
@@ -490,6 +508,14 @@ class FakeSaleor:
         for key in ("id", "version", "name"):
             if not isinstance(manifest.get(key), str) or not manifest[key]:
                 raise InstallError(f"manifest field {key!r} is required")
+        required = manifest.get("requiredSaleorVersion")
+        if required:
+            try:
+                supported = satisfies(self.version, str(required))
+            except ValueError as exc:
+                raise InstallError(f"requiredSaleorVersion: {exc}") from None
+            if not supported:
+                raise InstallError(f"Saleor version {self.version} is not supported by the app")
         if self.model.app_by_identifier(manifest["id"]):
             raise InstallError("App with the same identifier is already installed")
         requested = list(manifest.get("permissions") or [])

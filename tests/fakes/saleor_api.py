@@ -1,7 +1,8 @@
 """The fake Saleor's GraphQL API: the project's schema subset, executed against the model.
 
-Every document is validated against `saleor/schema/subset.graphql` first (an app document
-using anything outside it is refused, as Saleor refuses unknown fields). Permission checks
+Every document is validated against the subset of the fake's Saleor line first
+(`saleor/schema/subset.graphql`, or `subset-3.20.graphql` when it behaves like 3.20): an app
+document using anything outside it is refused, as Saleor refuses unknown fields. Permission checks
 and mutation semantics are Saleor 3.23's where captures/README.md verified them (B1–B9).
 """
 
@@ -27,7 +28,7 @@ from graphql import (
 )
 from graphql.language import ast
 
-from saleor_coinpayments.saleor.schema import subset_sdl
+from saleor_coinpayments.saleor.schema import NEWEST_LINE, subset_sdl
 from tests.fakes.saleor_model import (
     ZERO,
     App,
@@ -37,6 +38,7 @@ from tests.fakes.saleor_model import (
     Model,
     MoneyValue,
     Order,
+    OrderDiscountNode,
     OrderLineNode,
     TransactionEvent,
     TransactionItem,
@@ -152,8 +154,9 @@ def _set_scalar(schema: GraphQLSchema, name: str, **hooks: Any) -> None:
                 setattr(scalar, aliases[attr], fn)
 
 
-def build_fake_schema() -> GraphQLSchema:
-    schema = build_schema(subset_sdl())
+def build_fake_schema(line: str = NEWEST_LINE) -> GraphQLSchema:
+    """The executable schema of one Saleor line (`3.20` or `newest`)."""
+    schema = build_schema(subset_sdl(line))
     _set_scalar(
         schema,
         "PositiveDecimal",
@@ -241,6 +244,12 @@ for _field, _key in {
     "cancelPendingAmount": "cancel_pending",
 }.items():
     RESOLVERS[("TransactionItem", _field)] = lambda source, _info, _key=_key: source.money(_key)
+
+
+@resolver("OrderDiscount", "amount")
+def _order_discount_amount(source: OrderDiscountNode, _info: GraphQLResolveInfo) -> MoneyValue:
+    # the one form 3.20 has; later lines keep it (deprecated) and resolve `total` to the same value
+    return source.total
 
 
 @resolver("TransactionItem", "events")
@@ -612,8 +621,6 @@ def checkout_complete(_root: Any, info: GraphQLResolveInfo, *, id: str | None = 
 def complete_checkout(model: Model, checkout: Checkout) -> Order:
     discounts = []
     if checkout.discount_amount:
-        from tests.fakes.saleor_model import OrderDiscountNode
-
         discounts.append(OrderDiscountNode(model.next_pk(), checkout.discount_amount, checkout.currency))
     order = Order(
         token=uuid.uuid4(),

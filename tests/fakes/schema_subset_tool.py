@@ -1,11 +1,14 @@
-"""Regenerates `saleor_coinpayments/saleor/schema/subset.graphql` from the real Saleor schema.
+"""Regenerates the schema subsets in `saleor_coinpayments/saleor/schema/` from the real Saleor schemas.
 
-    python -m tests.fakes.schema_subset_tool [path/to/schema.graphql]
+    python -m tests.fakes.schema_subset_tool
 
-The subset holds exactly what the app's documents and subscriptions (and the fake Saleor's
-own test reads in tests/fakes/saleor_graphql/) select: those types, those fields, those
-arguments, with the real types; enums and input objects whole. The output is committed;
-`tests/unit/saleor/test_schema_subset.py` proves it still agrees with the real schema.
+One subset per tested Saleor line: `subset.graphql` from ../shared/saleor/schema.graphql (the
+newest) and `subset-3.20.graphql` from ../shared/saleor/schema-3.20.graphql (the oldest
+supported); the shared folder is found as tests/shared_refs.py says. Each holds exactly what
+the app's documents and subscriptions (and the fake Saleor's own test reads in
+tests/fakes/saleor_graphql/) select: those types, those fields, those arguments, with that
+line's real types; enums and input objects whole. The output is committed;
+`tests/unit/saleor/test_schema_subset.py` proves each still agrees with its real schema.
 """
 
 from __future__ import annotations
@@ -34,9 +37,12 @@ from graphql import (
     visit,
 )
 
+from saleor_coinpayments.saleor.schema import SCHEMA_LINES
+from tests import shared_refs
+
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "saleor_coinpayments" / "saleor"
-OUTPUT = PACKAGE / "schema" / "subset.graphql"
+OUTPUTS = {"3.20": PACKAGE / "schema" / "subset-3.20.graphql", "newest": PACKAGE / "schema" / "subset.graphql"}
 STANDARD_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
 
 
@@ -93,7 +99,7 @@ def _default(arg: GraphQLArgument) -> str:
     return f" = {print_ast(value)}" if value is not None else ""
 
 
-def build_subset(real: GraphQLSchema, documents: list[str]) -> str:
+def build_subset(real: GraphQLSchema, documents: list[str], line: str = "newest") -> str:
     used: dict[str, dict[str, set[str]]] = {}
     named: set[str] = set()
     for text in documents:
@@ -176,9 +182,10 @@ def build_subset(real: GraphQLSchema, documents: list[str]) -> str:
                 arg_text = f"({', '.join(args)})" if args else ""
                 lines.append(f"  {field_name}{arg_text}: {field.type}")
             blocks.append(f"{keyword} {name}{implements} {{\n" + "\n".join(lines) + "\n}")
+    source = "/".join(shared_refs.SCHEMA_PARTS_BY_LINE[line])
     header = (
         "# The subset of Saleor's GraphQL schema that saleor-coinpayments uses, copied field for field\n"
-        "# from saleor/graphql/schema.graphql (types, nullability and arguments unchanged).\n"
+        f"# from {source} (Saleor line: {line}; types, nullability and arguments unchanged).\n"
         "# Regenerate with `python -m tests.fakes.schema_subset_tool`; tests/unit/saleor/\n"
         "# test_schema_subset.py checks it against the real schema.\n"
     )
@@ -206,11 +213,15 @@ def _order(gtype: GraphQLNamedType) -> int:
 
 
 def main(argv: list[str]) -> int:
-    source = Path(argv[1]) if len(argv) > 1 else REPO.parent / "shared" / "saleor" / "schema.graphql"
-    real = build_schema(source.read_text(encoding="utf-8"))
+    if len(argv) > 1:
+        print(__doc__, file=sys.stderr)
+        return 2
     documents = [path.read_text(encoding="utf-8") for path in document_paths()]
-    OUTPUT.write_text(build_subset(real, documents), encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(REPO)}")
+    for line in SCHEMA_LINES:
+        source = shared_refs.shared_path(*shared_refs.SCHEMA_PARTS_BY_LINE[line])
+        real = build_schema(source.read_text(encoding="utf-8"))
+        OUTPUTS[line].write_text(build_subset(real, documents, line), encoding="utf-8")
+        print(f"wrote {OUTPUTS[line].relative_to(REPO)} from {source}")
     return 0
 
 

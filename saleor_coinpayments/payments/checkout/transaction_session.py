@@ -21,10 +21,14 @@ from saleor_coinpayments.coinpayments.models.invoices import CreatedInvoice
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments import states
-from saleor_coinpayments.payments.checkout import coin_choice
+from saleor_coinpayments.payments.checkout import coin_choice, pay_link
 from saleor_coinpayments.payments.checkout.payment_data import invoice_data
 from saleor_coinpayments.payments.checkout.responses import SessionResult, charge_failure
-from saleor_coinpayments.payments.checkout.storefront_data import StorefrontDataError, parse_storefront_data
+from saleor_coinpayments.payments.checkout.storefront_data import (
+    StorefrontDataError,
+    StorefrontOptions,
+    parse_storefront_data,
+)
 from saleor_coinpayments.payments.gateway import client_for
 from saleor_coinpayments.payments.invoice_builder import (
     InvoiceBuildError,
@@ -33,7 +37,7 @@ from saleor_coinpayments.payments.invoice_builder import (
     summary_from_payload,
 )
 from saleor_coinpayments.payments.payloads import TransactionSession, parse_transaction_session
-from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of
+from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of, stamp_new_invoice
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord
@@ -72,7 +76,11 @@ def answer_for(payment: Payment) -> SessionResult:
 
 
 async def _claim(
-    ctx: AppContext, installation: InstallationRecord, config: ConfigurationRecord, s: TransactionSession
+    ctx: AppContext,
+    installation: InstallationRecord,
+    config: ConfigurationRecord,
+    s: TransactionSession,
+    options: StorefrontOptions,
 ) -> tuple[Payment, bool]:
     """The payment row of this transaction, and whether this request inserted it."""
     async with ctx.db.session() as session:
@@ -89,7 +97,7 @@ async def _claim(
             currency=s.amount.currency,
             amount=s.amount.amount,
             state=PaymentState.UNPAID.value,
-            details={"idempotency_key": s.idempotency_key},
+            details={"idempotency_key": s.idempotency_key, **pay_link.page_details(config, options)},
         )
         if await repo.add_if_absent(row):
             return row, True
@@ -126,6 +134,8 @@ async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoi
         if created.hot_wallet is not None:
             coin_choice.store_hot_wallet(row, created.hot_wallet)
         row.details = details
+        stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
+        pay_link.attach_if_wanted(row, ctx.settings)
         return row
 
 
@@ -136,6 +146,8 @@ async def _store_recovered(ctx: AppContext, client: CoinPaymentsClient, payment_
         assert row is not None
         row.invoice_id = invoice.id
         row.expires_at = invoice.expires
+        stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
+        pay_link.attach_if_wanted(row, ctx.settings)
         return row
 
 
@@ -174,7 +186,7 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
     except InvoiceBuildError as exc:
         return charge_failure(f"This order cannot be invoiced: {exc}", code="INVALID_ORDER")
 
-    payment, inserted = await _claim(ctx, installation, config, s)
+    payment, inserted = await _claim(ctx, installation, config, s, options)
     if payment.invoice_id:
         return answer_for(payment)
     if not inserted and utcnow() - payment.updated_at < timedelta(seconds=30):
@@ -230,18 +242,17 @@ async def process(ctx: AppContext, installation: InstallationRecord, payload: di
     except StorefrontDataError as exc:
         return _with_error(answer_for(payment), "INVALID_DATA", str(exc))
     if wanted is not None:
+        # The one exception to answering from what is stored: the address exists only once
+        # CoinPayments made it (Get Payment Address).
         chosen = await coin_choice.choose_coin(ctx, payment, wanted)
         if isinstance(chosen, coin_choice.CoinRefusal):
             return _with_error(answer_for(payment), chosen.code, chosen.message)
         return answer_for(chosen)
-    if _recently_read(ctx, payment):
-        return answer_for(await coin_choice.refresh_coin_status(ctx, payment))
-    try:
-        current = await refresh_payment_row(ctx, payment.id)
-    except cp_errors.CoinPaymentsError as exc:
-        log.warning("process_refresh_failed", error=exc.message)
-        current = None
-    return answer_for(await coin_choice.refresh_coin_status(ctx, current or payment))
+    invoice_stale = not _recently_read(ctx, payment)
+    if invoice_stale or _coin_status_stale(ctx, payment):
+        payment_id = payment.id
+        ctx.refreshes.start(payment_id, lambda: _refresh_in_background(ctx, payment_id, invoice_stale))
+    return answer_for(payment)
 
 
 def _with_error(answer: SessionResult, code: str, message: str) -> SessionResult:
@@ -252,8 +263,28 @@ def _with_error(answer: SessionResult, code: str, message: str) -> SessionResult
 
 
 def _recently_read(ctx: AppContext, payment: Payment) -> bool:
-    """A storefront polling transactionProcess gets what CoinPayments said a moment ago: notifications
-    and the reconciler keep the row current, and CoinPayments allows only 70 requests/s per client."""
+    """Whether the stored row is fresh enough that no re-read is started for this poll."""
     if payment.last_checked_at is None or payment.is_final:
         return payment.is_final
     return (utcnow() - payment.last_checked_at).total_seconds() < ctx.settings.process_refresh_min_seconds
+
+
+def _coin_status_stale(ctx: AppContext, payment: Payment) -> bool:
+    return payment.coin_currency_id is not None and not coin_choice.status_is_fresh(ctx, payment)
+
+
+async def _refresh_in_background(ctx: AppContext, payment_id: str, invoice: bool) -> None:
+    """The re-reads a poll of an older row asks for (the invoice, then the chosen coin's status).
+    The buyer never waits on them: the answer is the stored state, which notifications, the
+    reconciler and these reads keep current."""
+    try:
+        current = await refresh_payment_row(ctx, payment_id) if invoice else None
+        if current is None:
+            async with ctx.db.session() as session:
+                current = await PaymentRepository(session).get(payment_id)
+        if current is not None:
+            await coin_choice.refresh_coin_status(ctx, current)
+    except cp_errors.CoinPaymentsError as exc:
+        log.warning("process_refresh_failed", error=exc.message)
+    except Exception:
+        log.exception("process_refresh_crashed")

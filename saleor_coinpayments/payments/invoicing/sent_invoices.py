@@ -46,7 +46,7 @@ from saleor_coinpayments.payments.invoice_builder import (
     summary_from_payload,
 )
 from saleor_coinpayments.payments.payloads import PayloadError
-from saleor_coinpayments.payments.refresh import refresh_payment
+from saleor_coinpayments.payments.refresh import refresh_payment, stamp_new_invoice
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
 from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
@@ -293,6 +293,7 @@ async def _store(
             row.invoice_link = created.link
             row.checkout_link = created.checkout_link
         row.expires_at = expires
+        stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
         await session.flush()
         await _enqueue_followups(session, row, saleor_invoice_id)
         return row

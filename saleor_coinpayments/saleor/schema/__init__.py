@@ -1,9 +1,10 @@
 """The app's GraphQL documents and its own subset of the Saleor schema, as package data.
 
 `subscriptions/<event>.graphql` are the manifest webhook queries (one per event),
-`documents/<name>.graphql` what the app sends to Saleor, and `schema/subset.graphql` the
+`documents/<name>.graphql` what the app sends to Saleor, and `schema/subset*.graphql` the
 types and fields those use, copied field for field from Saleor's schema (a test keeps the
-copy honest). Files are read once and cached.
+copy honest): one subset per tested schema line, the oldest supported (3.20) and the newest,
+because everything the app sends must work on both. Files are read once and cached.
 """
 
 from __future__ import annotations
@@ -13,13 +14,24 @@ from importlib import resources
 
 __all__ = [
     "DOCUMENT_NAMES",
+    "NEWEST_LINE",
+    "OLDEST_LINE",
+    "SCHEMA_LINES",
     "SUBSCRIPTION_EVENTS",
     "load_document",
     "load_subscription",
+    "schema_line_of",
     "subset_sdl",
 ]
 
 _PACKAGE = "saleor_coinpayments.saleor"
+
+#: The oldest Saleor line the app supports (its long-term-support release) and the newest one
+#: it is tested against; the app sends only what both schemas have (see README).
+OLDEST_LINE = "3.20"
+NEWEST_LINE = "newest"
+SCHEMA_LINES: tuple[str, ...] = (OLDEST_LINE, NEWEST_LINE)
+_SUBSET_FILES = {OLDEST_LINE: "subset-3.20", NEWEST_LINE: "subset"}
 
 #: Webhook events the app subscribes to, as Saleor names them (enum names).
 SUBSCRIPTION_EVENTS: tuple[str, ...] = (
@@ -70,6 +82,14 @@ def load_document(name: str) -> str:
     return _read("documents", stem)
 
 
-def subset_sdl() -> str:
-    """The project's subset of the Saleor schema (SDL)."""
-    return _read("schema", "subset")
+def schema_line_of(saleor_version: str) -> str:
+    """The tested schema line a Saleor version (`3.20.119`, `3.23`) belongs to; later ones are the newest."""
+    major_minor = ".".join(saleor_version.strip().split(".")[:2])
+    return major_minor if major_minor in _SUBSET_FILES else NEWEST_LINE
+
+
+def subset_sdl(line: str = NEWEST_LINE) -> str:
+    """The project's subset of one schema line of Saleor (SDL); the newest by default."""
+    if line not in _SUBSET_FILES:
+        raise KeyError(f"no schema subset for Saleor line {line!r}")
+    return _read("schema", _SUBSET_FILES[line])

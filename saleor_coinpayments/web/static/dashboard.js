@@ -214,6 +214,8 @@
         el("dd", { class: "mono", text: c.api_url }),
         el("dt", { text: "Coins" }),
         el("dd", { text: c.accepted_coins.length ? c.accepted_coins.join(", ") : "All offered by CoinPayments" }),
+        el("dt", { text: "Checkout page" }),
+        el("dd", { text: c.checkout_page === "app" ? "This app's pay page" : "Hosted by CoinPayments" }),
         el("dt", { text: "Channels" }),
         el("dd", {}, channels),
         el("dt", { text: "Notifications" }),
@@ -266,6 +268,7 @@
       form.elements.namedItem("client_id").value = configuration.client_id;
       form.elements.namedItem("api_url").value = configuration.api_url;
       form.elements.namedItem("accepted_coins").value = configuration.accepted_coins.join(", ");
+      form.elements.namedItem("checkout_page").value = configuration.checkout_page || "hosted";
       form.elements.namedItem("channels").value = configuration.channels.join(", ");
       secret.placeholder = `${configuration.client_secret} — leave empty to keep`;
       $("#secret-hint").textContent = "Write-only: the stored secret is never shown. Enter a new one to replace it.";
@@ -294,6 +297,7 @@
       client_secret: field("client_secret"),
       api_url: field("api_url"),
       accepted_coins: field("accepted_coins"),
+      checkout_page: field("checkout_page"),
       channels: field("channels"),
     };
     const button = $("#save");

@@ -3,14 +3,18 @@ Address), switches coins on the same invoice, and follows the coin through Get P
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from tests.integration.e2e.world import World, running_world
+from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.store.tables import Payment
+from tests.integration.e2e.world import World, eventually, running_world
 
 
 @pytest.fixture
@@ -112,15 +116,36 @@ def test_coinpayments_down_changes_nothing(world: World) -> None:
     assert polled.data["payment"]["currency"]["symbol"] == "LTCT"
 
 
-def test_the_chosen_coin_carries_its_live_status(world: World) -> None:
-    transaction_id, invoice_id = _started(world)
-    chosen = _choose(world, transaction_id, "LTCT").data["payment"]
-    world.sim.pay(invoice_id, amount="full", confirmations=0, currency="1002")
-    polled = world.saleor.transaction_process(transaction_id)
-    assert polled.event.type == "CHARGE_REQUEST"  # seen, waiting for confirmations
-    assert polled.data["payment"]["status"] == {
-        "detected": chosen["amount"],
-        "confirmed": "0.00000000",
-        "confirmations": 0,
-        "requiredConfirmations": 2,
-    }
+def _stored_coin_status(world: World, invoice_id: str) -> tuple[str, Any]:
+    async def read() -> tuple[str, Any]:
+        db = Database(world.app.settings.database_url)
+        try:
+            async with db.session() as session:
+                row = (await session.execute(select(Payment).where(Payment.invoice_id == invoice_id))).scalar_one()
+                return row.state, row.coin_status
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def test_the_chosen_coin_carries_its_live_status(database_url: str, tmp_path: Path) -> None:
+    # Only the re-reads a poll starts move this payment: notifications dropped, the reconciler asleep.
+    with running_world(database_url, tmp_path, process_refresh_min_seconds=0, reconcile_interval_seconds=3600) as world:
+        world.sim.faults(webhookDrop=1000)
+        transaction_id, invoice_id = _started(world)
+        chosen = _choose(world, transaction_id, "LTCT").data["payment"]
+        world.sim.pay(invoice_id, amount="full", confirmations=0, currency="1002")
+        status = {
+            "detected": chosen["amount"],
+            "confirmed": "0.00000000",
+            "confirmations": 0,
+            "requiredConfirmations": 2,
+        }
+        # transactionProcess answers from what is stored (issue #10) and re-reads the invoice and the
+        # coin's status in the background; the next poll carries both.
+        assert world.saleor.transaction_process(transaction_id).event.type == "CHARGE_ACTION_REQUIRED"
+        eventually(lambda: _stored_coin_status(world, invoice_id) == ("pending", status), what="the re-reads stored")
+        polled = world.saleor.transaction_process(transaction_id)
+        assert polled.event.type == "CHARGE_REQUEST"  # seen, waiting for confirmations
+        assert polled.data["payment"]["status"] == status

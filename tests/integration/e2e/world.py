@@ -144,7 +144,13 @@ class World:
         return self.saleor.transaction_initialize(source_id, gateway=GATEWAY, data=data, **options)
 
 
-def configure(database_url: str, saleor_api_url: str, sim: Simulator, channel: str = "default-channel") -> str:
+def configure(
+    database_url: str,
+    saleor_api_url: str,
+    sim: Simulator,
+    channel: str = "default-channel",
+    checkout_page: str | None = None,
+) -> str:
     async def run() -> str:
         db = Database(database_url)
         box = SecretBox(TEST_SECRET_KEY)
@@ -159,6 +165,7 @@ def configure(database_url: str, saleor_api_url: str, sim: Simulator, channel: s
                     client_id=sim.client_id,
                     client_secret=sim.client_secret,
                     api_url=sim.base_url,
+                    checkout_page=checkout_page,
                 )
                 await repo.map_channel(installation.id, channel, config.id)
                 return config.id
@@ -169,7 +176,10 @@ def configure(database_url: str, saleor_api_url: str, sim: Simulator, channel: s
 
 
 @contextlib.contextmanager
-def running_world(database_url: str, tmp_path: Path, **app_settings: Any) -> Iterator[World]:
+def running_world(
+    database_url: str, tmp_path: Path, *, saleor_version: str | None = None, **app_settings: Any
+) -> Iterator[World]:
+    """Everything running; `saleor_version` makes the fake Saleor behave like that line (e.g. 3.20)."""
     port = free_port()
     sim_url = f"http://127.0.0.1:{port}"
     client_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
@@ -178,7 +188,7 @@ def running_world(database_url: str, tmp_path: Path, **app_settings: Any) -> Ite
     )
     with (
         serve_asgi(simulator_app, port=port),
-        FakeSaleor.serve() as saleor,
+        FakeSaleor.serve(version=saleor_version) as saleor,
         app_process(database_url, tmp_path, coinpayments_api_url=sim_url, **app_settings) as app,
     ):
         saleor_app = saleor.install_app(app.manifest_url)

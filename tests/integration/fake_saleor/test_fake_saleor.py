@@ -47,7 +47,7 @@ def test_install_registers_like_saleor(installed: Installed) -> None:
     assert headers["saleor-api-url"] == saleor.api_url
     assert saleor.api_url.endswith("/graphql/")
     assert headers["saleor-domain"] == headers["x-saleor-domain"] == saleor.domain
-    assert headers["saleor-schema-version"] == "3.23"
+    assert headers["saleor-schema-version"] == saleor.schema_version
     assert {w.name for w in app.webhooks} >= {"transaction_initialize_session", "invoice_requested"}
     assert next(w for w in app.webhooks if w.name == "invoice_requested").async_events == ["INVOICE_REQUESTED"]
 
@@ -118,7 +118,7 @@ def test_webhook_headers_and_signature_match_a_real_capture(installed: Installed
     ours = {k.lower() for k in received.headers} - {"accept-encoding", "accept", "connection", "content-length", "host"}
     assert ours == real_names
     assert received.headers["saleor-event"] == "transaction_initialize_session"
-    assert received.headers["user-agent"] == "Saleor/3.23"
+    assert received.headers["user-agent"] == f"Saleor/{saleor.schema_version}"
     assert received.headers["saleor-signature"] == received.headers["x-saleor-signature"]
     assert "saleor-schema-version" not in received.headers
     verify_webhook_signature(received.body, received.headers["saleor-signature"], saleor.jwks())

@@ -10,8 +10,11 @@ import pytest
 from graphql import build_schema
 
 from saleor_coinpayments.saleor.manifest import build_manifest
-from saleor_coinpayments.saleor.schema import subset_sdl
+from saleor_coinpayments.saleor.schema import SCHEMA_LINES, subset_sdl
 from saleor_coinpayments.settings import load_settings
+from tests import shared_refs
+from tests.fakes.saleor import SALEOR_3_20, SALEOR_VERSION
+from tests.fakes.saleor_versions import satisfies
 from tests.helpers.manifest_rules import manifest_problems
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,6 +28,21 @@ def test_manifest_passes_saleor_checks_against_the_subset_schema() -> None:
 def test_manifest_passes_saleor_checks_against_the_real_schema(real_schema: Any) -> None:
     manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"))
     assert manifest_problems(manifest, real_schema) == []
+
+
+@pytest.mark.parametrize("line", SCHEMA_LINES)
+def test_manifest_passes_saleor_checks_against_every_tested_line(line: str) -> None:
+    manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"))
+    assert manifest_problems(manifest, build_schema(shared_refs.real_schema_sdl(line))) == []
+    assert manifest_problems(manifest, build_schema(subset_sdl(line))) == []
+
+
+def test_manifest_range_takes_in_the_3_20_line_through_the_newest() -> None:
+    required = build_manifest(load_settings())["requiredSaleorVersion"]
+    for version in ("3.20.0", SALEOR_3_20, "3.21.0", "3.22.7", SALEOR_VERSION, "3.24.0-a.0", "3.99.0"):
+        assert satisfies(version, required), version
+    for version in ("3.19.9", "3.0.0", "4.0.0"):
+        assert not satisfies(version, required), version
 
 
 def test_manifest_urls_follow_the_public_url() -> None:

@@ -129,17 +129,35 @@ def test_message_starts_with_bom_and_without_it_the_signature_differs() -> None:
 
 
 def test_secret_is_used_as_text_not_base64_decoded() -> None:
-    decoded_key = base64.b64decode(SECRET)
+    # CoinPayments' secrets look like base64, but the HMAC key is the text itself (API.md §2.3).
+    signature = compute_signature(
+        method="POST",
+        url="https://a-api.coinpayments.net/api/v2/merchant/invoices",
+        client_id=CLIENT,
+        timestamp="2025-03-01T02:30:00",
+        body=V1_BODY.encode(),
+        client_secret=SECRET,
+    )
     message = signing_message("POST", "https://a-api.coinpayments.net/api/v2/merchant/invoices", CLIENT,
                               "2025-03-01T02:30:00", V1_BODY.encode())  # fmt: skip
-    wrong = base64.b64encode(hmac.new(decoded_key, message, hashlib.sha256).digest()).decode()
-    assert wrong != "1TjWgI0Ia0/RgMJJMESMKEBrmV3cbUTr6QiSKTShX8U="
+    keyed_with_text = base64.b64encode(hmac.new(SECRET.encode(), message, hashlib.sha256).digest()).decode()
+    keyed_with_decoded = base64.b64encode(hmac.new(base64.b64decode(SECRET), message, hashlib.sha256).digest()).decode()
+    assert signature == keyed_with_text == "1TjWgI0Ia0/RgMJJMESMKEBrmV3cbUTr6QiSKTShX8U="
+    assert signature != keyed_with_decoded
 
 
 def test_timestamp_format_is_utc_without_fraction_or_offset() -> None:
     moment = datetime(2025, 3, 1, 4, 30, 0, 987654, tzinfo=timezone(timedelta(hours=2)))
     assert format_timestamp(moment) == "2025-03-01T02:30:00"
     assert format_timestamp(datetime(2025, 3, 1, 2, 30, 5)) == "2025-03-01T02:30:05"
+
+
+@pytest.mark.usefixtures("local_zone_not_utc")
+def test_timestamp_is_utc_whatever_the_servers_local_zone() -> None:
+    moment = datetime(2025, 3, 1, 4, 30, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert format_timestamp(moment) == "2025-03-01T02:30:00"
+    assert format_timestamp(datetime(2025, 3, 1, 2, 30, tzinfo=UTC)) == "2025-03-01T02:30:00"
+    assert format_timestamp(datetime(2025, 3, 1, 2, 30)) == "2025-03-01T02:30:00", "naive is UTC, not local"
 
 
 def test_signed_headers_are_the_three_documented_ones() -> None:

@@ -52,6 +52,16 @@ def test_captured_process_and_actions_parse(capture: Callable[[str], dict[str, A
     assert gateway.channel_slug
 
 
+def test_an_action_request_without_an_amount_parses(capture: Callable[[str], dict[str, Any]]) -> None:
+    """Saleor 3.20's TransactionAction.amount is nullable (required from 3.21)."""
+    body = _body(capture, "011-POST-transaction_cancelation_requested")
+    body["action"]["amount"] = None
+    request = parse_action_request(body)
+    assert request.amount is None
+    assert request.action_type == "CANCEL"
+    assert request.transaction_id
+
+
 @pytest.mark.parametrize(
     "broken",
     [

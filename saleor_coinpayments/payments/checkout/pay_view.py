@@ -1,0 +1,117 @@
+"""What the app's pay page shows of one payment, and the buyer's actions on it.
+
+The page and its JSON endpoint see only this: the shop's name, the amount, the coins with their
+amounts, the chosen coin (address, exact amount, URI, QR, expiry, live status), the state in words
+and the way back to the shop. Never the invoice id, the Saleor ids, the hosted links or anything of
+another payment. Reads follow the same freshness window as `transactionProcess`: CoinPayments is
+asked again only when the last read is older than `PROCESS_REFRESH_MIN_SECONDS`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from saleor_coinpayments.coinpayments import errors as cp_errors
+from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.money import Money
+from saleor_coinpayments.payments.checkout import coin_choice
+from saleor_coinpayments.payments.checkout.pay_link import is_well_formed, token_hash
+from saleor_coinpayments.payments.checkout.payment_data import chosen_coin_data
+from saleor_coinpayments.payments.refresh import refresh_payment_row
+from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.store.configurations import ConfigurationRepository
+from saleor_coinpayments.store.tables import Payment, PaymentState
+from saleor_coinpayments.store.types import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+async def payment_for_token(ctx: AppContext, token: str) -> Payment | None:
+    """The payment whose pay page this is, or None (also for anything that is not a token)."""
+    if not is_well_formed(token):
+        return None
+    async with ctx.db.session() as session:
+        return await PaymentRepository(session).by_pay_token_hash(token_hash(token))
+
+
+def _is_fresh(ctx: AppContext, payment: Payment) -> bool:
+    if payment.is_final:
+        return True
+    if payment.last_checked_at is None:
+        return False
+    return (utcnow() - payment.last_checked_at).total_seconds() < ctx.settings.process_refresh_min_seconds
+
+
+async def current(ctx: AppContext, payment: Payment) -> Payment:
+    """The payment as CoinPayments sees it now (within the freshness window); a failed read keeps
+    what we know."""
+    if not _is_fresh(ctx, payment) and payment.invoice_id:
+        try:
+            payment = await refresh_payment_row(ctx, payment.id) or payment
+        except cp_errors.CoinPaymentsError as exc:
+            log.info("pay_page_refresh_failed", error=exc.message)
+    return await coin_choice.refresh_coin_status(ctx, payment)
+
+
+def _confirmations(payment: Payment) -> tuple[int, int]:
+    status = payment.coin_status or {}
+    if status:
+        return int(status.get("confirmations") or 0), int(status.get("requiredConfirmations") or 0)
+    last = (payment.details or {}).get("last_view") or {}
+    return int(last.get("confirmations") or 0), int(last.get("required_confirmations") or 0)
+
+
+def state_text(payment: Payment) -> tuple[str, str]:
+    """(code, words) for the page: waiting, seen (n of m), paid, expired or cancelled."""
+    state = PaymentState(payment.state)
+    nothing_taken = payment.credited_amount == 0
+    if state in (PaymentState.PAID, PaymentState.COMPLETED):
+        return "paid", "paid"
+    if state is PaymentState.PENDING:
+        seen, needed = _confirmations(payment)
+        return "seen", f"payment seen, {seen} of {needed} confirmations"
+    if state is PaymentState.EXPIRED:
+        return "expired", "expired, nothing was taken" if nothing_taken else "expired"
+    if state is PaymentState.CANCELLED:
+        return "cancelled", "cancelled, nothing was taken" if nothing_taken else "cancelled"
+    status = payment.coin_status or {}
+    if status.get("detected") and Decimal(status["detected"]) > 0:
+        seen, needed = _confirmations(payment)
+        return "seen", f"payment seen, {seen} of {needed} confirmations"
+    return "waiting", "waiting for payment"
+
+
+def _coins(payment: Payment, accepted: list[str]) -> list[dict[str, Any]]:
+    wanted = {c.upper() for c in accepted}
+    return [
+        {k: coin.get(k) for k in ("id", "symbol", "name", "decimals", "amount")}
+        for coin in (payment.details or {}).get("payment_currencies", [])
+        if not wanted or str(coin.get("symbol", "")).upper() in wanted
+    ]
+
+
+async def page_view(ctx: AppContext, payment: Payment) -> dict[str, Any]:
+    """Everything the page shows, and nothing more."""
+    details = payment.details or {}
+    async with ctx.db.session() as session:
+        config = await ConfigurationRepository(session, ctx.box).get(payment.configuration_id, with_channels=False)
+    state, text = state_text(payment)
+    back = details.get("success_url") if state == "paid" else None
+    if state in ("expired", "cancelled"):
+        back = details.get("cancel_url")
+    chosen = chosen_coin_data(payment)
+    return {
+        "shop": details.get("shop_name") or (config.name if config else ""),
+        "amount": Money.of(payment.amount, payment.currency).as_str(),
+        "currency": payment.currency,
+        "state": state,
+        "stateText": text,
+        "expiresAt": payment.expires_at.isoformat() if payment.expires_at else None,
+        "coins": _coins(payment, config.accepted_coins if config else []) if state == "waiting" else [],
+        "payment": chosen,
+        "returnUrl": back,
+        "now": utcnow().isoformat(),
+    }

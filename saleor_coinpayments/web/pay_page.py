@@ -1,0 +1,118 @@
+"""The buyer's pay page (`checkoutPage: app`): `/pay/<token>`, its JSON status and the coin choice.
+
+Routes only check the token, the rate and the body; the work is payments/checkout/pay_view.py and
+coin_choice.py. An unknown or malformed token is a plain 404 that says nothing about why. Every
+answer forbids framing, third-party content and referrers (the token is in the URL), and is never
+cached. Each link may make `PAY_PAGE_REQUESTS_PER_SECOND` requests (bursts of ten times that, at least one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.money import Money, parse_json
+from saleor_coinpayments.payments.checkout import coin_choice, pay_view
+from saleor_coinpayments.payments.checkout.pay_link import PAY_PATH, token_hash
+from saleor_coinpayments.payments.checkout.storefront_data import StorefrontDataError, payment_currency
+from saleor_coinpayments.store.tables import Payment
+from saleor_coinpayments.web.dashboard import STATIC_DIR, WEB_DIR
+from saleor_coinpayments.web.deps import Ctx, HttpError, read_limited_body
+from saleor_coinpayments.web.rate_buckets import KeyedBuckets
+
+router = APIRouter()
+
+ASSETS = {"pay.css": "text/css; charset=utf-8", "pay.js": "text/javascript; charset=utf-8"}
+MAX_BODY_BYTES = 1024
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+_templates = Environment(loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=select_autoescape(["html"]))
+NOT_FOUND = "<!doctype html><meta charset=utf-8><title>Not found</title><p>Not found.</p>"
+
+
+def _limiter(request: Request, ctx: AppContext) -> KeyedBuckets:
+    """One set of buckets per application (so per process), made on first use."""
+    buckets: KeyedBuckets | None = getattr(request.app.state, "pay_page_buckets", None)
+    if buckets is None:
+        rate = ctx.settings.pay_page_requests_per_second
+        buckets = KeyedBuckets(rate, burst=max(1.0, rate * 10))
+        request.app.state.pay_page_buckets = buckets
+    return buckets
+
+
+def _json(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=HEADERS)
+
+
+async def _payment(request: Request, ctx: AppContext, token: str) -> Payment:
+    """The payment of this link, inside the link's rate; 404 for anything else."""
+    payment = await pay_view.payment_for_token(ctx, token)
+    if payment is None:
+        raise HttpError(404, "NOT_FOUND", "Not found.")
+    if not _limiter(request, ctx).allow(token_hash(token)):
+        raise HttpError(429, "TOO_MANY_REQUESTS", "Too many requests; the page slows down by itself.")
+    return payment
+
+
+@router.get(f"{PAY_PATH}/assets/{{name}}")
+async def pay_asset(name: str) -> Response:
+    media_type = ASSETS.get(name)
+    if media_type is None:
+        return HTMLResponse(NOT_FOUND, status_code=404, headers=HEADERS)
+    return FileResponse(
+        STATIC_DIR / name,
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get(f"{PAY_PATH}/{{token}}", response_class=HTMLResponse)
+async def pay_page(ctx: Ctx, token: str) -> HTMLResponse:
+    payment = await pay_view.payment_for_token(ctx, token)
+    if payment is None:
+        return HTMLResponse(NOT_FOUND, status_code=404, headers=HEADERS)
+    details = payment.details or {}
+    html = _templates.get_template("pay.html").render(
+        shop=details.get("shop_name") or "",
+        amount=Money.of(payment.amount, payment.currency).as_str(),
+        currency=payment.currency,
+        base=f"{PAY_PATH}/{token}",
+    )
+    return HTMLResponse(html, headers=HEADERS)
+
+
+@router.get(f"{PAY_PATH}/{{token}}/status")
+async def pay_status(request: Request, ctx: Ctx, token: str) -> JSONResponse:
+    payment = await _payment(request, ctx, token)
+    return _json(await pay_view.page_view(ctx, await pay_view.current(ctx, payment)))
+
+
+@router.post(f"{PAY_PATH}/{{token}}/coin")
+async def pay_choose_coin(request: Request, ctx: Ctx, token: str) -> JSONResponse:
+    payment = await _payment(request, ctx, token)
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the coin as application/json.")
+    try:
+        body = parse_json(await read_limited_body(request, MAX_BODY_BYTES))
+        wanted = payment_currency({"paymentCurrency": body.get("coin")}) if isinstance(body, dict) else None
+    except (ValueError, StorefrontDataError):
+        wanted = None
+    if wanted is None:
+        raise HttpError(400, "INVALID_COIN", "Choose one of the coins shown.")
+    chosen = await coin_choice.choose_coin(ctx, payment, wanted)
+    if isinstance(chosen, coin_choice.CoinRefusal):
+        view = await pay_view.page_view(ctx, payment)
+        return _json({**view, "error": {"code": chosen.code, "message": chosen.message}}, status=422)
+    return _json(await pay_view.page_view(ctx, chosen))

@@ -1,0 +1,178 @@
+// The pay page: shows the coins, asks the app for the chosen coin's address, and follows the payment
+// through `<base>/status`. Only textContent is ever set (no HTML from data); no third-party code.
+"use strict";
+
+(() => {
+  const main = document.getElementById("pay");
+  const base = main.dataset.base;
+  const $ = (id) => document.getElementById(id);
+  const POLL_MS = 3000;
+  let view = null;
+  let clockOffset = 0; // server time - local time, so the countdown follows the server
+  let pollTimer = null;
+  let busy = false;
+
+  function show(id, visible) {
+    $(id).hidden = !visible;
+  }
+
+  function setError(message) {
+    $("error").textContent = message || "";
+    show("error", Boolean(message));
+  }
+
+  async function request(method, path, body) {
+    const options = { method, headers: { Accept: "application/json" }, credentials: "omit", cache: "no-store" };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(base + path, options);
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (_) {
+      data = null;
+    }
+    return { status: response.status, data };
+  }
+
+  function renderCoins(coins, chosenId) {
+    const list = $("coin-list");
+    list.replaceChildren();
+    for (const coin of coins) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button coin";
+      button.dataset.coin = coin.id;
+      button.setAttribute("aria-pressed", String(coin.id === chosenId));
+      const name = document.createElement("span");
+      name.textContent = coin.name ? `${coin.name} (${coin.symbol})` : coin.symbol;
+      const amount = document.createElement("span");
+      amount.className = "amount";
+      amount.textContent = coin.amount ? `${coin.amount} ${coin.symbol}` : "";
+      button.append(name, amount);
+      button.addEventListener("click", () => choose(coin));
+      const item = document.createElement("li");
+      item.append(button);
+      list.append(item);
+    }
+    $("coins-title").textContent = chosenId ? "Or pay with another coin" : "Choose a coin";
+    show("coins", coins.length > 0);
+  }
+
+  function renderChosen(payment, state) {
+    const open = Boolean(payment) && (state === "waiting" || state === "seen");
+    show("chosen", open);
+    if (!open) return;
+    $("chosen-title").textContent = `Send exactly (${payment.currency.symbol})`;
+    $("pay-amount").textContent = payment.amount || "";
+    $("pay-address").textContent = payment.address || "";
+    const qr = $("qr");
+    if (qr.getAttribute("src") !== payment.qrCode) qr.setAttribute("src", payment.qrCode);
+    qr.alt = `QR code: send ${payment.amount} ${payment.currency.symbol} to ${payment.address}`;
+    $("wallet-link").href = payment.uri;
+    const status = payment.status;
+    $("progress").textContent = status
+      ? `Seen: ${status.detected} ${payment.currency.symbol}, confirmed: ${status.confirmed} ` +
+        `(${status.confirmations} of ${status.requiredConfirmations} confirmations)`
+      : "";
+  }
+
+  function renderBack(url, state) {
+    const wanted = Boolean(url) && (state === "paid" || state === "expired" || state === "cancelled");
+    show("back-wrap", wanted);
+    if (wanted) {
+      $("back").href = url;
+      $("back").textContent = state === "paid" ? "Back to the shop" : "Back to the shop (nothing was taken)";
+    }
+  }
+
+  function expiry() {
+    if (!view) return null;
+    const text = (view.payment && view.payment.expiresAt) || view.expiresAt;
+    return text ? Date.parse(text) : null;
+  }
+
+  function tick() {
+    const end = expiry();
+    const element = $("countdown");
+    if (!end || !view || (view.state !== "waiting" && view.state !== "seen")) {
+      element.textContent = "";
+      return;
+    }
+    const left = Math.max(0, Math.floor((end - (Date.now() + clockOffset)) / 1000));
+    const minutes = Math.floor(left / 60);
+    const seconds = String(left % 60).padStart(2, "0");
+    element.textContent = left > 0 ? `Time left to pay: ${minutes}:${seconds}` : "Time is up.";
+  }
+
+  function render(next) {
+    view = next;
+    if (next.now) clockOffset = Date.parse(next.now) - Date.now();
+    const state = $("state");
+    state.textContent = next.stateText;
+    state.className = `state state-${next.state}`;
+    main.dataset.state = next.state;
+    const chosenId = next.payment ? next.payment.currency.id : null;
+    renderCoins(next.state === "waiting" ? next.coins : [], chosenId);
+    renderChosen(next.payment, next.state);
+    renderBack(next.returnUrl, next.state);
+    tick();
+  }
+
+  async function poll() {
+    try {
+      const { status, data } = await request("GET", "/status");
+      if (status === 200 && data) {
+        render(data);
+      } else if (status === 404) {
+        setError("This payment link is not valid any more.");
+        return;
+      }
+    } catch (_) {
+      // A network hiccup: the next poll tries again.
+    }
+    if (view && (view.state === "paid" || view.state === "expired" || view.state === "cancelled")) return;
+    pollTimer = window.setTimeout(poll, POLL_MS);
+  }
+
+  async function choose(coin) {
+    if (busy) return;
+    busy = true;
+    setError("");
+    for (const button of document.querySelectorAll(".coin")) button.disabled = true;
+    try {
+      const { status, data } = await request("POST", "/coin", { coin: coin.id });
+      if (data && data.error) setError(data.error.message);
+      if (data && data.state) render(data);
+      else if (status !== 200) setError("The coin could not be chosen. Please try again.");
+      if (status === 200) $("copy-address").focus();
+    } catch (_) {
+      setError("The coin could not be chosen. Please check your connection and try again.");
+    } finally {
+      busy = false;
+      for (const button of document.querySelectorAll(".coin")) button.disabled = false;
+    }
+  }
+
+  async function copy(event) {
+    const text = $(event.currentTarget.dataset.copy).textContent;
+    try {
+      await navigator.clipboard.writeText(text);
+      $("copied").textContent = "Copied.";
+    } catch (_) {
+      const range = document.createRange();
+      range.selectNodeContents($(event.currentTarget.dataset.copy));
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      $("copied").textContent = "Selected: copy it with your device's copy command.";
+    }
+  }
+
+  $("copy-amount").addEventListener("click", copy);
+  $("copy-address").addEventListener("click", copy);
+  window.setInterval(tick, 1000);
+  poll();
+})();

@@ -1,0 +1,153 @@
+"""Issue #9 "Done when": the app's own pay page in headless Chromium, against the simulator.
+
+A buyer opens `/pay/<token>` (the `externalUrl` of a `checkoutPage: app` configuration), picks a
+coin, sees the address and the QR, switches coins, pays through the simulator's control API, and
+watches "payment seen", then "paid", then the link back to the shop. Expiry and bad tokens too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from tests.browser.chromium import chromium, screenshot, script_errors
+from tests.integration.e2e.world import World, configure, running_world
+
+pytestmark = pytest.mark.browser
+
+SUCCESS_URL = "https://shop.example.com/thanks"
+CANCEL_URL = "https://shop.example.com/cart"
+T = TypeVar("T")
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path) -> Iterator[World]:
+    with running_world(database_url, tmp_path, process_refresh_min_seconds=0) as running:
+        configure(running.app.settings.database_url, running.saleor.api_url, running.sim, checkout_page="app")
+        yield running
+
+
+@pytest.fixture
+def browser(world: World) -> Iterator[Any]:
+    with chromium() as started:
+        yield started
+
+
+def _pay_link(world: World, total: str = "20.00") -> tuple[str, str]:
+    checkout = world.checkout(total)
+    started = world.initialize(checkout.id, {"successUrl": SUCCESS_URL, "cancelUrl": CANCEL_URL})
+    assert started.event.type == "CHARGE_ACTION_REQUIRED", started.event.message
+    link = started.event.external_url
+    assert link == started.data["checkoutUrl"]
+    assert re.fullmatch(re.escape(world.app.base_url) + r"/pay/[A-Za-z0-9_-]{43}", link), link
+    return link, started.event.psp_reference
+
+
+def _in_thread(work: Callable[[], T]) -> T:
+    """Helpers that run their own event loop cannot run in Playwright's thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work).result()
+
+
+def test_a_buyer_pays_on_the_pay_page(world: World, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    link, invoice_id = _pay_link(world)
+    page = browser.new_page(viewport=PHONE)
+    errors = script_errors(page)
+    page.goto(link)
+    expect(page.locator("#shop")).to_have_text("default-channel")
+    expect(page.locator("#total")).to_have_text("20.00 USD")
+    expect(page.locator("#state")).to_have_text("waiting for payment")
+    ltct = page.locator(".coin", has_text="LTCT")
+    expect(ltct).to_be_visible()
+    expect(ltct).to_contain_text(re.compile(r"\d+\.\d+ LTCT"))
+    screenshot(page, "pay-1-coins")
+
+    # Choose a coin from the keyboard: the address, the exact amount and the QR appear.
+    ltct.focus()
+    page.keyboard.press("Enter")
+    sim_wallets = lambda: {w["currency"]: w for w in world.sim.invoice(invoice_id)["payment"]["wallets"]}  # noqa: E731
+    expect(page.locator("#pay-address")).not_to_be_empty()
+    first_address = page.locator("#pay-address").inner_text()
+    assert first_address == sim_wallets()["1002"]["address"]
+    assert page.locator("#pay-amount").inner_text() == sim_wallets()["1002"]["expected"]
+    assert page.locator("#qr").get_attribute("src").startswith("data:image/svg+xml")
+    expect(page.locator("#qr")).to_be_visible()
+    expect(page.locator("#countdown")).to_contain_text("Time left to pay:")
+    expect(page.locator("#copy-address")).to_be_focused()
+    screenshot(page, "pay-2-ltct")
+
+    # Switch coins: another address on the same invoice.
+    page.locator(".coin", has_text="BTC").first.click()
+    expect(page.locator("#pay-address")).not_to_have_text(first_address)
+    expect(page.locator("#chosen-title")).to_have_text("Send exactly (BTC)")
+    assert page.locator("#pay-address").inner_text() == sim_wallets()["1"]["address"]
+    assert _in_thread(world.sim.list_invoices) == [invoice_id]
+    screenshot(page, "pay-3-btc")
+
+    # The buyer pays; the chain confirms.
+    world.sim.pay(invoice_id, amount="full", confirmations=1, currency="1")
+    expect(page.locator("#state")).to_have_text("payment seen, 1 of 2 confirmations", timeout=20_000)
+    screenshot(page, "pay-4-seen")
+    world.sim.confirm(invoice_id, blocks=1)
+    expect(page.locator("#state")).to_have_text("paid", timeout=20_000)
+    expect(page.locator("#back")).to_have_attribute("href", SUCCESS_URL)
+    expect(page.locator("#chosen")).to_be_hidden()
+    screenshot(page, "pay-5-paid")
+    assert errors == []
+
+
+def test_a_page_open_at_expiry_says_so_and_links_to_the_cart(world: World, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    link, invoice_id = _pay_link(world)
+    page = browser.new_page(viewport=PHONE)
+    errors = script_errors(page)
+    page.goto(link)
+    page.locator(".coin", has_text="LTCT").click()
+    expect(page.locator("#pay-address")).not_to_be_empty()
+    world.sim.advance(3700)
+    expect(page.locator("#state")).to_have_text("expired, nothing was taken", timeout=20_000)
+    expect(page.locator("#back")).to_have_attribute("href", CANCEL_URL)
+    expect(page.locator("#coins")).to_be_hidden()
+    expect(page.locator("#chosen")).to_be_hidden()
+    screenshot(page, "pay-6-expired")
+    assert errors == []
+
+
+def test_a_page_open_when_the_invoice_is_cancelled_says_so(world: World, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    link, invoice_id = _pay_link(world)
+    page = browser.new_page(viewport=PHONE)
+    page.goto(link)
+    expect(page.locator("#state")).to_have_text("waiting for payment")
+    world.sim.control("POST", f"/invoices/{invoice_id}/cancel")
+    expect(page.locator("#state")).to_have_text("cancelled, nothing was taken", timeout=20_000)
+    expect(page.locator("#back")).to_have_attribute("href", CANCEL_URL)
+
+
+def test_a_bad_token_is_a_plain_404(world: World, browser: Any) -> None:
+    link, _ = _pay_link(world)
+    page = browser.new_page()
+    real = link.rsplit("/", 1)[1]
+    altered = real[:-1] + ("A" if real[-1] != "A" else "B")
+    for token in ("nope", "A" * 43, altered, real + "A", real[:-1] + "="):
+        response = page.goto(f"{world.app.base_url}/pay/{token}")
+        assert response is not None
+        assert response.status == 404, token
+        assert page.locator("body").inner_text().strip() == "Not found."
+    screenshot(page, "pay-7-not-found")
+    for token in ("A" * 43, "nope"):
+        answer = httpx.get(f"{world.app.base_url}/pay/{token}/status")
+        assert answer.status_code == 404
+        assert "payment" not in answer.text
+        assert "invoice" not in answer.text.lower()
