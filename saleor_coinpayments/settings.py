@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         32, ge=1, le=512, description="Invoice reads in flight per process (each still waits for its rate-limit slot)."
     )
     reconcile_lease_seconds: float = Field(
-        60.0, ge=5, description="A claim on a payment to re-read; a read is cut off before it lapses."
+        15.0, ge=1, description="A claim on a payment to re-read; renewed while it is read, lapses if the process dies."
     )
     process_refresh_min_seconds: float = Field(
         2.0, ge=0, description="transactionProcess re-reads CoinPayments only if the last read is older."

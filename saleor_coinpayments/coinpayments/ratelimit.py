@@ -24,10 +24,11 @@ from prometheus_client import Histogram
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-BookSlot = Callable[[str, float, float | None], Awaitable[float | None]]
+BookSlot = Callable[[str, float, float | None, int], Awaitable[float | None]]
 
 HEADROOM = 0.97
 LOOKAHEAD_SECONDS = 0.05
+BACKGROUND_BATCH = 4  # background slots booked per statement when reads queue up in this process
 
 LIMITER_WAITS = Histogram(
     "coinpayments_rate_limiter_wait_seconds",
@@ -105,6 +106,8 @@ class SharedRateLimiter:
         self._book = book
         self._sleep = sleep
         self._background: dict[str, asyncio.Lock] = {}
+        self._queued: dict[str, int] = {}  # background reads waiting for a slot, per client id
+        self._spare: dict[str, list[float]] = {}  # booked background slots not handed out yet (monotonic)
 
     def for_client(self, client_id: str, *, background: bool = False) -> ClientRateLimit:
         return ClientRateLimit(self, client_key(client_id), background)
@@ -112,17 +115,32 @@ class SharedRateLimiter:
     async def acquire(self, key: str, *, background: bool) -> float:
         started = time.monotonic()
         if background:
-            lock = self._background.setdefault(key, asyncio.Lock())
-            async with lock:  # one booker per client id here; the others queue in order behind it
-                while (wait := await self._book(key, self.interval, self.lookahead)) is None:
-                    await self._sleep(self.lookahead / 2)
+            wait = await self._background_slot(key)
         else:
-            wait = await self._book(key, self.interval, None) or 0.0
+            wait = await self._book(key, self.interval, None, 1) or 0.0
         if wait > 0:
             await self._sleep(wait)
         waited = time.monotonic() - started
         LIMITER_WAITS.labels(priority="background" if background else "live").observe(waited)
         return waited
+
+    async def _background_slot(self, key: str) -> float:
+        """Seconds until a background slot: a spare one booked earlier, or new ones booked for as
+        many queued reads as there are (up to BACKGROUND_BATCH) once the first is free now."""
+        self._queued[key] = self._queued.get(key, 0) + 1
+        try:
+            async with self._background.setdefault(key, asyncio.Lock()):  # the others queue in order
+                spare = self._spare.setdefault(key, [])
+                if spare:
+                    return max(0.0, spare.pop(0) - time.monotonic())
+                count = max(1, min(BACKGROUND_BATCH, self._queued[key]))
+                while (wait := await self._book(key, self.interval, self.lookahead, count)) is None:
+                    await self._sleep(self.lookahead / 2)
+                first = time.monotonic() + wait
+                spare.extend(first + self.interval * n for n in range(1, count))
+                return wait
+        finally:
+            self._queued[key] -= 1
 
 
 class ClientRateLimit:

@@ -162,6 +162,16 @@ class PaymentRepository:
         )
         return [payment_id for payment_id in ranked if payment_id in claimed]
 
+    async def renew(self, ids: list[str], until: datetime) -> None:
+        """Extend the claims of payments still being read (a claim already released stays so)."""
+        if ids:
+            await self._session.execute(
+                update(Payment)
+                .where(Payment.id.in_(ids), Payment.claimed_until.is_not(None))
+                .values(claimed_until=until)
+                .execution_options(synchronize_session=False)
+            )
+
     async def release(self, ids: list[str]) -> None:
         """Give claimed payments back unread (shutdown)."""
         if ids:

@@ -28,9 +28,10 @@ class RateLimitRepository:
         self._db = db
         self._known: set[str] = set()
 
-    async def book(self, client_key: str, interval: float, within: float | None) -> float | None:
-        """Book the next slot of `client_key` and return the seconds until it (database clock); with
-        `within`, only a slot at most that many seconds from now (None when there is none)."""
+    async def book(self, client_key: str, interval: float, within: float | None, count: int = 1) -> float | None:
+        """Book the next `count` slots of `client_key` (one interval apart) and return the seconds
+        until the first (database clock); with `within`, only if the first is at most that many
+        seconds from now (None when it is not)."""
         async with self._db.session() as session:
             if client_key not in self._known:
                 row = {"client_key": client_key, "next_slot": 0.0}
@@ -43,8 +44,8 @@ class RateLimitRepository:
             if within is not None:
                 statement = statement.where(RateLimitSlot.next_slot <= now + literal(within))
             result = await session.execute(
-                statement.values(next_slot=start + literal(interval))
-                .returning(RateLimitSlot.next_slot - literal(interval) - now)
+                statement.values(next_slot=start + literal(interval * count))
+                .returning(RateLimitSlot.next_slot - literal(interval * count) - now)
                 .execution_options(synchronize_session=False)
             )
             wait = result.scalar_one_or_none()

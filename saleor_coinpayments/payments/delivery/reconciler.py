@@ -4,8 +4,10 @@ Up to RECONCILE_CONCURRENCY reads are in flight per process. Each waits for a ba
 its client id's rate limit (coinpayments/ratelimit.py: shared by every replica, and live requests
 go first), so the reads of all replicas together run at the limit and never above it. Claims are
 ranked so that payments whose buyer may be waiting go first and configurations take turns (see
-PaymentRepository.claim_due). A read is cut off before its lease lapses, so a lease always
-outlasts its work; a read that fails keeps its claim until the lease ends, which spaces retries.
+PaymentRepository.claim_due). The lease of every read in flight is renewed while it runs, so it
+lapses only when the process dies (then another replica reads the payment after
+RECONCILE_LEASE_SECONDS); a read that fails keeps its claim until the lease ends, which spaces
+retries. A read is cut off after READ_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.delivery.claim_loop import work_claims
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import CANDIDATES_PER_CLAIM, PaymentRepository
+from saleor_coinpayments.store.types import utcnow
 
 log = structlog.get_logger(__name__)
+
+READ_TIMEOUT_SECONDS = 60.0  # the limiter wait plus CoinPayments' own budget fit well inside
 
 READS = Counter("reconciler_reads_total", "Invoice re-reads by the reconciler, by outcome", ["outcome"])
 
@@ -46,7 +51,7 @@ class Reconciler:
     async def read(self, payment_id: str) -> None:
         """Re-read one payment; never raises but CancelledError (a failure waits for the lease to lapse)."""
         try:
-            async with asyncio.timeout(self._lease.total_seconds() * 0.8):
+            async with asyncio.timeout(READ_TIMEOUT_SECONDS):
                 await refresh_payment(self._ctx, payment_id, background=True)
             READS.labels(outcome="read").inc()
         except cp_errors.CoinPaymentsError as exc:
@@ -61,6 +66,16 @@ class Reconciler:
         # Not when cancelled (shutdown): then the claim stays held and `release_held` gives it back.
         self._held.discard(payment_id)
 
+    async def renew_leases(self) -> None:
+        """Keep the claims of reads in flight ahead of the clock (runs until cancelled)."""
+        while True:
+            await asyncio.sleep(max(0.2, self._lease.total_seconds() / 3))
+            try:
+                async with self._ctx.db.session() as session:
+                    await PaymentRepository(session).renew(sorted(self._held), utcnow() + self._lease)
+            except Exception:
+                log.exception("reconciler_lease_renewal_failed")
+
     async def release_held(self) -> None:
         if self._held:
             async with self._ctx.db.session() as session:
@@ -68,6 +83,7 @@ class Reconciler:
             self._held.clear()
 
     async def run(self, stopping: asyncio.Event, grace_seconds: float) -> None:
+        renewer = asyncio.create_task(self.renew_leases())
         try:
             await work_claims(
                 "reconciler",
@@ -79,6 +95,8 @@ class Reconciler:
                 grace_seconds=grace_seconds,
             )
         finally:
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
             await asyncio.shield(self.release_held())
 
 

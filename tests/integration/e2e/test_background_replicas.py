@@ -164,7 +164,9 @@ def test_reports_of_one_transaction_arrive_in_order_while_many_go_in_parallel(
     database_url: str, tmp_path: Path
 ) -> None:
     _postgres_only(database_url)
-    with running_world(database_url, tmp_path, **FAST) as world, _replicas(world, 2):
+    # Leases long enough that no stall of this busy machine lets one lapse while an INFO is held.
+    settings = {**FAST, "outbox_lease_seconds": 30.0}
+    with running_world(database_url, tmp_path, **settings) as world, _replicas(world, 2):
         world.saleor.latency_seconds = 0.3  # a real Saleor takes 0.2–0.7 s per mutation
         transactions = [_start(world) for _ in range(8)]
         # Every INFO reaches Saleor, but the answers wait: all are in flight at once, on any replica.

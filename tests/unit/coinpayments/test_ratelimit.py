@@ -82,14 +82,17 @@ class FakeSlots:
         self.time = time
         self.next_slot: dict[str, float] = {}
         self.calls: list[tuple[str, float | None]] = []
+        self.booked = 0
 
-    async def book(self, key: str, interval: float, within: float | None) -> float | None:
+    async def book(self, key: str, interval: float, within: float | None, count: int = 1) -> float | None:
         self.calls.append((key, within))
+        await asyncio.sleep(0)  # a statement: other tasks run meanwhile
         now = self.time.now
         start = max(self.next_slot.get(key, 0.0), now)
         if within is not None and start > now + within:
             return None
-        self.next_slot[key] = start + interval
+        self.next_slot[key] = start + interval * count
+        self.booked += count
         return start - now
 
 
@@ -121,3 +124,14 @@ async def test_background_reads_book_only_free_slots_and_live_requests_go_first(
     assert time.now >= 68 * limiter.interval - limiter.lookahead
     assert [w for _, w in slots.calls[68:]].count(None) == 0
     assert len(slots.calls) > 69
+
+
+@pytest.mark.asyncio
+async def test_queued_background_reads_share_bookings_and_every_slot_is_used_once() -> None:
+    time = FakeTime()
+    slots = FakeSlots(time)
+    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    reader = limiter.for_client("c", background=True)
+    await asyncio.gather(*(reader.acquire() for _ in range(8)))
+    assert slots.booked == 8  # one slot per read, never more
+    assert len(slots.calls) <= 4  # but fewer statements than reads
