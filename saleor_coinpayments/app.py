@@ -20,6 +20,7 @@ from saleor_coinpayments.settings import Settings, get_settings
 from saleor_coinpayments.web import (
     coinpayments_webhooks,
     dashboard,
+    dashboard_refunds,
     health,
     install,
     invoices,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.include_router(saleor_webhooks.router)
     app.include_router(coinpayments_webhooks.router)
     app.include_router(dashboard.router)
+    app.include_router(dashboard_refunds.router)
     app.include_router(invoices.router)
     app.include_router(pay_page.router)
     app.add_middleware(WebhookTimer)

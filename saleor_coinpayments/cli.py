@@ -1,4 +1,4 @@
-"""The `saleor-coinpayments` command: serve, migrate, config, simulator, reconcile, invoice, outbox."""
+"""The `saleor-coinpayments` command: serve, migrate, config, simulator, reconcile, invoice, outbox, refund."""
 
 from __future__ import annotations
 
@@ -136,6 +136,12 @@ def _invoice(args: argparse.Namespace) -> int:
     return asyncio.run(invoice_send(_settings(), args))
 
 
+def _refund(args: argparse.Namespace) -> int:
+    from saleor_coinpayments.payments.refunds.commands import refund_command
+
+    return asyncio.run(refund_command(_settings(), args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saleor-coinpayments", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="comma-separated coin symbols to offer (default: all CoinPayments offers)",
     )
+    config_set.add_argument(
+        "--invoice-new-orders", default=None, metavar="on|off", help="e-mail an invoice for every new unpaid order"
+    )
+    config_set.add_argument("--invoice-due-days", default=None, metavar="DAYS", help="days until due (default 7)")
+    config_set.add_argument(
+        "--invoice-reminders", default=None, metavar="OFFSETS", help="reminder days relative to the due date: -3,0,+3"
+    )
     config_set.set_defaults(func=_config)
     config_list = config_sub.add_parser("list", help="list configurations (secrets masked)")
     config_list.add_argument("--saleor-api-url", default=None)
@@ -191,10 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     invoice = sub.add_parser("invoice", help="sent-out CoinPayments invoices for Saleor orders")
     invoice_sub = invoice.add_subparsers(dest="invoice_command", required=True)
     invoice_send = invoice_sub.add_parser(
-        "send", help="e-mail a CoinPayments invoice for an order (idempotent: never two live invoices)"
+        "send",
+        help="e-mail a CoinPayments invoice for an order, or for every unpaid order of a channel "
+        "(idempotent: never two live invoices)",
     )
     invoice_send.add_argument("--saleor-api-url", required=True)
-    invoice_send.add_argument("--order", required=True, metavar="ORDER_ID", help="Saleor order id")
+    invoice_send.add_argument("--order", default=None, metavar="ORDER_ID", help="Saleor order id")
+    invoice_send.add_argument("--channel", default=None, metavar="SLUG", help="bill the channel's orders (bulk)")
+    invoice_send.add_argument("--unpaid", action="store_true", help="with --channel: every unpaid order")
+    invoice_send.add_argument("--created-after", default=None, metavar="DATE", help="with --channel: YYYY-MM-DD")
+    invoice_send.add_argument("--dry-run", action="store_true", help="with --channel: say what would be done")
     invoice_send.add_argument("--due-date", default=None, metavar="DATE", help="YYYY-MM-DD or ISO date-time")
     invoice_send.add_argument("--note", default=None, metavar="TEXT", help="note to the buyer on the invoice")
     invoice_send.set_defaults(func=_invoice)
@@ -205,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     outbox_retry.add_argument("ids", nargs="*", metavar="ID", help="outbox row ids (see the payment log)")
     outbox_retry.add_argument("--all-failed", action="store_true", help="every failed or expired report")
     outbox_retry.set_defaults(func=_outbox)
+
+    from saleor_coinpayments.payments.refunds.commands import add_parser as add_refund_parser
+
+    add_refund_parser(sub).set_defaults(func=_refund)
     return parser
 
 

@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import TextIO
 
+from saleor_coinpayments.configuration import billing as b
 from saleor_coinpayments.configuration import validation as v
 from saleor_coinpayments.configuration.service import ConfigurationService, ConfigurationView, NotFound
 from saleor_coinpayments.context import app_context
@@ -27,6 +28,9 @@ FLAGS = {
     v.CHANNELS: "--channel",
     v.CHECKOUT_PAGE: "--checkout-page",
     v.CHANNEL: "--channel",
+    b.INVOICE_NEW_ORDERS: "--invoice-new-orders",
+    b.INVOICE_DUE_DAYS: "--invoice-due-days",
+    b.INVOICE_REMINDERS: "--invoice-reminders",
 }
 
 
@@ -47,6 +51,9 @@ def _summary(view: ConfigurationView) -> list[tuple[str, str]]:
         ("channels", ", ".join(view.channels) or "—"),
         ("notification URL", view.notification_url),
         ("notifications", "registered at CoinPayments" if view.notifications_registered else "NOT registered yet"),
+        ("invoice new orders", "on" if view.invoice_new_orders else "off"),
+        ("invoice due days", str(view.invoice_due_days)),
+        ("invoice reminders", ", ".join(f"{day:+d}" for day in view.invoice_reminders) or "none"),
     ]
 
 
@@ -73,6 +80,9 @@ async def config_set(settings: Settings, args: argparse.Namespace) -> int:
             api_url=args.api_url,
             accepted_coins=getattr(args, "accepted_coins", None),
             channels=[args.channel],
+            invoice_new_orders=getattr(args, "invoice_new_orders", None),
+            invoice_due_days=getattr(args, "invoice_due_days", None),
+            invoice_reminders=getattr(args, "invoice_reminders", None),
             checkout_page=getattr(args, "checkout_page", None),
         )
         result = await service.save(installation, data, update_by_name=True, add_channels_only=True)

@@ -13,7 +13,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.money import currency_decimals, format_decimal
-from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, Payment
+from saleor_coinpayments.payments.refunds import ledger
+from saleor_coinpayments.payments.refunds.repository import RefundRepository, committed, sent
+from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, Payment, Refund, RefundOrigin
 
 DEFAULT_LIMIT = 50
 _GIVEN_UP = (OutboxStatus.FAILED.value, OutboxStatus.EXPIRED.value)
@@ -45,6 +47,7 @@ class PaymentLogEntry:
     reports_failed: int
     reports_delivered: int
     last_report_error: str | None
+    refunds: RefundFigures | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -69,7 +72,51 @@ class PaymentLogEntry:
                 "delivered": self.reports_delivered,
                 "last_error": self.last_report_error,
             },
+            **(self.refunds.to_json() if self.refunds else {}),
         }
+
+
+@dataclass(frozen=True)
+class RefundFigures:
+    """Per payment: refunded (sent), being refunded, still refundable; CoinPayments' own refund;
+    and which staff decisions the payment allows (an under-paid invoice that ended)."""
+
+    refunded: str
+    refund_pending: str
+    refundable: str
+    coinpayments_refund: dict[str, str] | None
+    accepted_as_paid: dict[str, str] | None
+    can_decide: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "refunded": self.refunded,
+            "refund_pending": self.refund_pending,
+            "refundable": self.refundable,
+            "coinpayments_refund": self.coinpayments_refund,
+            "accepted_as_paid": self.accepted_as_paid,
+            "can_accept_or_refund": self.can_decide,
+        }
+
+
+def _refund_figures(payment: Payment, refunds: list[Refund]) -> RefundFigures:
+    promised = committed(refunds)
+    pending = promised - sent(refunds)
+    details = payment.details or {}
+    view = details.get("last_view") or {}
+    cp_refund = None
+    if view.get("refund_state") or Decimal(str(view.get("refunded") or "0")) > 0:
+        cp_refund = {"state": str(view.get("refund_state") or ""), "amount": str(view.get("refunded") or "0")}
+    accepted = details.get("accepted_as_paid")
+    open_staff = any(r.origin == RefundOrigin.STAFF.value for r in refunds)
+    return RefundFigures(
+        refunded=_money(sent(refunds), payment.currency),
+        refund_pending=_money(pending, payment.currency),
+        refundable=_money(max(Decimal(0), (payment.credited_amount or Decimal(0)) - promised), payment.currency),
+        coinpayments_refund=cp_refund,
+        accepted_as_paid={k: str(v) for k, v in accepted.items()} if isinstance(accepted, dict) else None,
+        can_decide=ledger.is_ended_short(payment) and not isinstance(accepted, dict) and not open_staff,
+    )
 
 
 def _money(amount: Decimal | None, currency: str) -> str:
@@ -125,6 +172,9 @@ class PaymentLog:
             )
             for payment_id, last_error in failing.all():
                 errors[str(payment_id)] = str(last_error)[:500]
+        refunds: dict[str, list[Refund]] = {}
+        for refund in await RefundRepository(self._session).for_payments(ids):
+            refunds.setdefault(refund.payment_id, []).append(refund)
         return [
             PaymentLogEntry(
                 id=p.id,
@@ -146,6 +196,7 @@ class PaymentLog:
                 reports_failed=sum(counts.get((p.id, status), 0) for status in _GIVEN_UP),
                 reports_delivered=counts.get((p.id, OutboxStatus.DELIVERED.value), 0),
                 last_report_error=errors.get(p.id),
+                refunds=_refund_figures(p, refunds.get(p.id, [])),
             )
             for p in payments
         ]

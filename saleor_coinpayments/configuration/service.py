@@ -68,6 +68,9 @@ class ConfigurationView:
     notifications_registered: bool
     last_check_ok: bool | None
     last_check_message: str | None
+    invoice_new_orders: bool = False
+    invoice_due_days: int = 7
+    invoice_reminders: tuple[int, ...] = ()
     checkout_page: str = "hosted"
 
     @classmethod
@@ -84,6 +87,9 @@ class ConfigurationView:
             notifications_registered=bool(record.client_webhook_id),
             last_check_ok=record.last_check_ok,
             last_check_message=record.last_check_message,
+            invoice_new_orders=record.invoice_new_orders,
+            invoice_due_days=record.invoice_due_days,
+            invoice_reminders=record.invoice_reminders,
             checkout_page=record.checkout_page,
         )
 
@@ -102,6 +108,9 @@ class ConfigurationView:
             "last_check": None
             if self.last_check_ok is None
             else {"ok": self.last_check_ok, "message": self.last_check_message or ""},
+            "invoice_new_orders": self.invoice_new_orders,
+            "invoice_due_days": self.invoice_due_days,
+            "invoice_reminders": list(self.invoice_reminders),
         }
 
 
@@ -273,6 +282,7 @@ class ConfigurationService:
                     api_url=valid.api_url,
                     accepted_coins=list(valid.accepted_coins),
                     configuration_id=existing.id if existing else None,
+                    billing=valid.billing,
                     checkout_page=valid.checkout_page,
                 )
             except IntegrityError:  # the same name created concurrently

@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from saleor_coinpayments.configuration import billing as b
+from saleor_coinpayments.store.configurations import BillingSettings
+
 NAME_MAX = 120
 SECRET_MAX = 512
 API_URL_MAX = 500
@@ -69,6 +72,10 @@ class ConfigurationInput:
     api_url: str | None = None
     accepted_coins: str | Iterable[str] | None = None
     channels: Iterable[str] | None = None
+    # Sent-out invoices; None keeps the stored value (see configuration/billing.py).
+    invoice_new_orders: bool | str | None = None
+    invoice_due_days: int | str | None = None
+    invoice_reminders: str | Iterable[int | str] | None = None
     checkout_page: str | None = None
 
 
@@ -80,6 +87,7 @@ class ValidConfiguration:
     api_url: str
     accepted_coins: tuple[str, ...]
     channels: tuple[str, ...] | None
+    billing: BillingSettings = field(default_factory=BillingSettings)
     checkout_page: str | None = None
 
 
@@ -187,7 +195,17 @@ def validate_configuration(
             if slug not in channels:
                 channels.append(slug)
 
-    if errors or isinstance(name, FieldError) or isinstance(api_url, FieldError) or isinstance(coins, FieldError):
+    billing = b.check_billing(data.invoice_new_orders, data.invoice_due_days, data.invoice_reminders)
+    if isinstance(billing, dict):
+        errors.update(billing)
+
+    if (
+        errors
+        or isinstance(billing, dict)
+        or isinstance(name, FieldError)
+        or isinstance(api_url, FieldError)
+        or isinstance(coins, FieldError)
+    ):
         return Invalid(errors)
     assert client_id is not None
     return ValidConfiguration(
@@ -197,6 +215,7 @@ def validate_configuration(
         api_url=api_url,
         accepted_coins=coins,
         channels=tuple(channels) if channels is not None else None,
+        billing=billing,
         checkout_page=checkout_page,
     )
 
@@ -229,6 +248,20 @@ def input_from_mapping(body: Mapping[str, object]) -> ConfigurationInput | Inval
     api_url = text(API_URL, optional=True)
     coins = text_list(ACCEPTED_COINS)
     channels = text_list(CHANNELS)
+    new_orders = body.get(b.INVOICE_NEW_ORDERS)
+    if new_orders is not None and not isinstance(new_orders, bool | str):
+        errors[b.INVOICE_NEW_ORDERS] = "Expected true or false."
+    due_days = body.get(b.INVOICE_DUE_DAYS)
+    if due_days is not None and (isinstance(due_days, bool) or not isinstance(due_days, int | str)):
+        errors[b.INVOICE_DUE_DAYS] = "Expected a number of days."
+    reminders = body.get(b.INVOICE_REMINDERS)
+    if reminders is not None and not (
+        isinstance(reminders, str)
+        or (
+            isinstance(reminders, list) and all(isinstance(i, int | str) and not isinstance(i, bool) for i in reminders)
+        )
+    ):
+        errors[b.INVOICE_REMINDERS] = "Expected a list of day offsets."
     checkout_page = text(CHECKOUT_PAGE, optional=True)
     if errors:
         return Invalid(errors)
@@ -239,5 +272,8 @@ def input_from_mapping(body: Mapping[str, object]) -> ConfigurationInput | Inval
         api_url=api_url,
         accepted_coins=coins,
         channels=split_list(channels) if isinstance(channels, str) else channels,
+        invoice_new_orders=new_orders if isinstance(new_orders, bool | str) else None,
+        invoice_due_days=due_days if isinstance(due_days, int | str) else None,
+        invoice_reminders=reminders if isinstance(reminders, str | list) else None,
         checkout_page=checkout_page,
     )

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from saleor_coinpayments.payments.checkout import checkout_completion
 from saleor_coinpayments.payments.delivery import event_reports
-from saleor_coinpayments.payments.invoicing import sent_invoices
+from saleor_coinpayments.payments.invoicing import saleor_calls, sent_invoices
 
-FLOWS = (event_reports, checkout_completion, sent_invoices)
+FLOWS = (event_reports, checkout_completion, sent_invoices, saleor_calls)

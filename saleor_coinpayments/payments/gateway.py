@@ -45,6 +45,7 @@ def invoice_view(invoice: Invoice, observed_at: datetime) -> InvoiceView:
     """What CoinPayments says now, reduced to the amounts our state machine needs."""
     credited = detected = refunded = Decimal(0)
     confirmations = required = 0
+    refund_state: str | None = None
     for payment in invoice.payments:
         native = payment.native_actual_amount or Decimal(0)
         if payment.state in _CREDITED:
@@ -53,6 +54,7 @@ def invoice_view(invoice: Invoice, observed_at: datetime) -> InvoiceView:
             detected += native
         elif payment.state in _REFUNDED:
             refunded += native
+            refund_state = payment.state.value
         if payment.is_active or payment.state in _DETECTED:
             confirmations = max(confirmations, payment.confirmations or 0)
             required = max(required, payment.required_confirmations or 0)
@@ -71,4 +73,5 @@ def invoice_view(invoice: Invoice, observed_at: datetime) -> InvoiceView:
         observed_at=observed_at,
         expires_at=invoice.expires,
         ended_at=invoice.cancelled,
+        refund_state=refund_state,
     )

@@ -2,8 +2,10 @@
 
 Everything that learns something about an invoice ends here: the notification route, the
 reconciler, TRANSACTION_PROCESS_SESSION and the Dashboard's "resync". The network read happens
-outside any database transaction; the state change and its outbox rows commit together, under a
-row lock (PostgreSQL) and a per-payment lock in this process (SQLite has no row locks).
+outside any database transaction; the read of the row, the state change and its outbox rows are one
+transaction (`session(write=True)`): a row lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite, so a
+second process can never write between that read and that write. The per-payment lock in this
+process only keeps local callers from queueing on the database for the same row.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.checkout.checkout_completion import queue_completion
 from saleor_coinpayments.payments.delivery.outbox import EventReport, OutboxRepository
 from saleor_coinpayments.payments.gateway import client_for, invoice_view
+from saleor_coinpayments.payments.refunds.suggestions import suggest_surplus
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState
@@ -98,7 +101,7 @@ def _report(payment: Payment, report: states.Report) -> EventReport:
 
 async def apply_transition(ctx: AppContext, payment_id: str, view: states.InvoiceView) -> Payment | None:
     """Apply what CoinPayments said to the stored payment, atomically with its reports."""
-    async with payment_lock(payment_id), ctx.db.session() as session:
+    async with payment_lock(payment_id), ctx.db.session(write=True) as session:
         payment = await PaymentRepository(session).get(payment_id, lock=True)
         if payment is None:
             return None
@@ -119,6 +122,8 @@ async def apply_transition(ctx: AppContext, payment_id: str, view: states.Invoic
             "detected": str(view.detected),
             "confirmations": view.confirmations,
             "required_confirmations": view.required_confirmations,
+            "refunded": str(view.refunded),
+            "refund_state": view.refund_state,
             "observed_at": view.observed_at.isoformat(),
         }
         payment.details = details
@@ -135,6 +140,8 @@ async def apply_transition(ctx: AppContext, payment_id: str, view: states.Invoic
             transition.state, payment.created_at, now, ctx.settings.reconcile_interval_seconds
         )
         payment.claimed_until = None
+        if transition.credits:
+            await suggest_surplus(session, payment)
         if transition.reports:
             log.info(
                 "payment_moved",

@@ -23,6 +23,8 @@ class PaymentRepository:
         self._session = session
 
     async def get(self, payment_id: str, *, lock: bool = False) -> Payment | None:
+        """`lock`: a read-modify-write — use it in `db.session(write=True)` (FOR UPDATE on PostgreSQL;
+        on SQLite that unit already holds the write lock from its BEGIN IMMEDIATE)."""
         query = select(Payment).where(Payment.id == payment_id)
         if lock and is_postgres(self._session):
             query = query.with_for_update()

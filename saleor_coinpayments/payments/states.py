@@ -123,6 +123,8 @@ class InvoiceView:
     expires_at: datetime | None = None
     ended_at: datetime | None = None
     detected_display: str | None = None
+    refund_state: str | None = None
+    """CoinPayments' own refund of a payment, if any (e.g. `timedOutWaitingRefund`, `refunded`)."""
 
     def __post_init__(self) -> None:
         for name in ("credited", "detected", "refunded"):
@@ -381,8 +383,8 @@ def apply(snapshot: PaymentSnapshot, view: InvoiceView, *, late_window: timedelt
             KEY_OVERPAID,
             extra,
             f"Received {work.money(credited)} for {work.money(asked)}: {work.money(extra)} more than asked. "
-            f"All of it is recorded as charged; if the {work.money(extra)} should go back to the buyer, "
-            "send it from your CoinPayments account.",
+            f"All of it is recorded as charged; a refund of {work.money(extra)} is suggested in the "
+            "CoinPayments app's Refunds: send it from your CoinPayments account and complete it there, or decline it.",
         )
     elif 0 < credited < asked and status in _SETTLED_STATUSES:
         short = asked - credited
@@ -394,7 +396,7 @@ def apply(snapshot: PaymentSnapshot, view: InvoiceView, *, late_window: timedelt
         else:
             what_next = (
                 f"The order is not fully paid: ask the buyer to pay the remaining {work.money(short)} with a "
-                "new payment, or refund what was received."
+                "new payment, or decide in the CoinPayments app: accept it as paid, or refund what came in."
             )
         work.info(
             KEY_UNDERPAID,

@@ -16,6 +16,10 @@ class SaleorEvent(StrEnum):
     TRANSACTION_REFUND_REQUESTED = "TRANSACTION_REFUND_REQUESTED"
     TRANSACTION_CANCELATION_REQUESTED = "TRANSACTION_CANCELATION_REQUESTED"
     INVOICE_REQUESTED = "INVOICE_REQUESTED"
+    ORDER_CREATED = "ORDER_CREATED"
+    ORDER_CONFIRMED = "ORDER_CONFIRMED"
+    ORDER_UPDATED = "ORDER_UPDATED"
+    ORDER_CANCELLED = "ORDER_CANCELLED"
 
     @property
     def header_value(self) -> str:
@@ -46,4 +50,8 @@ WEBHOOKS: tuple[WebhookDefinition, ...] = (
     WebhookDefinition(SaleorEvent.TRANSACTION_REFUND_REQUESTED, "CoinPayments refund requested", True),
     WebhookDefinition(SaleorEvent.TRANSACTION_CANCELATION_REQUESTED, "CoinPayments cancel requested", True),
     WebhookDefinition(SaleorEvent.INVOICE_REQUESTED, "CoinPayments invoice requested", False),
+    WebhookDefinition(SaleorEvent.ORDER_CREATED, "CoinPayments order created", False),
+    WebhookDefinition(SaleorEvent.ORDER_CONFIRMED, "CoinPayments order confirmed", False),
+    WebhookDefinition(SaleorEvent.ORDER_UPDATED, "CoinPayments order updated", False),
+    WebhookDefinition(SaleorEvent.ORDER_CANCELLED, "CoinPayments order cancelled", False),
 )

@@ -31,11 +31,23 @@ class ConfigurationRecord:
     channels: list[str]
     last_check_ok: bool | None = None
     last_check_message: str | None = None
+    invoice_new_orders: bool = False
+    invoice_due_days: int = 7
+    invoice_reminders: tuple[int, ...] = ()
     checkout_page: str = "hosted"
 
     @property
     def masked_secret(self) -> str:
         return mask_secret(self.client_secret)
+
+
+@dataclass(frozen=True)
+class BillingSettings:
+    """Sent-out invoice settings of a configuration; None leaves a setting as it is."""
+
+    invoice_new_orders: bool | None = None
+    invoice_due_days: int | None = None
+    invoice_reminders: tuple[int, ...] | None = None
 
 
 class ConfigurationRepository:
@@ -64,6 +76,9 @@ class ConfigurationRepository:
             channels=await self._channels(row.id) if with_channels else [],
             last_check_ok=row.last_check_ok,
             last_check_message=row.last_check_message,
+            invoice_new_orders=bool(row.invoice_new_orders),
+            invoice_due_days=int(row.invoice_due_days or 7),
+            invoice_reminders=tuple(int(day) for day in row.invoice_reminders or []),
             checkout_page=row.checkout_page or "hosted",
         )
 
@@ -115,10 +130,12 @@ class ConfigurationRepository:
         api_url: str,
         accepted_coins: list[str] | None = None,
         configuration_id: str | None = None,
+        billing: BillingSettings | None = None,
         checkout_page: str | None = None,
     ) -> ConfigurationRecord:
         """Create or update by id (or by name). A `None` secret keeps the stored one (write-only field),
-        a `None` checkout page the stored one ("hosted" for a new configuration)."""
+        a `None` checkout page the stored one ("hosted" for a new configuration); `None` billing
+        settings (each of them) keep the stored ones."""
         row: Configuration | None = None
         if configuration_id:
             row = await self._session.get(Configuration, configuration_id)
@@ -143,6 +160,13 @@ class ConfigurationRepository:
             row.client_secret_encrypted = self._box.encrypt(client_secret)
         row.api_url = api_url
         row.accepted_coins = list(accepted_coins or [])
+        if billing is not None:
+            if billing.invoice_new_orders is not None:
+                row.invoice_new_orders = billing.invoice_new_orders
+            if billing.invoice_due_days is not None:
+                row.invoice_due_days = billing.invoice_due_days
+            if billing.invoice_reminders is not None:
+                row.invoice_reminders = list(billing.invoice_reminders)
         if checkout_page is not None:
             row.checkout_page = checkout_page
         elif row.checkout_page is None:

@@ -1,4 +1,13 @@
-"""The database engine and units of work (one session per request or job, committed once)."""
+"""The database engine and units of work (one session per request or job, committed once).
+
+A unit of work that reads a row and writes it back (`session(write=True)`) is one transaction with
+the read inside it: on PostgreSQL the read takes a row lock (`SELECT … FOR UPDATE`, see
+PaymentRepository); on SQLite, which has no row locks, such units go through one writer connection
+per process that starts every transaction with `BEGIN IMMEDIATE` (SQLAlchemy's documented recipe
+for pysqlite/aiosqlite), so the write lock is held from before the read until the commit — across
+processes too (`serve` beside `reconcile`, or two `serve`s on one file). Other units use the
+ordinary pool: WAL lets them read beside the writer.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -18,6 +27,15 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_manual_begin(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    """Stop the driver from starting transactions itself (it would begin only at the first write)."""
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -38,14 +56,25 @@ class Database:
             ensure_sqlite_folder(url)
             self.engine: AsyncEngine = create_async_engine(url, echo=echo)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            # The single writer: in-process writers queue for it without holding a thread each.
+            self.write_engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120)
+            event.listen(self.write_engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.write_engine.sync_engine, "connect", _sqlite_manual_begin)
+            event.listen(self.write_engine.sync_engine, "begin", _begin_immediate)
         else:
             self.engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.write_engine = self.engine
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.write_sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @contextlib.asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commit if the block succeeds, roll back if it raises."""
-        async with self.sessionmaker() as session:
+    async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commit if the block succeeds, roll back if it raises.
+
+        `write=True` for a read-modify-write: its reads happen inside the write transaction (see
+        the module docstring). Never open another write unit inside one (one writer per process)."""
+        maker = self.write_sessionmaker if write else self.sessionmaker
+        async with maker() as session:
             try:
                 yield session
                 await session.commit()
@@ -59,3 +88,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()

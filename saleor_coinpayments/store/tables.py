@@ -8,7 +8,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from saleor_coinpayments.store.types import AwareDateTime, DecimalText, utcnow
@@ -64,6 +76,10 @@ class Configuration(Timestamped, Base):
     client_webhook_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     last_check_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     last_check_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Sent-out invoices (issue 11): bill new orders automatically, days until due, reminder offsets.
+    invoice_new_orders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    invoice_due_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    invoice_reminders: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
     # "hosted" (CoinPayments' checkout window) or "app" (the app's own pay page, web/pay_page.py).
     checkout_page: Mapped[str] = mapped_column(String(16), default="hosted", server_default="hosted")
 
@@ -146,6 +162,52 @@ class Payment(Timestamped, Base):
     pay_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
+class RefundState(enum.StrEnum):
+    """`requested` until staff settle it: `sent` (the transfer was made) or `declined`."""
+
+    REQUESTED = "requested"
+    SENT = "sent"
+    DECLINED = "declined"
+
+
+class RefundOrigin(enum.StrEnum):
+    SALEOR = "saleor"  # TRANSACTION_REFUND_REQUESTED, acknowledged asynchronously
+    STAFF = "staff"  # "refund what came in" on an under-paid invoice
+    SURPLUS = "surplus"  # a suggestion: over-payment or late money
+
+
+class Refund(Timestamped, Base):
+    """Money owed back to a buyer for one payment, until staff send it (or decline it)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        UniqueConstraint("installation_id", "request_key", name="uq_refunds_installation_request_key"),
+        Index("ix_refunds_installation_state", "installation_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    saleor_transaction_id: Mapped[str] = mapped_column(String(512))
+    # What makes a request the same request again (Saleor's request event, or the suggestion's cause).
+    request_key: Mapped[str] = mapped_column(String(600))
+    psp_reference: Mapped[str] = mapped_column(String(127), unique=True)
+    origin: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default=RefundState.REQUESTED.value)
+    amount: Mapped[Decimal] = mapped_column(DecimalText())
+    currency: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    requested_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    buyer_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    settled_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    coin: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    coin_amount: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    tx_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -181,6 +243,33 @@ class OutboxMessage(Base):
     # Start of the retry window (OUTBOX_RETRY_HOURS): when queued, or re-queued by `outbox retry`.
     queued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    STOPPED = "stopped"
+
+
+class InvoiceReminder(Base):
+    """One payment reminder of a sent-out invoice: due at `due_at`, claimed with a lease, done once."""
+
+    __tablename__ = "invoice_reminders"
+    __table_args__ = (
+        UniqueConstraint("payment_id", "offset_days"),
+        Index("ix_invoice_reminders_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))
+    offset_days: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    status: Mapped[str] = mapped_column(String(20), default=ReminderStatus.PENDING.value)
+    claimed_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
 
 
 class Notification(Base):

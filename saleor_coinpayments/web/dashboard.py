@@ -25,6 +25,8 @@ from saleor_coinpayments.configuration.payment_log import DEFAULT_LIMIT, Payment
 from saleor_coinpayments.configuration.service import ConfigurationService, NotFound
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
+from saleor_coinpayments.saleor.channels import channel_list as saleor_channels
+from saleor_coinpayments.saleor.client import SaleorError
 from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.web.dashboard_auth import AuthorisedUser
 from saleor_coinpayments.web.deps import Ctx, HttpError, read_limited_body
@@ -75,8 +77,13 @@ def _page_headers(frame_origins: list[str]) -> dict[str, str]:
     }
 
 
+THEMES = ("light", "dark")
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
+@router.get("/dashboard/{deep_path:path}", response_class=HTMLResponse, include_in_schema=False)
 async def dashboard_page(request: Request, ctx: Ctx) -> HTMLResponse:
+    """The page; any deeper path (the Dashboard appends one in some cases) serves the same page."""
     saleor_api_url = (request.query_params.get("saleorApiUrl") or "").strip()
     installation = None
     if saleor_api_url:
@@ -97,6 +104,7 @@ async def dashboard_page(request: Request, ctx: Ctx) -> HTMLResponse:
         dashboard_origin=dashboard_origin or "",
         api_prefix=API_PREFIX,
         version=__version__,
+        theme=theme if (theme := request.query_params.get("theme")) in THEMES else "light",
     )
     return HTMLResponse(html, headers=_page_headers(allowed))
 
@@ -138,6 +146,16 @@ async def _json_body(request: Request) -> dict[str, Any]:
 @router.get(f"{API_PREFIX}/session")
 async def whoami(user: AuthorisedUser) -> dict[str, Any]:
     return {"saleor_api_url": user.installation.saleor_api_url, "email": user.email}
+
+
+@router.get(f"{API_PREFIX}/channels")
+async def list_channels(ctx: Ctx, user: AuthorisedUser) -> JSONResponse:
+    """The Saleor's channels, for the page's pickers (channels are chosen, not typed)."""
+    try:
+        channels = await saleor_channels(ctx.saleor, user.installation)
+    except SaleorError as exc:
+        return JSONResponse({"error": {"code": "SALEOR_UNAVAILABLE", "message": exc.message}}, status_code=502)
+    return JSONResponse({"channels": channels})
 
 
 @router.get(f"{API_PREFIX}/configurations")

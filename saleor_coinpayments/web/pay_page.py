@@ -96,7 +96,7 @@ async def pay_page(ctx: Ctx, token: str) -> HTMLResponse:
 @router.get(f"{PAY_PATH}/{{token}}/status")
 async def pay_status(request: Request, ctx: Ctx, token: str) -> JSONResponse:
     payment = await _payment(request, ctx, token)
-    return _json(await pay_view.page_view(ctx, await pay_view.current(ctx, payment)))
+    return _json(await pay_view.page_view(ctx, pay_view.current(ctx, payment)))
 
 
 @router.post(f"{PAY_PATH}/{{token}}/coin")

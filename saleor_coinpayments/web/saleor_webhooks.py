@@ -10,9 +10,15 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from saleor_coinpayments.payments.checkout import action_requests, gateway_initialize, transaction_session
-from saleor_coinpayments.payments.checkout.responses import ActionResult, SessionResult, charge_failure
-from saleor_coinpayments.payments.invoicing import sent_invoices
+from saleor_coinpayments.payments.checkout.responses import (
+    ActionAcknowledged,
+    ActionResult,
+    SessionResult,
+    charge_failure,
+)
+from saleor_coinpayments.payments.invoicing import order_events, sent_invoices
 from saleor_coinpayments.payments.payloads import PayloadError
+from saleor_coinpayments.payments.refunds import requests as refund_requests
 from saleor_coinpayments.saleor.events import SaleorEvent
 from saleor_coinpayments.web.deps import Ctx, HttpError
 from saleor_coinpayments.web.saleor_auth import VerifiedWebhook, verified_webhook
@@ -44,7 +50,7 @@ async def _session_answer(run: Callable[[], Awaitable[SessionResult]]) -> JSONRe
     return JSONResponse(result.to_json())
 
 
-async def _action_answer(run: Callable[[], Awaitable[ActionResult]]) -> JSONResponse:
+async def _action_answer(run: Callable[[], Awaitable[ActionResult | ActionAcknowledged]]) -> JSONResponse:
     try:
         result = await run()
     except PayloadError as exc:
@@ -79,7 +85,7 @@ async def transaction_charge_requested(ctx: Ctx, hook: ChargeHook) -> JSONRespon
 
 @router.post(SaleorEvent.TRANSACTION_REFUND_REQUESTED.path)
 async def transaction_refund_requested(ctx: Ctx, hook: RefundHook) -> JSONResponse:
-    return await _action_answer(lambda: action_requests.refund(ctx, hook.installation, hook.payload))
+    return await _action_answer(lambda: refund_requests.request_refund(ctx, hook.installation, hook.payload))
 
 
 @router.post(SaleorEvent.TRANSACTION_CANCELATION_REQUESTED.path)
@@ -99,3 +105,40 @@ async def invoice_requested(ctx: Ctx, hook: InvoiceHook) -> JSONResponse:
     if isinstance(result, sent_invoices.SendRefused) and result.temporary:
         raise HttpError(503, result.code, result.message)
     return JSONResponse(result.to_json())
+
+
+OrderCreatedHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.ORDER_CREATED))]
+OrderConfirmedHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.ORDER_CONFIRMED))]
+OrderUpdatedHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.ORDER_UPDATED))]
+OrderCancelledHook = Annotated[VerifiedWebhook, Depends(verified_webhook(SaleorEvent.ORDER_CANCELLED))]
+
+
+async def _order_answer(ctx: Ctx, hook: VerifiedWebhook) -> JSONResponse:
+    """Async order events: 200 when handled or nothing to do; 503 makes Saleor deliver it again."""
+    try:
+        result = await order_events.on_order_event(ctx, hook.installation, hook.event, hook.payload)
+    except PayloadError as exc:
+        raise HttpError(400, "MALFORMED_PAYLOAD", str(exc)) from None
+    if result.temporary:
+        raise HttpError(503, "TEMPORARILY_UNAVAILABLE", result.message)
+    return JSONResponse(result.to_json())
+
+
+@router.post(SaleorEvent.ORDER_CREATED.path)
+async def order_created(ctx: Ctx, hook: OrderCreatedHook) -> JSONResponse:
+    return await _order_answer(ctx, hook)
+
+
+@router.post(SaleorEvent.ORDER_CONFIRMED.path)
+async def order_confirmed(ctx: Ctx, hook: OrderConfirmedHook) -> JSONResponse:
+    return await _order_answer(ctx, hook)
+
+
+@router.post(SaleorEvent.ORDER_UPDATED.path)
+async def order_updated(ctx: Ctx, hook: OrderUpdatedHook) -> JSONResponse:
+    return await _order_answer(ctx, hook)
+
+
+@router.post(SaleorEvent.ORDER_CANCELLED.path)
+async def order_cancelled(ctx: Ctx, hook: OrderCancelledHook) -> JSONResponse:
+    return await _order_answer(ctx, hook)

@@ -212,22 +212,26 @@ def test_admin_configures_tests_maps_and_sees_a_payment(
     expect(frame.locator("#banner")).to_contain_text("CoinPayments refused these credentials")
     expect(card.locator(".badge")).to_have_text("Not working")
 
-    # Back to the right secret.
+    # Back to the right secret, with sent-out invoices: new orders billed, reminders (a bad one first).
     card.get_by_role("button", name="Edit").click()
     form.locator('input[name="client_secret"]').fill(SECRET)
+    form.locator('input[name="invoice_new_orders"]').check()
+    form.locator('input[name="invoice_reminders"]').fill("soon")
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator('[data-error-for="invoice_reminders"]')).to_contain_text("not a day offset")
+    form.locator('input[name="invoice_reminders"]').fill("-3, +3")
     form.get_by_role("button", name="Save").click()
     expect(frame.locator("#banner")).to_contain_text("Saved Main shop.")
     expect(card.locator(".badge")).to_have_text("Connected")
+    expect(card).to_contain_text("new orders invoiced automatically; due after 7 days; reminders -3, +3")
 
-    # Map a channel; a bad slug is refused next to the field first.
+    # Map a channel, picked from the Saleor's channels (not typed); none picked is refused next to the field.
     map_form = frame.locator("#map-form")
-    map_form.locator('input[name="channel"]').fill("bad slug")
     map_form.get_by_role("button", name="Map channel").click()
-    expect(map_form.locator('[data-error-for="channel"]')).to_contain_text("not a channel slug")
-    map_form.locator('input[name="channel"]').fill("no-such-channel")
-    map_form.get_by_role("button", name="Map channel").click()
-    expect(map_form.locator('[data-error-for="channel"]')).to_contain_text("No channel 'no-such-channel'")
-    map_form.locator('input[name="channel"]').fill("default-channel")
+    expect(map_form.locator('[data-error-for="channel"]')).to_contain_text("Choose a channel.")
+    channel_select = map_form.locator('select[name="channel"]')
+    assert channel_select.locator("option").all_inner_texts() == ["Choose a channel…", "default-channel (USD)"]
+    channel_select.select_option("default-channel")
     map_form.get_by_role("button", name="Map channel").click()
     expect(frame.locator("#banner")).to_contain_text("Channel default-channel now pays with Main shop")
     expect(frame.locator("#channels-table")).to_contain_text("default-channel")

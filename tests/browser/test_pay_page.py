@@ -56,6 +56,29 @@ def _in_thread(work: Callable[[], T]) -> T:
         return pool.submit(work).result()
 
 
+CONTRAST = """(selector) => {
+  const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => {
+    const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  let element = document.querySelector(selector);
+  const color = rgb(getComputedStyle(element).color);
+  let background = "rgba(0, 0, 0, 0)";
+  while (element && /rgba\\(0, 0, 0, 0\\)|transparent/.test(background)) {
+    background = getComputedStyle(element).backgroundColor;
+    element = element.parentElement;
+  }
+  const [a, b] = [lum(color), lum(rgb(background))].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def _contrast(page: Any, selector: str) -> float:
+    """WCAG contrast ratio of an element's text against the first opaque background behind it."""
+    return float(page.evaluate(CONTRAST, selector))
+
+
 def test_a_buyer_pays_on_the_pay_page(world: World, browser: Any) -> None:
     from playwright.sync_api import expect
 
@@ -83,6 +106,9 @@ def test_a_buyer_pays_on_the_pay_page(world: World, browser: Any) -> None:
     expect(page.locator("#qr")).to_be_visible()
     expect(page.locator("#countdown")).to_contain_text("Time left to pay:")
     expect(page.locator("#copy-address")).to_be_focused()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    for selector in ("#state", "#pay-address", ".coin", "#countdown", "#progress", "#shop"):
+        assert _contrast(page, selector) >= 4.5, selector
     screenshot(page, "pay-2-ltct")
 
     # Switch coins: another address on the same invoice.

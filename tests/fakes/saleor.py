@@ -39,13 +39,14 @@ from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from graphql import GraphQLSchema, OperationDefinitionNode, parse
 from graphql.language import FieldNode, InlineFragmentNode
 from pydantic import HttpUrl, TypeAdapter, ValidationError
 
 from saleor_coinpayments.saleor.schema import schema_line_of
-from tests.fakes import saleor_api
+from tests.fakes import saleor_api, saleor_storefront  # noqa: F401 - registers the storefront resolvers
 from tests.fakes.saleor_api import create_event_from_response, create_failed_event, truncate_message
 from tests.fakes.saleor_keys import SigningKey
 from tests.fakes.saleor_model import (
@@ -124,7 +125,13 @@ PAYMENT_EVENTS = {
     "TRANSACTION_PROCESS_SESSION",
     *ACTION_EVENTS.values(),
 }
-EVENT_PERMISSIONS = {**{event: "HANDLE_PAYMENTS" for event in PAYMENT_EVENTS}, "INVOICE_REQUESTED": "MANAGE_ORDERS"}
+ORDER_EVENTS = {"ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_UPDATED", "ORDER_CANCELLED"}
+EVENT_PERMISSIONS = {
+    **{event: "HANDLE_PAYMENTS" for event in PAYMENT_EVENTS},
+    "INVOICE_REQUESTED": "MANAGE_ORDERS",
+    **{event: "MANAGE_ORDERS" for event in ORDER_EVENTS},
+}
+STAFF = User(pk=21, email="admin@example.com")
 KNOWN_PERMISSIONS = {
     "MANAGE_USERS", "MANAGE_STAFF", "IMPERSONATE_USER", "MANAGE_APPS", "MANAGE_OBSERVABILITY",
     "MANAGE_CHECKOUTS", "HANDLE_CHECKOUTS", "HANDLE_TAXES", "MANAGE_TAXES", "MANAGE_CHANNELS",
@@ -280,6 +287,8 @@ class FakeSaleor:
 
     def _build_asgi(self) -> FastAPI:
         api = FastAPI(title="fake saleor", openapi_url=None, docs_url=None, redoc_url=None)
+        # Storefronts call the API from their own origin (examples/storefront); Saleor allows any.
+        api.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["POST"], allow_headers=["*"])
 
         @api.get("/.well-known/jwks.json")
         async def jwks() -> JSONResponse:
@@ -313,8 +322,13 @@ class FakeSaleor:
         """Apply one GraphQL request with the configured latency, held or lost answers."""
         if self.latency_seconds:
             await asyncio.sleep(self.latency_seconds)
-        status, body = self.execute_graphql(
-            payload["query"], payload.get("variables"), token=token, operation_name=payload.get("operationName")
+        # In a thread: a storefront's payment mutations call the app, which may call this API meanwhile.
+        status, body = await asyncio.to_thread(
+            self.execute_graphql,
+            payload["query"],
+            payload.get("variables"),
+            token=token,
+            operation_name=payload.get("operationName"),
         )
         operation = _operation_name(payload["query"])
         if operation in self.hold_answers_to:
@@ -346,7 +360,7 @@ class FakeSaleor:
                 query,
                 variables=variables,
                 operation_name=operation_name,
-                context={"app": app, "model": self.model},
+                context={"app": app, "model": self.model, "saleor": self},
             )
             body: dict[str, Any] = {}
             if result.errors:
@@ -629,7 +643,9 @@ class FakeSaleor:
     def webhooks_for(self, app: App, event: str) -> list[Webhook]:
         return [w for w in app.webhooks if w.is_active and (event in w.sync_events or event in w.async_events)]
 
-    def _event_root(self, event: str, app: App, fields: dict[str, Any], issuing_app: App | None) -> dict[str, Any]:
+    def _event_root(
+        self, event: str, app: App, fields: dict[str, Any], issuing_app: App | User | None
+    ) -> dict[str, Any]:
         type_name = "".join(part.capitalize() for part in event.split("_"))
         return {
             "__typename": type_name,
@@ -1073,12 +1089,20 @@ class FakeSaleor:
     # --- staff: transactionRequestAction ------------------------------------------------------
 
     def request_action(
-        self, transaction_id: str, action_type: str, amount: Decimal | str | None = None
+        self,
+        transaction_id: str,
+        action_type: str,
+        amount: Decimal | str | None = None,
+        *,
+        reason: str | None = None,
+        staff: User | None = None,
     ) -> ActionResult:
         """Staff `transactionRequestAction` (CHARGE / REFUND / CANCEL), PROTOCOL.md §4.5.
 
-        The first attempt carries the payload; an HTTP ≥ 500 answer records the failure and is
-        retried (delays `action_retry_delays`) with an empty body, as Saleor 3.23 does.
+        The request event keeps `reason` (the `refundReason`) as its message and `staff` as its
+        `createdBy`, as Saleor 3.23 did (capture 048). The first attempt carries the payload; an
+        HTTP ≥ 500 answer records the failure and is retried (delays `action_retry_delays`) with an
+        empty body, as Saleor 3.23 does.
         """
         action = action_type.upper()
         event = ACTION_EVENTS[action]
@@ -1087,7 +1111,9 @@ class FakeSaleor:
             transaction.recalculate()
             limit = transaction.amounts["charged"] if action == "REFUND" else transaction.amounts["authorized"]
             value = limit if amount is None else min(Decimal(amount), limit)
-            request_event = self.model.add_event(transaction, f"{action}_REQUEST", value)
+            request_event = self.model.add_event(
+                transaction, f"{action}_REQUEST", value, message=reason or "", user=staff
+            )
             app = transaction.app
             hooks = [w for w in self.webhooks_for(app, event) if event in w.sync_events] if app else []
             if app is None or app not in self.model.apps or not hooks:
@@ -1160,22 +1186,71 @@ class FakeSaleor:
 
     def request_invoice(self, order_id: str, *, issuing_app: App | None = None) -> Invoice:
         """Staff `invoiceRequest` with no invoice plugin: a PENDING invoice + INVOICE_REQUESTED (B7)."""
-        event = "INVOICE_REQUESTED"
         with self.lock:
             order = self.order(order_id)
             invoice = Invoice(pk=self.model.next_pk(), order=order)
             order.invoices.append(invoice)
             self.model.invoices[invoice.id] = invoice
+        self.emit("INVOICE_REQUESTED", {"invoice": invoice, "order": order}, issuing_app)
+        return invoice
+
+    def emit(self, event: str, fields: dict[str, Any], issuing: App | User | None = None) -> list[Delivery]:
+        """An async event, as Saleor's worker sends it after the change committed: to every active
+        app holding the event's permission, built from that app's own subscription, signed."""
+        with self.lock:
             targets = [
                 (app, hook)
                 for app in self.model.apps
                 if app.is_active and EVENT_PERMISSIONS[event] in app.permissions
                 for hook in self.webhooks_for(app, event)
             ]
-            roots = [
-                (hook, self._event_root(event, app, {"invoice": invoice, "order": order}, issuing_app))
-                for app, hook in targets
-            ]
-        for hook, root in roots:
-            self._deliver(hook, event, root)
-        return invoice
+            roots = [(hook, self._event_root(event, app, fields, issuing)) for app, hook in targets]
+        return [self._deliver(hook, event, root) for hook, root in roots]
+
+    # --- orders made outside the storefront: ORDER_* events --------------------------------
+
+    def complete_draft_order(self, lines: list[Line] | None = None, **options: Any) -> tuple[Order, list[Delivery]]:
+        """Staff `draftOrderCreate` + `draftOrderComplete`: an unpaid order (origin DRAFT, 035);
+        ORDER_CREATED names the staff user. `confirmed=False` leaves it UNCONFIRMED."""
+        confirmed = options.pop("confirmed", True)
+        order = self.create_order(lines, **options)
+        with self.lock:
+            order.status = "UNFULFILLED" if confirmed else "UNCONFIRMED"
+        return order, self.emit("ORDER_CREATED", {"order": order}, STAFF)
+
+    def create_order_by_app(
+        self, app: App, lines: list[Line] | None = None, **options: Any
+    ) -> tuple[Order, list[Delivery]]:
+        """Another app (a subscription service) makes an order (`orderCreateFromCheckout` or a draft it
+        completes): ORDER_CREATED names that app."""
+        order = self.create_order(lines, **options)
+        with self.lock:
+            order.origin = "CHECKOUT"
+        return order, self.emit("ORDER_CREATED", {"order": order}, app)
+
+    def confirm_order(self, order_id: str) -> list[Delivery]:
+        """Staff `orderConfirm`: UNCONFIRMED → UNFULFILLED, ORDER_CONFIRMED."""
+        with self.lock:
+            order = self.order(order_id)
+            order.status = "UNFULFILLED"
+        return self.emit("ORDER_CONFIRMED", {"order": order}, STAFF)
+
+    def cancel_order(self, order_id: str) -> list[Delivery]:
+        """Staff `orderCancel`: status CANCELED, ORDER_CANCELLED (and ORDER_UPDATED, as Saleor does)."""
+        with self.lock:
+            order = self.order(order_id)
+            order.status = "CANCELED"
+        return self.emit("ORDER_CANCELLED", {"order": order}, STAFF) + self.emit(
+            "ORDER_UPDATED", {"order": order}, STAFF
+        )
+
+    def change_order_lines(self, order_id: str, lines: list[Line]) -> list[Delivery]:
+        """Staff edit an unfulfilled order's lines (`orderLinesCreate`/`orderLineUpdate`): ORDER_UPDATED."""
+        with self.lock:
+            order = self.order(order_id)
+            order.lines = [OrderLineNode(self.model.next_pk(), line, order.currency) for line in lines]
+        return self.emit("ORDER_UPDATED", {"order": order}, STAFF)
+
+    def redeliver(self, delivery: Delivery) -> Delivery:
+        """Saleor retrying a failed async delivery: the same body, signed again."""
+        return self.send_webhook(delivery.event, delivery.body, url=delivery.url, attempt=delivery.attempt + 1)

@@ -579,6 +579,111 @@ def invoice_update(_root: Any, info: GraphQLResolveInfo, *, id: str, input: dict
     return {"invoice": invoice, "errors": []}
 
 
+@resolver("Mutation", "invoiceCreate")
+def invoice_create(_root: Any, info: GraphQLResolveInfo, *, orderId: str, input: dict[str, Any]) -> dict[str, Any]:
+    """A ready invoice (SUCCESS) with the given number and url, no webhook (B7); needs MANAGE_ORDERS."""
+    require_any(info, "MANAGE_ORDERS")
+    model = model_of(info)
+    order: Order | None = model.node(orderId, "Order")
+    if order is None:
+        return {"invoice": None, "errors": [error("orderId", "NOT_FOUND", f"Couldn't resolve to a node: {orderId}")]}
+    if order.status in ("DRAFT", "UNCONFIRMED"):
+        return {"invoice": None, "errors": [error("orderId", "INVALID_STATUS", "Cannot create an invoice.")]}
+    missing = [
+        error(key, "REQUIRED", f"This field is required: {key}.") for key in ("number", "url") if not input.get(key)
+    ]
+    if missing:
+        return {"invoice": None, "errors": missing}
+    invoice = Invoice(pk=model.next_pk(), order=order, number=input["number"], url=input["url"], status="SUCCESS")
+    order.invoices.append(invoice)
+    model.invoices[invoice.id] = invoice
+    return {"invoice": invoice, "errors": []}
+
+
+@resolver("Mutation", "invoiceSendNotification")
+def invoice_send_notification(_root: Any, info: GraphQLResolveInfo, *, id: str) -> dict[str, Any]:
+    """Saleor e-mails the invoice to the buyer (B7): only a SUCCESS invoice with number and url."""
+    require_any(info, "MANAGE_ORDERS")
+    invoice: Invoice | None = model_of(info).node(id, "Invoice")
+    if invoice is None:
+        return {"invoice": None, "errors": [error("id", "NOT_FOUND", f"Couldn't resolve to a node: {id}")]}
+    problems = []
+    if invoice.status != "SUCCESS":
+        problems.append(error(None, "NOT_READY", "Provided invoice is not ready to be sent."))
+    if not invoice.url:
+        problems.append(error("url", "URL_NOT_SET", "Provided invoice needs to have an URL."))
+    if not invoice.number:
+        problems.append(error("number", "NUMBER_NOT_SET", "Provided invoice needs to have an invoice number."))
+    if not invoice.order.user_email:
+        problems.append(error("order", "EMAIL_NOT_SET", "Provided invoice order needs an email address."))
+    if problems:
+        return {"invoice": None, "errors": problems}
+    invoice.sent_notifications += 1
+    return {"invoice": invoice, "errors": []}
+
+
+_STATUS_FILTER = {
+    "UNCONFIRMED": {"UNCONFIRMED"},
+    "UNFULFILLED": {"UNFULFILLED"},
+    "PARTIALLY_FULFILLED": {"PARTIALLY_FULFILLED"},
+    "FULFILLED": {"FULFILLED"},
+    "CANCELED": {"CANCELED"},
+}
+
+
+def _order_matches(order: Order, where: dict[str, Any]) -> bool:
+    channels = where.get("channels")
+    if channels is not None and order.channel.id not in channels:
+        return False
+    statuses = where.get("status")
+    if statuses is not None:
+        wanted = set().union(*(_STATUS_FILTER[s] for s in statuses)) if statuses else set()
+        if order.status not in wanted:
+            return False
+    charge = where.get("chargeStatus")
+    if charge is not None and order.charge_status not in charge:
+        return False
+    created = where.get("created") or {}
+    day = order.created.date()
+    if created.get("gte") and day < datetime.fromisoformat(str(created["gte"])).date():
+        return False
+    return not (created.get("lte") and day > datetime.fromisoformat(str(created["lte"])).date())
+
+
+@resolver("Query", "orders")
+def _query_orders(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    filter: dict[str, Any] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+    **unsupported: Any,
+) -> dict[str, Any]:
+    """`orders` (needs MANAGE_ORDERS), newest first as Saleor sorts by default, at most 100 a page."""
+    require_any(info, "MANAGE_ORDERS")
+    if unsupported:
+        raise GraphQLError(f"the fake Saleor does not support orders({', '.join(unsupported)})")
+    if filter and set(filter) - {"channels", "status", "chargeStatus", "created"}:
+        raise GraphQLError(f"the fake Saleor does not support the filter {sorted(filter)}")
+    if first is None or not 1 <= first <= 100:
+        raise GraphQLError("You must provide a `first` value between 1 and 100.")
+    for status in (filter or {}).get("status") or []:
+        if status not in _STATUS_FILTER:
+            raise GraphQLError(f"the fake Saleor does not filter by status {status}")
+    matching = sorted(
+        (o for o in model_of(info).orders.values() if _order_matches(o, filter or {})),
+        key=lambda o: (o.created, o.number),
+        reverse=True,
+    )
+    start = int(after) if after else 0
+    page = matching[start : start + first]
+    end = start + len(page)
+    return {
+        "edges": [{"node": order, "cursor": str(start + i + 1)} for i, order in enumerate(page)],
+        "pageInfo": {"hasNextPage": end < len(matching), "endCursor": str(end) if page else None},
+    }
+
+
 @resolver("Mutation", "orderNoteAdd")
 def order_note_add(_root: Any, info: GraphQLResolveInfo, *, order: str, input: dict[str, Any]) -> dict[str, Any]:
     """A NOTE_ADDED order event (needs MANAGE_ORDERS); Saleor refuses a blank message (REQUIRED)."""

@@ -325,6 +325,7 @@ class TransactionEvent:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     app: App | None = None
     idempotency_key: str | None = None
+    user: User | None = None  # the staff user behind a request event (transactionRequestAction)
 
     @property
     def id(self) -> str:
@@ -335,8 +336,8 @@ class TransactionEvent:
         return MoneyValue(self.amount_value, self.currency)
 
     @property
-    def created_by(self) -> App | None:
-        return self.app
+    def created_by(self) -> User | App | None:
+        return self.user or self.app
 
 
 @dataclass
@@ -516,6 +517,7 @@ class Invoice:
     number: str | None = None
     url: str | None = None
     status: str = "PENDING"
+    sent_notifications: int = 0  # invoiceSendNotification calls that went out (INVOICE_SENT)
 
     @property
     def id(self) -> str:
@@ -536,6 +538,8 @@ class Order:
     billing_address: Address | None
     user: User | None = None
     status: str = "UNFULFILLED"
+    origin: str = "DRAFT"
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
     transactions: list[TransactionItem] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

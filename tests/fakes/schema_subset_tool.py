@@ -6,13 +6,15 @@ One subset per tested Saleor line: `subset.graphql` from ../shared/saleor/schema
 newest) and `subset-3.20.graphql` from ../shared/saleor/schema-3.20.graphql (the oldest
 supported); the shared folder is found as tests/shared_refs.py says. Each holds exactly what
 the app's documents and subscriptions (and the fake Saleor's own test reads in
-tests/fakes/saleor_graphql/) select: those types, those fields, those arguments, with that
+tests/fakes/saleor_graphql/, and the storefront example's documents, marked /* GraphQL */ in
+examples/storefront/storefront.js) select: those types, those fields, those arguments, with that
 line's real types; enums and input objects whole. The output is committed;
 `tests/unit/saleor/test_schema_subset.py` proves each still agrees with its real schema.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -44,6 +46,26 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "saleor_coinpayments" / "saleor"
 OUTPUTS = {"3.20": PACKAGE / "schema" / "subset-3.20.graphql", "newest": PACKAGE / "schema" / "subset.graphql"}
 STANDARD_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
+
+
+STOREFRONT_SCRIPT = REPO / "examples" / "storefront" / "storefront.js"
+_MARKED_DOCUMENT = re.compile(r"/\* GraphQL \*/ `([^`]*)`")
+
+
+def storefront_documents() -> dict[str, str]:
+    """The storefront example's GraphQL documents (marked `/* GraphQL */` in its script), by operation name."""
+    found = _MARKED_DOCUMENT.findall(STOREFRONT_SCRIPT.read_text(encoding="utf-8"))
+    named = {}
+    for document in found:
+        match = re.search(r"\b(?:query|mutation)\s+(\w+)", document)
+        assert match, f"an unnamed storefront document: {document[:80]}"
+        named[match.group(1)] = document
+    return named
+
+
+def all_documents() -> list[str]:
+    """Every document the subsets are made from: the files of `document_paths` and the storefront's."""
+    return [path.read_text(encoding="utf-8") for path in document_paths()] + list(storefront_documents().values())
 
 
 def document_paths() -> list[Path]:
@@ -216,7 +238,7 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         print(__doc__, file=sys.stderr)
         return 2
-    documents = [path.read_text(encoding="utf-8") for path in document_paths()]
+    documents = all_documents()
     for line in SCHEMA_LINES:
         source = shared_refs.shared_path(*shared_refs.SCHEMA_PARTS_BY_LINE[line])
         real = build_schema(source.read_text(encoding="utf-8"))

@@ -16,7 +16,7 @@ SYNC_EVENTS = {
     "TRANSACTION_REFUND_REQUESTED",
     "TRANSACTION_CANCELATION_REQUESTED",
 }
-ASYNC_EVENTS = {"INVOICE_REQUESTED", "ORDER_CREATED"}
+ASYNC_EVENTS = {"INVOICE_REQUESTED", "ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_UPDATED", "ORDER_CANCELLED"}
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 _RANGE = re.compile(r"^(>=|<=|>|<|=|\^|~)?\d+(\.\d+){0,2}( (>=|<=|>|<)\d+(\.\d+){0,2})*$")
 

@@ -1,7 +1,8 @@
-"""TRANSACTION_CHARGE_REQUESTED, _REFUND_REQUESTED and _CANCELATION_REQUESTED: explicit answers.
+"""TRANSACTION_CHARGE_REQUESTED and _CANCELATION_REQUESTED: explicit answers.
 
-Crypto invoices are charged when the buyer pays, so a charge request has nothing to do; refunds are
-made in CoinPayments (to the buyer's refund e-mail); a cancel cancels the invoice if nothing came in.
+Crypto invoices are charged when the buyer pays, so a charge request has nothing to do; a cancel
+cancels the invoice if nothing came in. Refund requests are kept and settled by staff
+(payments/refunds/requests.py).
 """
 
 from __future__ import annotations
@@ -31,18 +32,6 @@ async def charge(ctx: AppContext, installation: InstallationRecord, payload: dic
         result="CHARGE_FAILURE",
         psp_reference=request.psp_reference or None,
         message="Not applicable: crypto payments are charged when the buyer pays the CoinPayments invoice.",
-    )
-
-
-async def refund(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> ActionResult:
-    request = parse_action_request(payload)
-    return ActionResult(
-        result="REFUND_FAILURE",
-        psp_reference=request.psp_reference or None,
-        message=(
-            "Refunds of crypto payments are made in CoinPayments: send the refund from your CoinPayments "
-            "account to the buyer, then record it here."
-        ),
     )
 
 

@@ -154,7 +154,7 @@ async def choose_coin(ctx: AppContext, payment: Payment, wanted: str) -> Payment
         log.warning("coinpayments_unavailable", error=exc.message)
         return CoinRefusal("PROVIDER_UNAVAILABLE", UNAVAILABLE)
     status = await _read_status(client, payment.invoice_id, address)
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:
         row = await PaymentRepository(session).get(payment.id, lock=True)
         assert row is not None
         _store_coin(row, address.currency, address.addresses, address.amount_due, address.expires)
@@ -206,7 +206,7 @@ async def refresh_coin_status(ctx: AppContext, payment: Payment) -> Payment:
         return payment
     decimals = int((payment.coin_details or {}).get("currency", {}).get("decimals", 8))
     view = status_view(status, decimals)
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:
         row = await PaymentRepository(session).get(payment.id, lock=True)
         if row is None or row.coin_currency_id != payment.coin_currency_id:
             return row or payment

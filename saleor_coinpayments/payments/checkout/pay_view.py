@@ -3,8 +3,8 @@
 The page and its JSON endpoint see only this: the shop's name, the amount, the coins with their
 amounts, the chosen coin (address, exact amount, URI, QR, expiry, live status), the state in words
 and the way back to the shop. Never the invoice id, the Saleor ids, the hosted links or anything of
-another payment. Reads follow the same freshness window as `transactionProcess`: CoinPayments is
-asked again only when the last read is older than `PROCESS_REFRESH_MIN_SECONDS`.
+another payment. Reads follow `transactionProcess`: the stored state is the answer, and CoinPayments
+is asked again, in the background, only when the last read is older than `PROCESS_REFRESH_MIN_SECONDS`.
 """
 
 from __future__ import annotations
@@ -12,21 +12,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import structlog
-
-from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments.checkout import coin_choice
 from saleor_coinpayments.payments.checkout.pay_link import is_well_formed, token_hash
 from saleor_coinpayments.payments.checkout.payment_data import chosen_coin_data
-from saleor_coinpayments.payments.refresh import refresh_payment_row
+from saleor_coinpayments.payments.checkout.transaction_session import (
+    _refresh_in_background as refresh_in_background,  # the same re-read transactionProcess starts
+)
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
-
-log = structlog.get_logger(__name__)
 
 
 async def payment_for_token(ctx: AppContext, token: str) -> Payment | None:
@@ -45,15 +42,16 @@ def _is_fresh(ctx: AppContext, payment: Payment) -> bool:
     return (utcnow() - payment.last_checked_at).total_seconds() < ctx.settings.process_refresh_min_seconds
 
 
-async def current(ctx: AppContext, payment: Payment) -> Payment:
-    """The payment as CoinPayments sees it now (within the freshness window); a failed read keeps
-    what we know."""
-    if not _is_fresh(ctx, payment) and payment.invoice_id:
-        try:
-            payment = await refresh_payment_row(ctx, payment.id) or payment
-        except cp_errors.CoinPaymentsError as exc:
-            log.info("pay_page_refresh_failed", error=exc.message)
-    return await coin_choice.refresh_coin_status(ctx, payment)
+def current(ctx: AppContext, payment: Payment) -> Payment:
+    """The stored payment, as `transactionProcess` answers: when its invoice read or its coin status
+    is older than the freshness window, one re-read per payment starts in the background (shared
+    with `transactionProcess`), so the page's next poll shows it and a poll never waits on CoinPayments."""
+    invoice_stale = not _is_fresh(ctx, payment)
+    coin_stale = payment.coin_currency_id is not None and not coin_choice.status_is_fresh(ctx, payment)
+    if payment.invoice_id and (invoice_stale or coin_stale):
+        payment_id = payment.id
+        ctx.refreshes.start(payment_id, lambda: refresh_in_background(ctx, payment_id, invoice_stale))
+    return payment
 
 
 def _confirmations(payment: Payment) -> tuple[int, int]:

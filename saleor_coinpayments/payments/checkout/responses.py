@@ -60,6 +60,18 @@ class ActionResult:
         return body
 
 
+@dataclass(frozen=True)
+class ActionAcknowledged:
+    """The asynchronous answer to a refund request (PROTOCOL.md §4.5): a pspReference and no result.
+    Saleor counts the request as pending until a REFUND_SUCCESS/FAILURE with that pspReference."""
+
+    psp_reference: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pspReference": self.psp_reference, "message": _cut(self.message)}
+
+
 def charge_failure(message: str, *, code: str, psp_reference: str | None = None, **data: Any) -> SessionResult:
     """A refusal the storefront can show: `data.error` has a stable code and the buyer's message."""
     return SessionResult(

@@ -108,7 +108,7 @@ async def _claim(
 
 
 async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoice, extra: dict[str, Any]) -> Payment:
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:
         row = await PaymentRepository(session).get(payment_id, lock=True)
         assert row is not None
         row.invoice_id = created.id
@@ -141,7 +141,7 @@ async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoi
 
 async def _store_recovered(ctx: AppContext, client: CoinPaymentsClient, payment_id: str, invoice_id: str) -> Payment:
     invoice = await client.get_invoice(invoice_id)
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:
         row = await PaymentRepository(session).get(payment_id, lock=True)
         assert row is not None
         row.invoice_id = invoice.id

@@ -16,6 +16,7 @@ from saleor_coinpayments.context import AppContext, app_context
 from saleor_coinpayments.payments.delivery import backlog
 from saleor_coinpayments.payments.delivery.outbox_worker import OutboxWorker, deliver_due
 from saleor_coinpayments.payments.delivery.reconciler import Reconciler, reconcile_due
+from saleor_coinpayments.payments.invoicing.reminders import work_due_reminders
 from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.store.migrate import upgrade_async
 
@@ -55,6 +56,7 @@ async def run_background_workers(ctx: AppContext, stopping: asyncio.Event | None
         asyncio.create_task(Reconciler(ctx).run(stopping, grace)),
     ]
     loops = [
+        asyncio.create_task(_loop("reminders", ctx.settings.reconcile_interval_seconds, work_due_reminders, ctx)),
         asyncio.create_task(
             _loop("notifications", ctx.settings.reconcile_interval_seconds * 20, register_missing_notifications, ctx)
         ),
@@ -84,6 +86,7 @@ async def reconcile_command(settings: Settings, *, once: bool) -> int:
             read = 0
             while batch := await reconcile_due(ctx):
                 read += batch
+            await work_due_reminders(ctx)
             sent = 0
             while batch := await deliver_due(ctx):
                 sent += batch

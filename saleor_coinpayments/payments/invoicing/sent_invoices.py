@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -45,6 +45,9 @@ from saleor_coinpayments.payments.invoice_builder import (
     make_invoice_ref,
     summary_from_payload,
 )
+from saleor_coinpayments.payments.invoicing import saleor_calls
+from saleor_coinpayments.payments.invoicing.notes import ORDER_NOTE
+from saleor_coinpayments.payments.invoicing.reminders import ReminderRepository, default_due_date
 from saleor_coinpayments.payments.payloads import PayloadError
 from saleor_coinpayments.payments.refresh import refresh_payment, stamp_new_invoice
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
@@ -60,7 +63,6 @@ log = structlog.get_logger(__name__)
 
 TRANSACTION_CREATE = "transaction_create"
 INVOICE_UPDATE = "invoice_update"
-ORDER_NOTE = "order_note"
 OUTBOX_KINDS = frozenset({TRANSACTION_CREATE, INVOICE_UPDATE, ORDER_NOTE})
 
 TRANSACTION_NAME = "CoinPayments"
@@ -155,8 +157,8 @@ class BillableOrder:
     channel_slug: str
 
 
-def _charged(order: Mapping[str, Any]) -> Decimal:
-    money = order.get("totalCharged")
+def amount_of(money: Any) -> Decimal:
+    """The amount of a Saleor `Money` object as read (Decimal); 0 when absent or unreadable."""
     value = money.get("amount") if isinstance(money, Mapping) else None
     if value is None:
         return Decimal(0)
@@ -164,6 +166,10 @@ def _charged(order: Mapping[str, Any]) -> Decimal:
         return to_decimal(value)
     except MoneyError:
         return Decimal(0)
+
+
+def _charged(order: Mapping[str, Any]) -> Decimal:
+    return amount_of(order.get("totalCharged"))
 
 
 def billable_order(order: Mapping[str, Any]) -> BillableOrder | SendRefused:
@@ -262,6 +268,15 @@ async def _enqueue_followups(session: Any, payment: Payment, saleor_invoice_id: 
             kind=INVOICE_UPDATE,
             payload={"invoiceId": saleor_invoice_id},
         )
+    elif not any(message.kind == INVOICE_UPDATE for message in await outbox.for_payment(payment.id)):
+        # Billed without "Generate invoice": Saleor gets its own invoice record of ours.
+        await outbox.enqueue(
+            installation_id=payment.installation_id,
+            payment_id=payment.id,
+            dedup_key=f"{payment.id}:{saleor_calls.INVOICE_CREATE}",
+            kind=saleor_calls.INVOICE_CREATE,
+            payload={"orderId": payment.source_id},
+        )
 
 
 async def _followups(ctx: AppContext, payment_id: str, saleor_invoice_id: str | None) -> Payment:
@@ -278,6 +293,7 @@ async def _store(
     payment_id: str,
     created: CreatedInvoice | RecoveredInvoice,
     saleor_invoice_id: str | None,
+    reminders: tuple[int, ...] = (),
 ) -> Payment:
     """The invoice id and its links, committed together with the queued Saleor calls."""
     expires: datetime | None = None
@@ -285,7 +301,7 @@ async def _store(
         expires = created.summary.expires or (await client.get_invoice(created.id)).expires
     elif created.payment is not None:
         expires = created.payment.expires
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:
         row = await PaymentRepository(session).get(payment_id, lock=True)
         assert row is not None
         row.invoice_id = created.id
@@ -296,6 +312,9 @@ async def _store(
         stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
         await session.flush()
         await _enqueue_followups(session, row, saleor_invoice_id)
+        due_date = (row.details or {}).get("due_date")
+        if reminders and due_date:
+            await ReminderRepository(session).schedule(row, datetime.fromisoformat(due_date), reminders)
         return row
 
 
@@ -327,6 +346,7 @@ async def _claim(
                 "email": billable.email,
                 "order_number": billable.summary.number,
                 "due_date": options.due_date.isoformat() if options.due_date else None,
+                "order_total": str(billable.summary.total_gross),
             },
         )
         if await repo.add_if_absent(row):
@@ -339,7 +359,7 @@ async def _claim(
 
 async def _drop_claim(ctx: AppContext, payment_id: str) -> None:
     """CoinPayments refused the invoice: forget the claim, so nothing half-made remains."""
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:
         row = await PaymentRepository(session).get(payment_id, lock=True)
         if row is not None and row.invoice_id is None:
             await session.delete(row)
@@ -387,6 +407,8 @@ async def send_invoice(
         previous = latest.invoice_id
     if config is None:
         return SendRefused("NOT_CONFIGURED", f"Crypto payments are not set up for channel {checked.channel_slug!r}.")
+    if options.due_date is None:
+        options = replace(options, due_date=default_due_date(config.invoice_due_days))
     client = client_for(ctx, config)
     try:
         fiat_id = await client.fiat_currency_id(checked.amount.currency)
@@ -440,7 +462,7 @@ async def send_invoice(
                 created = RecoveredInvoice(id=found.id, summary=found)
         if created is None:
             created = await client.create_invoice(request)
-        stored = await _store(ctx, client, payment.id, created, saleor_invoice_id)
+        stored = await _store(ctx, client, payment.id, created, saleor_invoice_id, config.invoice_reminders)
     except cp_errors.CoinPaymentsValidationError as exc:
         await _drop_claim(ctx, payment.id)
         log.warning("sent_invoice_rejected", error=exc.message)
@@ -521,23 +543,10 @@ async def _transaction_create(ctx: AppContext, installation: InstallationRecord,
         return _DELIVERED
     assert payment.invoice_id is not None
     # After a crash between Saleor's answer and our write, the transaction is already there.
-    data = await ctx.saleor.execute(
-        installation.saleor_api_url,
-        load_document("order_for_invoice"),
-        {"id": payment.source_id},
-        token=installation.app_token,
-    )
-    order = data.get("order")
-    if not isinstance(order, dict):
-        return FAILED, f"order {payment.source_id} not found in Saleor"
-    transaction_id = next(
-        (
-            str(t["id"])
-            for t in order.get("transactions") or []
-            if isinstance(t, dict) and t.get("pspReference") == payment.invoice_id
-        ),
-        None,
-    )
+    try:
+        transaction_id = await saleor_calls.made_before(ctx, installation, payment, "transactions", "pspReference")
+    except LookupError as exc:
+        return FAILED, str(exc)
     if transaction_id is None:
         email = (payment.details or {}).get("email") or "the buyer"
         transaction: dict[str, Any] = {
@@ -583,7 +592,10 @@ async def _invoice_update(
         token=installation.app_token,
     )
     error = _errors(data, "invoiceUpdate")
-    return (FAILED, error) if error else _DELIVERED
+    if error:
+        return FAILED, error
+    await saleor_calls.remember_saleor_invoice(ctx, payment.id, saleor_invoice_id)
+    return _DELIVERED
 
 
 async def deliver(ctx: AppContext, installation: InstallationRecord, message: OutboxMessage) -> Delivery:

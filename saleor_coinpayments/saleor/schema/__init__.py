@@ -42,17 +42,25 @@ SUBSCRIPTION_EVENTS: tuple[str, ...] = (
     "TRANSACTION_REFUND_REQUESTED",
     "TRANSACTION_CANCELATION_REQUESTED",
     "INVOICE_REQUESTED",
+    "ORDER_CREATED",
+    "ORDER_CONFIRMED",
+    "ORDER_UPDATED",
+    "ORDER_CANCELLED",
 )
 
 #: App→Saleor documents, by file stem.
 DOCUMENT_NAMES: tuple[str, ...] = (
     "app_id",
     "app_webhooks",
+    "channel_ids",
     "channels",
     "checkout_complete",
+    "invoice_create",
+    "invoice_send_notification",
     "invoice_update",
     "order_for_invoice",
     "order_note_add",
+    "orders_to_bill",
     "transaction",
     "transaction_create",
     "transaction_event_report",

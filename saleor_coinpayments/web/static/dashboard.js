@@ -20,6 +20,8 @@
 
   const state = {
     token: null,
+    channels: [], // the Saleor's channels: [{slug, currency}]
+    settling: null, // the refund being settled
     configurations: [],
     defaultApiUrl: "",
     editing: null, // null: closed; "": new; otherwise the id being edited
@@ -52,10 +54,19 @@
     sendToDashboard("notification", { status, title, text });
   }
 
+  // The Dashboard's theme: the `theme` query parameter first, then its "theme" events (app bridge).
+  function applyTheme(theme) {
+    if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
+  }
+  applyTheme(params.get("theme"));
+
   function onMessage(event) {
     if (event.origin !== dashboardOrigin || event.source !== window.parent) return;
     const message = event.data;
     if (!message || typeof message !== "object") return;
+    if (message.type === "theme" || message.type === "handshake") {
+      applyTheme(message.payload && message.payload.theme);
+    }
     if (message.type === "handshake" || message.type === "tokenRefresh") {
       const token = message.payload && message.payload.token;
       if (typeof token !== "string" || !token) return;
@@ -218,6 +229,8 @@
         el("dd", { text: c.checkout_page === "app" ? "This app's pay page" : "Hosted by CoinPayments" }),
         el("dt", { text: "Channels" }),
         el("dd", {}, channels),
+        el("dt", { text: "Sent-out invoices" }),
+        el("dd", { text: billingText(c) }),
         el("dt", { text: "Notifications" }),
         el("dd", { text: c.notifications_registered ? "Registered at CoinPayments" : "Not registered yet" }),
       ),
@@ -256,6 +269,14 @@
     renderConfigurations();
   }
 
+  function billingText(c) {
+    const reminders = c.invoice_reminders.length
+      ? c.invoice_reminders.map((day) => (day > 0 ? `+${day}` : `${day}`)).join(", ")
+      : "none";
+    const orders = c.invoice_new_orders ? "new orders invoiced automatically" : "new orders not invoiced";
+    return `${orders}; due after ${c.invoice_due_days} days; reminders ${reminders}`;
+  }
+
   function openEditor(configuration) {
     const form = $("#configuration-form");
     form.reset();
@@ -269,11 +290,15 @@
       form.elements.namedItem("api_url").value = configuration.api_url;
       form.elements.namedItem("accepted_coins").value = configuration.accepted_coins.join(", ");
       form.elements.namedItem("checkout_page").value = configuration.checkout_page || "hosted";
-      form.elements.namedItem("channels").value = configuration.channels.join(", ");
+      renderChannelChoices(configuration.channels);
+      form.elements.namedItem("invoice_new_orders").checked = configuration.invoice_new_orders;
+      form.elements.namedItem("invoice_due_days").value = String(configuration.invoice_due_days);
+      form.elements.namedItem("invoice_reminders").value = configuration.invoice_reminders.join(", ");
       secret.placeholder = `${configuration.client_secret} — leave empty to keep`;
       $("#secret-hint").textContent = "Write-only: the stored secret is never shown. Enter a new one to replace it.";
     } else {
       form.elements.namedItem("api_url").value = state.defaultApiUrl;
+      renderChannelChoices([]);
       secret.placeholder = "";
       $("#secret-hint").textContent = "Shown once by CoinPayments when the integration is created.";
     }
@@ -298,7 +323,10 @@
       api_url: field("api_url"),
       accepted_coins: field("accepted_coins"),
       checkout_page: field("checkout_page"),
-      channels: field("channels"),
+      channels: $$('#channel-choices input[name="channels"]:checked', form).map((box) => box.value).join(","),
+      invoice_new_orders: form.elements.namedItem("invoice_new_orders").checked,
+      invoice_due_days: field("invoice_due_days") || "7",
+      invoice_reminders: field("invoice_reminders"),
     };
     const button = $("#save");
     setBusy(button, true, "Saving…");
@@ -387,6 +415,42 @@
 
   // ------------------------------------------------------------------ channels
 
+  // ------------------------------------------------------------------ the Saleor's channels (picked, not typed)
+
+  async function loadChannels() {
+    const { ok, data } = await call("GET", "/channels");
+    state.channels = ok ? data.channels : [];
+    if (!ok) showBanner("warn", "Could not read the shop's channels from Saleor.", errorMessage(data, ""));
+    const select = $('#map-form select[name="channel"]');
+    const chosen = select.value;
+    select.replaceChildren(
+      el("option", { value: "", text: "Choose a channel…" }),
+      ...state.channels.map((c) => el("option", { value: c.slug, text: `${c.slug} (${c.currency})` })),
+    );
+    if (chosen) select.value = chosen;
+  }
+
+  function renderChannelChoices(checked) {
+    const box = $("#channel-choices");
+    const slugs = new Set([...state.channels.map((c) => c.slug), ...checked]);
+    if (!slugs.size) {
+      box.replaceChildren(el("span", { class: "muted", text: "This shop has no channels." }));
+      return;
+    }
+    box.replaceChildren(
+      ...Array.from(slugs)
+        .sort()
+        .map((slug) =>
+          el(
+            "label",
+            { class: "choice" },
+            el("input", { type: "checkbox", name: "channels", value: slug, checked: checked.includes(slug) }),
+            el("span", { text: slug }),
+          ),
+        ),
+    );
+  }
+
   function renderChannels() {
     const select = $('#map-form select[name="configuration_id"]');
     const chosen = select.value;
@@ -466,7 +530,7 @@
     const slug = form.elements.namedItem("channel").value.trim();
     const configurationId = form.elements.namedItem("configuration_id").value;
     if (!slug) {
-      showErrors(form, { channel: "Enter a channel slug." });
+      showErrors(form, { channel: "Choose a channel." });
       return;
     }
     if (!configurationId) {
@@ -538,6 +602,47 @@
     return el("span", { class: `badge ${kind}`, text: payment.state });
   }
 
+  function refundFigures(p) {
+    if (p.refundable === undefined) return null;
+    const parts = [`credited ${p.credited}`];
+    if (Number(p.refunded) > 0) parts.push(`refunded ${p.refunded}`);
+    if (Number(p.refund_pending) > 0) parts.push(`refunding ${p.refund_pending}`);
+    parts.push(`refundable ${p.refundable}`);
+    const lines = [el("span", { class: "sub", text: parts.join(" · ") })];
+    if (p.coinpayments_refund) {
+      lines.push(el("span", { class: "sub", text: `CoinPayments refund: ${p.coinpayments_refund.state} (${p.coinpayments_refund.amount})` }));
+    }
+    if (p.accepted_as_paid) lines.push(el("span", { class: "sub", text: `accepted as paid by ${p.accepted_as_paid.by}` }));
+    return lines;
+  }
+
+  function decisionButtons(p) {
+    if (!p.can_accept_or_refund) return [];
+    return [
+      el("button", { type: "button", class: "button small", text: "Accept as paid", onclick: (event) => decide(p, "accept-as-paid", event.currentTarget) }),
+      el("button", { type: "button", class: "button small", text: "Refund what came in", onclick: (event) => decide(p, "refund-received", event.currentTarget) }),
+    ];
+  }
+
+  async function decide(payment, action, button) {
+    setBusy(button, true);
+    try {
+      const { ok, data } = await call("POST", `/payments/${encodeURIComponent(payment.id)}/${action}`, {});
+      if (!ok) {
+        showBanner("error", `Invoice ${payment.invoice_id}: not done.`, errorMessage(data, ""));
+        return;
+      }
+      showBanner("ok", `Invoice ${payment.invoice_id}: done.`, data.message);
+      notifyDashboard("success", "CoinPayments", data.message);
+      await loadPayments();
+      await loadRefunds();
+    } catch (error) {
+      if (!(error instanceof NotAuthorised)) throw error;
+    } finally {
+      if (button.isConnected) setBusy(button, false);
+    }
+  }
+
   function paymentRow(p) {
     const credited = p.credited !== p.amount && Number(p.credited) > 0 ? `credited ${p.credited}` : null;
     return el(
@@ -546,13 +651,14 @@
       el("td", {}, formatTime(p.created_at)),
       el("td", { class: "mono nowrap", text: p.channel }),
       el("td", {}, el("span", { class: "mono", text: p.invoice_id || "—" }), el("span", { class: "sub", text: p.flow === "checkout" ? "checkout" : "sent invoice" })),
-      el("td", { class: "num" }, `${p.amount} ${p.currency}`, credited ? el("span", { class: "sub", text: credited }) : null),
+      el("td", { class: "num" }, `${p.amount} ${p.currency}`, refundFigures(p) || (credited ? el("span", { class: "sub", text: credited }) : null)),
       el("td", {}, stateBadge(p), p.confirmations ? el("span", { class: "sub", text: `${p.confirmations} confirmations` }) : null),
       el("td", {}, formatTime(p.last_notification_at)),
       reportsCell(p),
       el(
         "td",
-        { class: "num" },
+        { class: "num actions-cell" },
+        ...decisionButtons(p),
         p.invoice_id
           ? el("button", {
               type: "button",
@@ -596,6 +702,95 @@
     }
   }
 
+  // ------------------------------------------------------------------ refunds (issue 15)
+
+  const ORIGINS = { saleor: "asked in Saleor", staff: "refund of an under-payment", surplus: "suggested: surplus" };
+
+  function refundStateBadge(r) {
+    const kind = r.state === "sent" ? "badge-ok" : r.state === "declined" ? "badge-bad" : "badge-warn";
+    return el("span", { class: `badge ${kind}`, text: r.state });
+  }
+
+  function refundRow(r) {
+    const settled = r.state === "requested"
+      ? null
+      : el("span", { class: "sub", text: `${r.state === "sent" ? "sent" : "declined"} by ${r.settledBy || "?"}, ${formatTime(r.settledAt)}${r.txId ? ` · tx ${r.txId}` : ""}${r.declineReason ? ` · ${r.declineReason}` : ""}` });
+    return el(
+      "tr",
+      { dataset: { refundId: r.id }, class: r.state === "requested" ? "pending" : null },
+      el("td", {}, formatTime(r.createdAt), el("span", { class: "sub", text: r.requestedBy || "" })),
+      el("td", { class: "num" }, `${r.amount} ${r.currency}`),
+      el("td", {}, refundStateBadge(r), settled),
+      el("td", {}, el("span", { text: r.reason || "—" }), el("span", { class: "sub", text: ORIGINS[r.origin] || r.origin })),
+      el("td", { text: r.buyerEmail || "—" }),
+      el("td", {}, el("span", { class: "mono", text: r.pspReference })),
+      el(
+        "td",
+        { class: "num" },
+        r.state === "requested"
+          ? el("button", { type: "button", class: "button small primary", text: "Settle", onclick: () => openSettle(r) })
+          : null,
+      ),
+    );
+  }
+
+  async function loadRefunds() {
+    const pending = $("#refunds-pending-only").checked ? "?pending=1" : "";
+    const { ok, data } = await call("GET", `/refunds${pending}`);
+    if (!ok) {
+      showBanner("error", "Could not load the refunds.", errorMessage(data, ""));
+      return;
+    }
+    $("#refunds-table tbody").replaceChildren(...data.refunds.map(refundRow));
+    $("#no-refunds").hidden = data.refunds.length > 0;
+  }
+
+  function openSettle(refund) {
+    const form = $("#settle-form");
+    form.reset();
+    clearErrors(form);
+    state.settling = refund;
+    $("#settle-title").textContent = `Settle refund of ${refund.amount} ${refund.currency}${refund.buyerEmail ? ` to ${refund.buyerEmail}` : ""}`;
+    form.hidden = false;
+    form.elements.namedItem("tx").focus();
+  }
+
+  function closeSettle() {
+    state.settling = null;
+    $("#settle-form").hidden = true;
+  }
+
+  async function settle(action, button) {
+    const form = $("#settle-form");
+    const refund = state.settling;
+    if (!refund) return;
+    const field = (name) => form.elements.namedItem(name).value;
+    const body = action === "complete"
+      ? { tx: field("tx"), coin: field("coin"), amount: field("amount"), note: field("note") }
+      : { reason: field("reason") };
+    setBusy(button, true, action === "complete" ? "Completing…" : "Declining…");
+    try {
+      const { status, ok, data } = await call("POST", `/refunds/${encodeURIComponent(refund.id)}/${action}`, body);
+      if (status === 400 && data.errors) {
+        showErrors(form, data.errors);
+        return;
+      }
+      if (!ok) {
+        showErrors(form, { _: errorMessage(data, "The refund was not settled.") });
+        return;
+      }
+      closeSettle();
+      showBanner("ok", action === "complete" ? "Refund completed." : "Refund declined.", data.message);
+      notifyDashboard("success", "CoinPayments refund", data.message);
+      await loadRefunds();
+      await loadPayments();
+    } catch (error) {
+      if (!(error instanceof NotAuthorised)) throw error;
+    } finally {
+      if (button.isConnected) setBusy(button, false);
+    }
+  }
+
   // ------------------------------------------------------------------ start
 
   async function start() {
@@ -607,8 +802,10 @@
       state.loaded = true;
       $("#waiting").hidden = true;
       $("#content").hidden = false;
+      await loadChannels();
       await loadConfigurations();
       await loadPayments();
+      await loadRefunds();
     } catch (error) {
       if (!(error instanceof NotAuthorised)) throw error;
     }
@@ -621,6 +818,14 @@
     $("#map-form").addEventListener("submit", submitMap);
     $("#reload-log").addEventListener("click", () => loadPayments().catch(() => {}));
     $("#log-channel").addEventListener("change", () => loadPayments().catch(() => {}));
+    $("#reload-refunds").addEventListener("click", () => loadRefunds().catch(() => {}));
+    $("#refunds-pending-only").addEventListener("change", () => loadRefunds().catch(() => {}));
+    $("#settle-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      settle("complete", $("#complete-refund"));
+    });
+    $("#decline-refund").addEventListener("click", () => settle("decline", $("#decline-refund")));
+    $("#settle-cancel").addEventListener("click", closeSettle);
   }
 
   wire();

@@ -129,3 +129,54 @@ def test_installed_console_script_lists_configurations(dashboard: Dashboard, cli
     assert result.returncode == 0, result.stderr
     assert "Main shop" in result.stdout
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_billing_settings_from_the_shell_and_the_page(
+    dashboard: Dashboard, cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--invoice-new-orders on|off`, `--invoice-due-days`, `--invoice-reminders` (issue 11); the page
+    shows and saves the same; leaving a flag out keeps the stored value; bad values save nothing."""
+    assert config_set(dashboard, "--channel", "default-channel") == 0
+    [configuration] = dashboard.configurations()
+    assert (configuration["invoice_new_orders"], configuration["invoice_due_days"]) == (False, 7)
+    assert configuration["invoice_reminders"] == []
+    capsys.readouterr()
+
+    flags = ["--invoice-new-orders", "on", "--invoice-due-days", "14", "--invoice-reminders=-3,0,+3"]
+    assert config_set(dashboard, "--channel", "default-channel", *flags) == 0
+    out = capsys.readouterr().out
+    assert "invoice new orders  on" in out.replace("   ", "  ")
+    assert "-3, +0, +3" in out
+    [configuration] = dashboard.configurations()
+    assert configuration["invoice_new_orders"] is True
+    assert configuration["invoice_due_days"] == 14
+    assert configuration["invoice_reminders"] == [-3, 0, 3]
+
+    assert config_set(dashboard, "--channel", "default-channel", "--invoice-due-days", "0") == 2
+    assert "--invoice-due-days" in capsys.readouterr().err
+    assert config_set(dashboard, "--channel", "default-channel", "--invoice-new-orders", "off") == 0
+    [configuration] = dashboard.configurations()
+    assert (configuration["invoice_new_orders"], configuration["invoice_due_days"]) == (False, 14)
+    assert configuration["invoice_reminders"] == [-3, 0, 3]
+
+    saved = dashboard.call(
+        "PUT",
+        f"/configurations/{configuration['id']}",
+        json={
+            "name": configuration["name"],
+            "client_id": CLIENT_ID,
+            "invoice_new_orders": True,
+            "invoice_due_days": "30",
+            "invoice_reminders": "",
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    body = saved.json()["configuration"]
+    assert (body["invoice_new_orders"], body["invoice_due_days"], body["invoice_reminders"]) == (True, 30, [])
+    refused = dashboard.call(
+        "PUT",
+        f"/configurations/{configuration['id']}",
+        json={"name": configuration["name"], "client_id": CLIENT_ID, "invoice_reminders": "soon"},
+    )
+    assert refused.status_code == 400
+    assert set(refused.json()["errors"]) == {"invoice_reminders"}

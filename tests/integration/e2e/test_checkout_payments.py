@@ -113,9 +113,8 @@ def test_refund_and_charge_requests_get_explicit_answers(world: World) -> None:
     world.sim.pay(invoice_id, "full", confirmations=6, currency=_coin(world, invoice_id))
     eventually(lambda: world.app_events(transaction_id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS")
     refund = world.saleor.request_action(transaction_id, "REFUND", Decimal("5.00"))
-    assert refund.event is not None
-    assert refund.event.type == "REFUND_FAILURE"
-    assert "CoinPayments" in refund.event.message
+    assert refund.event is None, "a refund of credited money is acknowledged, pending (tests/…/test_refunds.py)"
+    assert refund.request_event.psp_reference.startswith(f"{invoice_id}:refund:")
     charge = world.saleor.request_action(transaction_id, "CHARGE", Decimal("5.00"))
     assert charge.event is not None
     assert charge.event.type == "CHARGE_FAILURE"

@@ -8,7 +8,6 @@ simulator is CoinPayments; the app runs by its own command; the CLI runs as a ch
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -20,7 +19,6 @@ import pytest
 
 from saleor_coinpayments.money import parse_json
 from tests.fakes.saleor_model import Address, Line, Order, TransactionItem
-from tests.helpers.app_server import settings_env
 from tests.integration.e2e.world import World, configure, eventually, running_world
 from tests.integration.simulator.signer import Signer
 
@@ -76,15 +74,7 @@ def _saleor_invoice(world: World, order_id: str, index: int) -> tuple[str | None
 
 
 def _cli(world: World, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [str(Path(sys.executable).with_name("saleor-coinpayments")), "invoice", "send", *args]
-    return subprocess.run(
-        command,
-        env=settings_env(world.app.settings),
-        cwd=world.app.settings.data_dir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return world.cli("invoice", "send", *args, timeout=60)
 
 
 def _send(world: World, order_id: str, **fields: Any) -> httpx.Response:

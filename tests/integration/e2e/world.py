@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.store.tables import Notification
 from tests.fakes.saleor import FakeSaleor
 from tests.fakes.saleor_model import App, TransactionEvent, TransactionItem
-from tests.helpers.app_server import TEST_SECRET_KEY, RunningApp, app_process
+from tests.helpers.app_server import TEST_SECRET_KEY, RunningApp, app_process, settings_env
 from tests.helpers.servers import free_port, serve_asgi
 
 GATEWAY = "saleor.coinpayments"
@@ -122,6 +124,19 @@ class World:
         assert self.app.process is not None
         self.app.process.kill()
         self.app.process.wait(timeout=10)
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """`saleor-coinpayments …` as its own process on the app's database and settings."""
+        command = [str(Path(sys.executable).with_name("saleor-coinpayments")), *args]
+        return subprocess.run(
+            command,
+            env=settings_env(self.app.settings),
+            cwd=self.app.settings.data_dir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def transaction(self, transaction_id: str) -> TransactionItem:
         return self.saleor.transaction(transaction_id)

@@ -69,7 +69,7 @@ def create_probe_app(state: ProbeState) -> FastAPI:
         base = str(request.base_url).rstrip("/")
         webhooks = []
         for event in SUBSCRIPTION_EVENTS:
-            kind = "asyncEvents" if event == "INVOICE_REQUESTED" else "syncEvents"
+            kind = "asyncEvents" if event == "INVOICE_REQUESTED" or event.startswith("ORDER_") else "syncEvents"
             webhooks.append(
                 {
                     "name": event.lower(),

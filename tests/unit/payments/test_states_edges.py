@@ -97,7 +97,8 @@ def test_an_underpayment_below_one_is_called_underpaid() -> None:
     assert kinds(t.reports) == [("CHARGE_SUCCESS", INV, "0.50", "credit:1"), ("INFO", INV, "0.50", "info:underpaid")]
     assert t.reports[1].message == (
         "Received 0.50 USD of 20.00 USD (19.50 USD short); 0.50 USD is recorded as charged. The order is not fully "
-        "paid: ask the buyer to pay the remaining 19.50 USD with a new payment, or refund what was received."
+        "paid: ask the buyer to pay the remaining 19.50 USD with a new payment, or decide in the CoinPayments app: "
+        "accept it as paid, or refund what came in."
     )
 
 
@@ -257,7 +258,8 @@ def test_overpaid_message() -> None:
     t = apply(snap(), view("paid", credited="25.00"))
     assert t.reports[1].message == (
         "Received 25.00 USD for 20.00 USD: 5.00 USD more than asked. All of it is recorded as charged; "
-        "if the 5.00 USD should go back to the buyer, send it from your CoinPayments account."
+        "a refund of 5.00 USD is suggested in the CoinPayments app's Refunds: send it from your CoinPayments "
+        "account and complete it there, or decline it."
     )
 
 

@@ -1,7 +1,7 @@
 """rate_limit_slots: the CoinPayments rate limit per client id, shared by every replica
 
 Revision ID: i12b
-Revises: i12a
+Revises: i15a
 Create Date: 2026-12-01 04:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i12b"
-down_revision: str | None = "i12a"
+down_revision: str | None = "i15a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

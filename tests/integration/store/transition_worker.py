@@ -1,0 +1,79 @@
+"""One process applying one CoinPayments view to one payment, for tests/integration/store/test_two_writers.py.
+
+    python -m tests.integration.store.transition_worker DATABASE_URL PAYMENT_ID ROLE FOLDER
+
+ROLE `holder` stops right after it has read the payment row, until FOLDER/go exists (it announces
+FOLDER/holder-read), so it holds whatever its unit of work holds between its read and its write.
+ROLE `other` announces FOLDER/other-locking when it issues a statement that takes the write lock
+(`BEGIN …` on SQLite, `… FOR UPDATE` on PostgreSQL), so the test knows it is queued behind the holder.
+Each writes FOLDER/<role>-done at the end. The hooks are SQLAlchemy cursor events on every engine
+of the process: they observe the statements the app sends, they do not change them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from saleor_coinpayments.context import app_context
+from saleor_coinpayments.payments import states
+from saleor_coinpayments.payments.refresh import apply_transition
+from saleor_coinpayments.settings import load_settings
+
+SECRET_KEY = "two-writers-secret"
+AMOUNT = Decimal("20.00")
+
+
+def view_for(role: str) -> states.InvoiceView:
+    """The holder sees the invoice paid in full; the other saw it earlier, half paid (a partial credit)."""
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    if role == "holder":
+        return states.InvoiceView(status="paid", credited=AMOUNT, confirmations=6, observed_at=now)
+    return states.InvoiceView(status="pending", credited=AMOUNT / 2, confirmations=2, observed_at=now)
+
+
+def _install_hooks(role: str, folder: Path) -> None:
+    fired: set[str] = set()
+
+    def once(name: str) -> bool:
+        if name in fired:
+            return False
+        fired.add(name)
+        return True
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        text = " ".join(statement.split()).upper()
+        if role == "holder" and text.startswith("SELECT") and "FROM PAYMENTS" in text and once("read"):
+            (folder / "holder-read").touch()
+            while not (folder / "go").exists():  # hold the unit of work open, between read and write
+                time.sleep(0.01)
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        text = " ".join(statement.split()).upper()
+        if role == "other" and (text.startswith("BEGIN") or "FOR UPDATE" in text) and once("locking"):
+            (folder / "other-locking").touch()
+
+    event.listen(Engine, "after_cursor_execute", after)
+    event.listen(Engine, "before_cursor_execute", before)
+
+
+async def run(database_url: str, payment_id: str, role: str, folder: Path) -> None:
+    _install_hooks(role, folder)
+    settings = load_settings(database_url=database_url, data_dir=folder, secret_key=SECRET_KEY, run_workers=False)
+    async with app_context(settings) as ctx:
+        moved = await apply_transition(ctx, payment_id, view_for(role))
+        assert moved is not None, "payment not found"
+    (folder / f"{role}-done").touch()
+
+
+if __name__ == "__main__":
+    url, payment, which, where = sys.argv[1:5]
+    asyncio.run(run(url, payment, which, Path(where)))
