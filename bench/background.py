@@ -205,8 +205,9 @@ def run_one(args: argparse.Namespace, replicas: int, work_dir: Path) -> RunResul
         saleor.latency_seconds = args.latency_ms / 1000
         processes = []
         try:
-            for _ in range(replicas):
-                port = free_port()
+            for n in range(replicas):
+                # The first replica takes the setup's address: the invoices' notification URL points there.
+                port = setup_port if n == 0 else free_port()
                 settings = app_settings(url, data_dir, port, **common)
                 processes.append(start_app_process(settings))
             sim.control("DELETE", "/api-rate")
