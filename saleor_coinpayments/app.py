@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -27,6 +28,7 @@ from saleor_coinpayments.web import (
     saleor_webhooks,
 )
 from saleor_coinpayments.web.deps import HttpError, error_response
+from saleor_coinpayments.web.timing import WebhookTimer
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +44,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             app.state.ctx = ctx
             async with contextlib.AsyncExitStack() as stack:
                 if workers_enabled:
-                    await stack.enter_async_context(run_background_workers(ctx))
+                    stopping = asyncio.Event()
+                    loop = asyncio.get_running_loop()
+                    # `serve` calls this on SIGTERM, so claiming stops while open requests drain.
+                    app.state.stop_background_work = lambda: loop.call_soon_threadsafe(stopping.set)
+                    await stack.enter_async_context(run_background_workers(ctx, stopping))
                 log.info("app_started", public_url=settings.app_public_url, workers=workers_enabled)
                 yield
 
@@ -72,4 +78,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.include_router(dashboard_refunds.router)
     app.include_router(invoices.router)
     app.include_router(pay_page.router)
+    app.add_middleware(WebhookTimer)
     return app

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from saleor_coinpayments.settings import Settings, SettingsError, load_settings
 
@@ -32,8 +33,44 @@ def _serve(args: argparse.Namespace) -> int:
         f"saleor-coinpayments serving on http://{host}:{port} (public URL {settings.app_public_url})",
         flush=True,
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", proxy_headers=False)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=False,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds / 2)),
+    )
+    _GracefulServer(config, app).run()
     return 0
+
+
+class _GracefulServer:
+    """uvicorn, plus: SIGTERM/SIGINT also stops the background workers' claiming at once, and a
+    graceful stop exits 0 (uvicorn re-raises the signal after shutting down, which would kill the
+    process with it; a no-op handler is installed for that re-raise)."""
+
+    def __init__(self, config: Any, app: Any) -> None:
+        import uvicorn
+
+        app_state = app.state
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: Any) -> None:
+                super().handle_exit(sig, frame)
+                stop = getattr(app_state, "stop_background_work", None)
+                if stop is not None:
+                    stop()
+
+        self._server = Server(config)
+
+    def run(self) -> None:
+        import signal
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _sig, _frame: None)
+        self._server.run()
 
 
 def _migrate(_args: argparse.Namespace) -> int:

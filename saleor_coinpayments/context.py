@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
 from saleor_coinpayments.settings import Settings
@@ -15,6 +16,7 @@ from saleor_coinpayments.single_flight import SingleFlight
 from saleor_coinpayments.store.crypto import SecretBox, resolve_secret_key
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.installations import InstallationCache
+from saleor_coinpayments.store.rate_limits import RateLimitRepository
 
 
 @dataclass
@@ -27,9 +29,14 @@ class AppContext:
     jwks_refetch: RefetchLimiter = field(init=False)
     installations: InstallationCache = field(default_factory=InstallationCache)
     refreshes: SingleFlight = field(default_factory=SingleFlight)
+    # CoinPayments' limit per client id, shared with every replica through the database.
+    rate_limits: SharedRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)
+        self.rate_limits = SharedRateLimiter(
+            RateLimitRepository(self.db).book, self.settings.coinpayments_rate_limit_per_second
+        )
 
 
 @contextlib.asynccontextmanager

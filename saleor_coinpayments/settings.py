@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     reconcile_interval_seconds: float = Field(30.0, gt=0)
+    reconcile_concurrency: int = Field(
+        32, ge=1, le=512, description="Invoice reads in flight per process (each still waits for its rate-limit slot)."
+    )
+    reconcile_lease_seconds: float = Field(
+        15.0, ge=1, description="A claim on a payment to re-read; renewed while it is read, lapses if the process dies."
+    )
     process_refresh_min_seconds: float = Field(
         2.0, ge=0, description="transactionProcess re-reads CoinPayments only if the last read is older."
     )

@@ -25,6 +25,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from saleor_coinpayments.money import dump_json, parse_json
 
 from . import errors as e
+from . import metrics
 from .currency_cache import CurrencyCache, shared_currency_cache
 from .models import (
     ClientWebhook,
@@ -43,7 +44,7 @@ from .models import (
     PaymentStatus,
     WebhookEventType,
 )
-from .ratelimit import TokenBucket, limiter_for
+from .ratelimit import RateLimit, limiter_for
 from .signing import signed_headers
 
 log = structlog.get_logger(__name__)
@@ -135,7 +136,7 @@ class CoinPaymentsClient:
         max_get_attempts: int = 3,
         backoff_seconds: float = 0.25,
         create_lookup_delay_seconds: float = 0.5,
-        rate_limiter: TokenBucket | None = None,
+        rate_limiter: RateLimit | None = None,
         currency_cache: CurrencyCache | None = None,
         now: Callable[[], datetime] = _utcnow,
         sleep: Sleep = asyncio.sleep,
@@ -159,7 +160,7 @@ class CoinPaymentsClient:
         self.max_get_attempts = max(1, max_get_attempts)
         self.backoff_seconds = backoff_seconds
         self.create_lookup_delay_seconds = create_lookup_delay_seconds
-        self._limiter = rate_limiter or limiter_for(self.client_id, rate)
+        self._limiter: RateLimit = rate_limiter or limiter_for(self.client_id, rate)
         self._currencies = currency_cache or shared_currency_cache
         self._now = now
         self._sleep = sleep
@@ -466,17 +467,19 @@ class CoinPaymentsClient:
         try:
             response = await self._http.send(request)
         except httpx.HTTPError as exc:
-            raise self._map_transport(method, path, exc) from None
+            error = self._map_transport(method, path, exc)
+            metrics.observe(method, path, error.code.lower(), time.monotonic() - started)
+            raise error from None
+        elapsed = time.monotonic() - started
         log.debug(
-            "coinpayments.request",
-            method=method,
-            path=path,
-            status=response.status_code,
-            ms=round((time.monotonic() - started) * 1000),
+            "coinpayments.request", method=method, path=path, status=response.status_code, ms=round(elapsed * 1000)
         )
         if response.is_success:
+            metrics.observe(method, path, "ok", elapsed)
             return response
-        raise self._map_status(method, path, response)
+        error = self._map_status(method, path, response)
+        metrics.observe(method, path, error.code.lower(), elapsed)
+        raise error
 
     def _redact(self, text: str) -> str:
         secret = self._secret.get_secret_value()

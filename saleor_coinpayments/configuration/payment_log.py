@@ -18,6 +18,7 @@ from saleor_coinpayments.payments.refunds.repository import RefundRepository, co
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, Payment, Refund, RefundOrigin
 
 DEFAULT_LIMIT = 50
+_GIVEN_UP = (OutboxStatus.FAILED.value, OutboxStatus.EXPIRED.value)
 MAX_LIMIT = 200
 
 
@@ -163,7 +164,10 @@ class PaymentLog:
                 )
                 # The last one wins: a permanent failure over a retry, then the newest.
                 .order_by(
-                    case((OutboxMessage.status == OutboxStatus.FAILED.value, 1), else_=0), OutboxMessage.created_at
+                    case(
+                        (OutboxMessage.status.in_((OutboxStatus.FAILED.value, OutboxStatus.EXPIRED.value)), 1), else_=0
+                    ),
+                    OutboxMessage.created_at,
                 )
             )
             for payment_id, last_error in failing.all():
@@ -189,7 +193,7 @@ class PaymentLog:
                 last_notification_at=p.last_notification_at,
                 last_checked_at=p.last_checked_at,
                 reports_waiting=counts.get((p.id, OutboxStatus.PENDING.value), 0),
-                reports_failed=counts.get((p.id, OutboxStatus.FAILED.value), 0),
+                reports_failed=sum(counts.get((p.id, status), 0) for status in _GIVEN_UP),
                 reports_delivered=counts.get((p.id, OutboxStatus.DELIVERED.value), 0),
                 last_report_error=errors.get(p.id),
                 refunds=_refund_figures(p, refunds.get(p.id, [])),

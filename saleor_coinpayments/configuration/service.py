@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from saleor_coinpayments.coinpayments.client import CoinPaymentsClient
 from saleor_coinpayments.coinpayments.errors import CoinPaymentsError, CoinPaymentsNotFoundError
 from saleor_coinpayments.coinpayments.models import INVOICE_EVENTS, WebhookEventType
-from saleor_coinpayments.coinpayments.ratelimit import limiter_for
 from saleor_coinpayments.configuration import validation as v
 from saleor_coinpayments.configuration.diagnosis import ConnectionVerdict, diagnose
 from saleor_coinpayments.context import AppContext
@@ -188,7 +187,7 @@ class ConfigurationService:
             http=self._ctx.http,
             timeout_seconds=settings.coinpayments_timeout_seconds,
             budget_seconds=min(10.0, settings.coinpayments_timeout_seconds * 2),
-            rate_limiter=limiter_for(client_id, settings.coinpayments_rate_limit_per_second),
+            rate_limiter=self._ctx.rate_limits.for_client(client_id),
             now=self._now,
         )
 

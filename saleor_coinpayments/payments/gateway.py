@@ -9,7 +9,6 @@ from decimal import Decimal
 from saleor_coinpayments.coinpayments.client import CoinPaymentsClient
 from saleor_coinpayments.coinpayments.models.common import InvoiceStatus, PaymentState
 from saleor_coinpayments.coinpayments.models.invoices import Invoice
-from saleor_coinpayments.coinpayments.ratelimit import limiter_for
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.states import InvoiceView
 from saleor_coinpayments.store.configurations import ConfigurationRecord
@@ -29,15 +28,16 @@ _STATUS_NAMES = {
 }
 
 
-def client_for(ctx: AppContext, config: ConfigurationRecord) -> CoinPaymentsClient:
-    """A client for one configuration, on the process-wide HTTP pool and rate limiter."""
+def client_for(ctx: AppContext, config: ConfigurationRecord, *, background: bool = False) -> CoinPaymentsClient:
+    """A client for one configuration, on the process-wide HTTP pool and the rate limit shared by
+    all replicas. `background` reads (the reconciler) only use capacity live requests leave free."""
     return CoinPaymentsClient(
         client_id=config.client_id,
         client_secret=config.client_secret,
         base_url=config.api_url,
         http=ctx.http,
         timeout_seconds=ctx.settings.coinpayments_timeout_seconds,
-        rate_limiter=limiter_for(config.client_id, ctx.settings.coinpayments_rate_limit_per_second),
+        rate_limiter=ctx.rate_limits.for_client(config.client_id, background=background),
     )
 
 

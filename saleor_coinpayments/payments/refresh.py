@@ -150,13 +150,16 @@ async def apply_transition(ctx: AppContext, payment_id: str, view: states.Invoic
         return payment
 
 
-async def refresh_payment(ctx: AppContext, payment_id: str) -> states.PaymentSnapshot | None:
-    """Read the invoice now and apply it. Raises CoinPaymentsError when CoinPayments cannot answer."""
-    payment = await refresh_payment_row(ctx, payment_id)
+async def refresh_payment(
+    ctx: AppContext, payment_id: str, *, background: bool = False
+) -> states.PaymentSnapshot | None:
+    """Read the invoice now and apply it. Raises CoinPaymentsError when CoinPayments cannot answer.
+    `background` (the reconciler) reads only with rate-limit capacity that live requests leave."""
+    payment = await refresh_payment_row(ctx, payment_id, background=background)
     return snapshot_of(payment) if payment is not None else None
 
 
-async def refresh_payment_row(ctx: AppContext, payment_id: str) -> Payment | None:
+async def refresh_payment_row(ctx: AppContext, payment_id: str, *, background: bool = False) -> Payment | None:
     """`refresh_payment`, giving the updated row itself (for answers that need its links and details)."""
     async with ctx.db.session() as session:
         payment = await PaymentRepository(session).get(payment_id)
@@ -168,7 +171,7 @@ async def refresh_payment_row(ctx: AppContext, payment_id: str) -> Payment | Non
     if config is None:
         log.warning("payment_without_configuration", payment_id=payment_id)
         return None
-    invoice = await client_for(ctx, config).get_invoice(invoice_id)
+    invoice = await client_for(ctx, config, background=background).get_invoice(invoice_id)
     payment = await apply_transition(ctx, payment_id, invoice_view(invoice, utcnow()))
     if payment is not None and may_owe_surplus(payment):
         # Its own unit of work, after the reports are committed: a suggestion never holds them up.

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.dialects import is_postgres
-from saleor_coinpayments.store.tables import Payment
+from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
+
+YOUNG = timedelta(minutes=15)  # an invoice this new may have a buyer at the pay page
+CANDIDATES_PER_CLAIM = 4  # ranked rows per row claimed, so replicas claiming at once all find some
 
 
 class PaymentRepository:
@@ -98,33 +101,94 @@ class PaymentRepository:
             update(Payment).where(Payment.id == payment_id).values(last_notification_at=now, next_check_at=now)
         )
 
+    def _due(self, now: datetime) -> list[ColumnElement[bool]]:
+        return [
+            Payment.is_final.is_(False),
+            Payment.invoice_id.is_not(None),
+            # A sent-out invoice is followed once its order transaction exists.
+            Payment.saleor_transaction_id.is_not(None),
+            Payment.next_check_at <= now,
+            or_(Payment.claimed_until.is_(None), Payment.claimed_until < now),
+        ]
+
     async def claim_due(self, limit: int, lease: timedelta, now: datetime | None = None) -> list[str]:
-        """Ids of payments due a re-read, leased to this worker in one statement (atomic on SQLite too;
-        SKIP LOCKED on PostgreSQL so replicas never wait on, nor take, each other's rows)."""
+        """Ids of payments due a re-read, leased to this worker, in the order to read them
+        (`rank_due`, then `claim`, in this unit of work)."""
         now = now or utcnow()
-        due = (
-            select(Payment.id)
-            .where(
-                Payment.is_final.is_(False),
-                Payment.invoice_id.is_not(None),
-                # A sent-out invoice is followed once its order transaction exists.
-                Payment.saleor_transaction_id.is_not(None),
-                Payment.next_check_at <= now,
-                or_(Payment.claimed_until.is_(None), Payment.claimed_until < now),
-            )
-            .order_by(Payment.next_check_at)
-            .limit(limit)
+        return await self.claim(await self.rank_due(limit * CANDIDATES_PER_CLAIM, now), limit, lease, now)
+
+    async def rank_due(self, limit: int, now: datetime | None = None) -> list[str]:
+        """Due payments in the order to read them (a plain read, no locks).
+
+        Payments whose buyer may be waiting go first (money seen but not final, then invoices
+        younger than YOUNG), and configurations take turns: the first due payment of every
+        configuration before the second of any."""
+        now = now or utcnow()
+        urgency = case(
+            (Payment.state.in_((PaymentState.PENDING.value, PaymentState.PAID.value)), 0),
+            (Payment.created_at > now - YOUNG, 1),
+            else_=2,
         )
+        turn = func.row_number().over(partition_by=Payment.configuration_id, order_by=(urgency, Payment.next_check_at))
+        ranked = (
+            select(Payment.id, turn.label("turn"), urgency.label("urgency"), Payment.next_check_at)
+            .where(*self._due(now))
+            .subquery()
+        )
+        rows = await self._session.execute(
+            select(ranked.c.id).order_by(ranked.c.turn, ranked.c.urgency, ranked.c.next_check_at).limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def claim(self, ranked: list[str], limit: int, lease: timedelta, now: datetime | None = None) -> list[str]:
+        """Lease the first `limit` of `ranked` that are still due and free, in one UPDATE over rows
+        locked with SKIP LOCKED on PostgreSQL (atomic on SQLite), so replicas never wait on, nor
+        take, each other's rows; ranked rows another replica took are simply passed over."""
+        if not ranked or limit <= 0:
+            return []
+        now = now or utcnow()
+        position = case({payment_id: index for index, payment_id in enumerate(ranked)}, value=Payment.id)
+        lockable = select(Payment.id).where(Payment.id.in_(ranked), *self._due(now)).order_by(position).limit(limit)
         if is_postgres(self._session):
-            due = due.with_for_update(skip_locked=True)
-        claimed = await self._session.execute(
-            update(Payment)
-            .where(Payment.id.in_(due.scalar_subquery()))
-            .values(claimed_until=now + lease)
-            .returning(Payment.id)
-            .execution_options(synchronize_session=False)
+            lockable = lockable.with_for_update(skip_locked=True)
+        claimed = set(
+            (
+                await self._session.execute(
+                    update(Payment)
+                    .where(Payment.id.in_(lockable.scalar_subquery()))
+                    .values(claimed_until=now + lease)
+                    .returning(Payment.id)
+                    .execution_options(synchronize_session=False)
+                )
+            ).scalars()
         )
-        return list(claimed.scalars())
+        return [payment_id for payment_id in ranked if payment_id in claimed]
+
+    async def renew(self, ids: list[str], until: datetime) -> None:
+        """Extend the claims of payments still being read (a claim already released stays so)."""
+        if ids:
+            await self._session.execute(
+                update(Payment)
+                .where(Payment.id.in_(ids), Payment.claimed_until.is_not(None))
+                .values(claimed_until=until)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def release(self, ids: list[str]) -> None:
+        """Give claimed payments back unread (shutdown)."""
+        if ids:
+            await self._session.execute(
+                update(Payment)
+                .where(Payment.id.in_(ids))
+                .values(claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def oldest_due_at(self, now: datetime | None = None) -> datetime | None:
+        """The `next_check_at` of the longest-waiting payment still due (the reconciler's lag)."""
+        now = now or utcnow()
+        query = select(func.min(Payment.next_check_at)).where(*self._due(now)[:-1])
+        return (await self._session.execute(query)).scalar_one_or_none()
 
 
 CLAIM_WAIT_SECONDS = 6.0

@@ -26,6 +26,7 @@ from saleor_coinpayments.simulator.faults import FaultMiddleware, Faults
 from saleor_coinpayments.simulator.latency import LatencyMiddleware, ResponseLatency
 from saleor_coinpayments.simulator.pages import build_pages_router
 from saleor_coinpayments.simulator.problems import EmptyStatus, Problem, handle_empty, handle_problem
+from saleor_coinpayments.simulator.rate_meter import RateMeter, RateMeterMiddleware, build_rate_router
 from saleor_coinpayments.simulator.state import SimState
 from saleor_coinpayments.simulator.webhook_payload import AmountEncoding, Casing, PayloadStyle
 
@@ -125,6 +126,9 @@ def create_simulator_app(
     app.add_middleware(FaultMiddleware, faults=faults)
     app.add_middleware(LatencyMiddleware, latency=latency)
     app.add_middleware(_FlushMiddleware, sim=sim)
+    meter = RateMeter()
+    app.include_router(build_rate_router(meter))
+    app.add_middleware(RateMeterMiddleware, meter=meter)
     return app
 
 

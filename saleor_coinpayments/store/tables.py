@@ -8,7 +8,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from saleor_coinpayments.store.types import AwareDateTime, DecimalText, utcnow
@@ -275,3 +287,13 @@ class Notification(Base):
     received_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RateLimitSlot(Base):
+    """The next free CoinPayments request slot of one client id, shared by every replica (see
+    coinpayments/ratelimit.py). Seconds since the epoch on the database's clock."""
+
+    __tablename__ = "rate_limit_slots"
+
+    client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_slot: Mapped[float] = mapped_column(Float(precision=53))

@@ -24,6 +24,7 @@ from saleor_coinpayments.configuration import validation as v
 from saleor_coinpayments.configuration.payment_log import DEFAULT_LIMIT, PaymentLog
 from saleor_coinpayments.configuration.service import ConfigurationService, NotFound
 from saleor_coinpayments.money import parse_json
+from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
 from saleor_coinpayments.saleor.channels import channel_list as saleor_channels
 from saleor_coinpayments.saleor.client import SaleorError
 from saleor_coinpayments.store.installations import InstallationRepository
@@ -234,7 +235,24 @@ async def payment_log(request: Request, ctx: Ctx, user: AuthorisedUser) -> JSONR
         return _invalid(v.Invalid({"limit": "Expected a number."}))
     async with ctx.db.session() as session:
         entries = await PaymentLog(session).recent(user.installation.id, channel, limit)
-    return JSONResponse({"channel": channel, "payments": [entry.to_json() for entry in entries]})
+        backlog = await OutboxRepository(session).backlog(user.installation.id)
+    return JSONResponse(
+        {"channel": channel, "payments": [entry.to_json() for entry in entries], "reports": backlog.to_json()}
+    )
+
+
+@router.post(f"{API_PREFIX}/payments/{{payment_id}}/retry-reports")
+async def retry_reports(ctx: Ctx, user: AuthorisedUser, payment_id: str) -> JSONResponse:
+    """Re-queue the payment's reports Saleor refused or that expired (once the cause is fixed)."""
+    async with ctx.db.session() as session:
+        entry = await PaymentLog(session).one(user.installation.id, payment_id)
+        if entry is None:
+            return _not_found(NotFound("No such payment."))
+        requeued = await OutboxRepository(session).requeue(installation_id=user.installation.id, payment_id=payment_id)
+    async with ctx.db.session() as session:
+        fresh = await PaymentLog(session).one(user.installation.id, payment_id)
+    log.info("dashboard_reports_requeued", user_id=user.user_id, payment_id=payment_id, reports=len(requeued))
+    return JSONResponse({"requeued": len(requeued), "payment": fresh.to_json() if fresh else None})
 
 
 @router.post(f"{API_PREFIX}/payments/{{payment_id}}/resync")

@@ -247,6 +247,8 @@ class FakeSaleor:
         # While set, answers to these operations wait after being applied (a process can die meanwhile).
         self.hold_answers_to: set[str] = set()
         self.held_answers = 0  # how many applied requests are waiting in hold_answers_to now
+        self.in_flight = 0  # GraphQL requests being answered now, and the most at once
+        self.max_in_flight = 0
         self.asgi = self._build_asgi()
 
     # --- serving --------------------------------------------------------------------------
@@ -307,29 +309,38 @@ class FakeSaleor:
                 return JSONResponse({"errors": [{"message": "Unable to parse query."}]}, status_code=400)
             if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
                 return JSONResponse({"errors": [{"message": "Must provide a query string."}]}, status_code=400)
-            if self.latency_seconds:
-                await asyncio.sleep(self.latency_seconds)
-            # In a thread: a storefront's payment mutations call the app, which may call this API meanwhile.
-            status, body = await asyncio.to_thread(
-                self.execute_graphql,
-                payload["query"],
-                payload.get("variables"),
-                token=token,
-                operation_name=payload.get("operationName"),
-            )
-            operation = _operation_name(payload["query"])
-            if operation in self.hold_answers_to:
-                self.held_answers += 1
-                try:
-                    while operation in self.hold_answers_to:  # noqa: ASYNC110 (released from the test's thread)
-                        await asyncio.sleep(0.05)
-                finally:
-                    self.held_answers -= 1
-            if operation in self.lose_answers_to:
-                return JSONResponse({"errors": [{"message": "Gateway Timeout"}]}, status_code=504)
-            return JSONResponse(body, status_code=status)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                return await self._answer(payload, token)
+            finally:
+                self.in_flight -= 1
 
         return api
+
+    async def _answer(self, payload: dict[str, Any], token: str | None) -> JSONResponse:
+        """Apply one GraphQL request with the configured latency, held or lost answers."""
+        if self.latency_seconds:
+            await asyncio.sleep(self.latency_seconds)
+        # In a thread: a storefront's payment mutations call the app, which may call this API meanwhile.
+        status, body = await asyncio.to_thread(
+            self.execute_graphql,
+            payload["query"],
+            payload.get("variables"),
+            token=token,
+            operation_name=payload.get("operationName"),
+        )
+        operation = _operation_name(payload["query"])
+        if operation in self.hold_answers_to:
+            self.held_answers += 1
+            try:
+                while operation in self.hold_answers_to:  # noqa: ASYNC110 (released from the test's thread)
+                    await asyncio.sleep(0.05)
+            finally:
+                self.held_answers -= 1
+        if operation in self.lose_answers_to:
+            return JSONResponse({"errors": [{"message": "Gateway Timeout"}]}, status_code=504)
+        return JSONResponse(body, status_code=status)
 
     # --- GraphQL ------------------------------------------------------------------------------
 

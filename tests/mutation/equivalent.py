@@ -24,6 +24,7 @@ SIGNING = "saleor_coinpayments.coinpayments.signing"
 WEBHOOKS = "saleor_coinpayments.coinpayments.webhooks"
 MONEY = "saleor_coinpayments.money"
 STATES = "saleor_coinpayments.payments.states"
+REFUND_REQUEST = "saleor_coinpayments.payments.refunds.request_payload"
 
 _COMPARE = "return hmac.compare_digest(expected.encode({}), received.strip().encode({}))"
 _MATCHES = (_COMPARE.format('"ascii", "replace"', '"ascii", "replace"'),)
@@ -105,5 +106,11 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         ("assert_never(state)",),
         ("assert_never(None)",),
         "reached only by a state outside PaymentState (a programming error); it still raises, only its text differs",
+    ),
+    Equivalent(
+        f"{REFUND_REQUEST}.parse_refund_request",
+        ("transaction = transaction if isinstance(transaction, dict) else {}",),
+        ("transaction = transaction if (isinstance(transaction, dict)) or True else {}",),
+        "parse_action_request, called first, has already refused a body whose transaction is not an object",
     ),
 )

@@ -84,6 +84,14 @@ class Backlog:
     expired: int
     oldest_pending_at: datetime | None
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "failed": self.failed,
+            "expired": self.expired,
+            "oldest_pending_at": self.oldest_pending_at.isoformat() if self.oldest_pending_at else None,
+        }
+
 
 _last_created_at: datetime | None = None
 
@@ -233,15 +241,20 @@ class OutboxRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def requeue(self, *, ids: list[str] | None = None, installation_id: str | None = None) -> list[str]:
+    async def requeue(
+        self, *, ids: list[str] | None = None, installation_id: str | None = None, payment_id: str | None = None
+    ) -> list[str]:
         """Put failed or expired rows back in the queue, due now, with a fresh retry window.
-        `ids` None means every such row (of `installation_id` when given). Returns the ids requeued."""
+        `ids` None means every such row (of `installation_id` / `payment_id` when given).
+        Returns the ids requeued."""
         now = utcnow()
         query = update(OutboxMessage).where(OutboxMessage.status.in_(GIVEN_UP))
         if ids is not None:
             query = query.where(OutboxMessage.id.in_(ids))
         if installation_id is not None:
             query = query.where(OutboxMessage.installation_id == installation_id)
+        if payment_id is not None:
+            query = query.where(OutboxMessage.payment_id == payment_id)
         result = await self._session.execute(
             query.values(
                 status=OutboxStatus.PENDING.value,

@@ -11,15 +11,14 @@ recorded only while the row is still ours (its claim token), never over another 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
-from typing import Any
 
 import structlog
 from prometheus_client import Counter
 
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.delivery import event_reports  # noqa: F401  (registers event reports)
+from saleor_coinpayments.payments.delivery.claim_loop import work_claims
 from saleor_coinpayments.payments.delivery.outbox import OutboxRepository, next_attempt_after_transient
 from saleor_coinpayments.payments.delivery.registry import (
     DELIVERED,
@@ -125,17 +124,21 @@ class OutboxWorker:
         return [(message, token) for message in batch]
 
     async def work(self, message: OutboxMessage, token: str) -> None:
+        """Deliver one claimed row and record the outcome. Cut short (cancelled), the row stays
+        held so `release_held` gives it back."""
         try:
-            try:
-                delivery = await deliver_one(self._ctx, message, self._registry)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.exception("outbox_delivery_crashed", kind=message.kind, message_id=message.id)
-                delivery = (RETRY, f"internal error: {type(exc).__name__}")
+            delivery = await deliver_one(self._ctx, message, self._registry)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("outbox_delivery_crashed", kind=message.kind, message_id=message.id)
+            delivery = (RETRY, f"internal error: {type(exc).__name__}")
+        try:
             await record_outcome(self._ctx, message, token, delivery)
-        finally:
-            self._held.pop(message.id, None)
+        except Exception:
+            log.exception("outbox_outcome_not_recorded", message_id=message.id)
+            return  # still held: released at shutdown, or its lease lapses
+        self._held.pop(message.id, None)
 
     async def renew_leases(self) -> None:
         """Keep the lease of every row in flight ahead of the clock (runs until cancelled)."""
@@ -170,42 +173,21 @@ class OutboxWorker:
     async def run(self, stopping: asyncio.Event, grace_seconds: float) -> None:
         """Deliver until `stopping` is set, then finish what is in flight within the grace period
         and release the rest."""
-        concurrency = self._ctx.settings.outbox_concurrency
-        interval = self._ctx.settings.outbox_interval_seconds
-        tasks: set[asyncio.Task[None]] = set()
         renewer = asyncio.create_task(self.renew_leases())
-        stop_waiter = asyncio.create_task(stopping.wait())
         try:
-            while not stopping.is_set():
-                free = concurrency - len(tasks)
-                claimed = 0
-                if free > 0:
-                    try:
-                        batch = await self.claim(free)
-                    except Exception:
-                        log.exception("outbox_claim_failed")
-                        batch = []
-                    claimed = len(batch)
-                    for message, token in batch:
-                        tasks.add(asyncio.create_task(self.work(message, token)))
-                # All slots busy, or a full claim (more may be due): go on as soon as a slot frees up.
-                timeout = None if claimed == free else interval
-                done, _ = await asyncio.wait({*tasks, stop_waiter}, timeout=timeout, return_when="FIRST_COMPLETED")
-                tasks -= done
-            if tasks:
-                _, unfinished = await asyncio.wait(tasks, timeout=grace_seconds)
-                for task in unfinished:
-                    task.cancel()
-                await asyncio.gather(*unfinished, return_exceptions=True)
-            await self.release_held()
+            await work_claims(
+                "outbox",
+                claim=self.claim,
+                work=lambda item: self.work(*item),
+                concurrency=self._ctx.settings.outbox_concurrency,
+                interval=self._ctx.settings.outbox_interval_seconds,
+                stopping=stopping,
+                grace_seconds=grace_seconds,
+            )
         finally:
-            helpers: list[asyncio.Task[Any]] = [*tasks, renewer, stop_waiter]
-            for helper in helpers:
-                helper.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
-            if self._held:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(self.release_held())
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
+            await asyncio.shield(self.release_held())
 
 
 async def deliver_due(ctx: AppContext, limit: int | None = None) -> int:

@@ -9,36 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
 
 import structlog
 
-from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext, app_context
+from saleor_coinpayments.payments.delivery import backlog
 from saleor_coinpayments.payments.delivery.outbox_worker import OutboxWorker, deliver_due
+from saleor_coinpayments.payments.delivery.reconciler import Reconciler, reconcile_due
 from saleor_coinpayments.payments.invoicing.reminders import work_due_reminders
-from saleor_coinpayments.payments.refresh import refresh_payment
-from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.store.migrate import upgrade_async
 
 log = structlog.get_logger(__name__)
-
-RECONCILE_BATCH = 50
-
-
-async def reconcile_due(ctx: AppContext) -> int:
-    """Re-read every payment that is due; returns how many were read."""
-    async with ctx.db.session() as session:
-        ids = await PaymentRepository(session).claim_due(RECONCILE_BATCH, lease=timedelta(minutes=2))
-    for payment_id in ids:
-        try:
-            await refresh_payment(ctx, payment_id)
-        except cp_errors.CoinPaymentsError as exc:
-            log.warning("reconcile_read_failed", payment_id=payment_id, error=exc.message)
-        except Exception:
-            log.exception("reconcile_failed", payment_id=payment_id)
-    return len(ids)
 
 
 async def register_missing_notifications(ctx: AppContext) -> int:
@@ -63,18 +45,22 @@ async def _loop(name: str, interval: float, step: Callable[[AppContext], Awaitab
 
 
 @contextlib.asynccontextmanager
-async def run_background_workers(ctx: AppContext) -> AsyncIterator[None]:
-    """The workers run while the block runs. Leaving it stops claiming, lets the outbox finish what
-    it holds within SHUTDOWN_GRACE_SECONDS and releases the rest (leases cover a SIGKILL)."""
-    stopping = asyncio.Event()
+async def run_background_workers(ctx: AppContext, stopping: asyncio.Event | None = None) -> AsyncIterator[None]:
+    """The workers run while the block runs, or until `stopping` is set (SIGTERM). Then they stop
+    claiming, let the outbox and the reconciler finish what they hold within SHUTDOWN_GRACE_SECONDS
+    and release the rest (leases cover a SIGKILL)."""
+    stopping = stopping or asyncio.Event()
     grace = ctx.settings.shutdown_grace_seconds
-    outbox = asyncio.create_task(OutboxWorker(ctx).run(stopping, grace))
+    claiming = [
+        asyncio.create_task(OutboxWorker(ctx).run(stopping, grace)),
+        asyncio.create_task(Reconciler(ctx).run(stopping, grace)),
+    ]
     loops = [
-        asyncio.create_task(_loop("reconciler", ctx.settings.reconcile_interval_seconds, reconcile_due, ctx)),
         asyncio.create_task(_loop("reminders", ctx.settings.reconcile_interval_seconds, work_due_reminders, ctx)),
         asyncio.create_task(
             _loop("notifications", ctx.settings.reconcile_interval_seconds * 20, register_missing_notifications, ctx)
         ),
+        asyncio.create_task(_loop("backlog_metrics", backlog.SAMPLE_INTERVAL_SECONDS, backlog.sample, ctx)),
     ]
     try:
         yield
@@ -83,13 +69,13 @@ async def run_background_workers(ctx: AppContext) -> AsyncIterator[None]:
         for task in loops:
             task.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
-        try:
-            await asyncio.wait_for(outbox, timeout=grace + 5)
-        except (TimeoutError, asyncio.CancelledError):
-            pass
-        except Exception:
-            log.exception("outbox_worker_failed")
-        log.info("workers_stopped")
+        done, late = await asyncio.wait(claiming, timeout=grace + 5)
+        for task in late:
+            task.cancel()
+        for outcome in await asyncio.gather(*claiming, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.error("worker_failed", error=repr(outcome))
+        log.info("workers_stopped", cut_short=len(late))
 
 
 async def reconcile_command(settings: Settings, *, once: bool) -> int:
@@ -97,7 +83,9 @@ async def reconcile_command(settings: Settings, *, once: bool) -> int:
     await upgrade_async(settings.resolved_database_url)
     async with app_context(settings) as ctx:
         if once:
-            read = await reconcile_due(ctx)
+            read = 0
+            while batch := await reconcile_due(ctx):
+                read += batch
             await work_due_reminders(ctx)
             sent = 0
             while batch := await deliver_due(ctx):

@@ -542,7 +542,8 @@
 
   // ------------------------------------------------------------------ payment log
 
-  function reportsCell(reports) {
+  function reportsCell(p) {
+    const reports = p.reports;
     const parts = [];
     if (reports.failed) parts.push(el("span", { class: "badge badge-bad", text: `${reports.failed} failed`, title: reports.last_error || "" }));
     if (reports.waiting) parts.push(el("span", { class: "badge badge-warn", text: `${reports.waiting} waiting`, title: reports.last_error || "" }));
@@ -550,7 +551,48 @@
     if (!parts.length) parts.push(el("span", { class: "muted", text: "—" }));
     const cell = el("td", {}, el("span", { class: "chips" }, parts));
     if (reports.last_error && (reports.failed || reports.waiting)) cell.append(el("span", { class: "sub", text: reports.last_error }));
+    if (reports.failed) {
+      cell.append(
+        el("button", {
+          type: "button",
+          class: "button small",
+          text: "Retry",
+          title: "Send the failed reports to Saleor again (after fixing their cause)",
+          onclick: (event) => retryReports(p, event.currentTarget),
+        }),
+      );
+    }
     return cell;
+  }
+
+  function reportsWarning(backlog) {
+    const warning = $("#reports-warning");
+    const parts = [];
+    const failed = (backlog && backlog.failed + backlog.expired) || 0;
+    if (failed) parts.push(`${failed} report(s) to Saleor failed — fix the cause shown in the log, then press Retry.`);
+    if (backlog && backlog.pending) {
+      const since = backlog.oldest_pending_at ? ` (oldest since ${formatTime(backlog.oldest_pending_at)})` : "";
+      parts.push(`${backlog.pending} report(s) waiting for Saleor${since}.`);
+    }
+    warning.textContent = parts.join(" ");
+    warning.hidden = parts.length === 0;
+  }
+
+  async function retryReports(payment, button) {
+    setBusy(button, true, "Queueing…");
+    try {
+      const { ok, data } = await call("POST", `/payments/${encodeURIComponent(payment.id)}/retry-reports`);
+      if (!ok) {
+        showBanner("error", "The reports could not be queued again.", errorMessage(data, ""));
+        return;
+      }
+      showBanner("ok", `${data.requeued} report(s) queued for Saleor again.`, "They go out within seconds when Saleor accepts them.");
+      await loadPayments();
+    } catch (error) {
+      if (!(error instanceof NotAuthorised)) throw error;
+    } finally {
+      if (button.isConnected) setBusy(button, false);
+    }
   }
 
   function stateBadge(payment) {
@@ -612,7 +654,7 @@
       el("td", { class: "num" }, `${p.amount} ${p.currency}`, refundFigures(p) || (credited ? el("span", { class: "sub", text: credited }) : null)),
       el("td", {}, stateBadge(p), p.confirmations ? el("span", { class: "sub", text: `${p.confirmations} confirmations` }) : null),
       el("td", {}, formatTime(p.last_notification_at)),
-      reportsCell(p.reports),
+      reportsCell(p),
       el(
         "td",
         { class: "num actions-cell" },
@@ -639,6 +681,7 @@
       return;
     }
     $("#payments-table tbody").replaceChildren(...data.payments.map(paymentRow));
+    reportsWarning(data.reports);
     $("#no-payments").hidden = data.payments.length > 0;
   }
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from saleor_coinpayments.coinpayments.ratelimit import TokenBucket, limiter_for, reset_registry
+from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter, TokenBucket, limiter_for, reset_registry
 
 
 class FakeTime:
@@ -73,3 +73,65 @@ def test_registry_is_per_client_id_and_dash_insensitive() -> None:
 def test_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         TokenBucket(0)
+
+
+class FakeSlots:
+    """A slot book with a fake clock: what the database does, one process, no real time."""
+
+    def __init__(self, time: FakeTime) -> None:
+        self.time = time
+        self.next_slot: dict[str, float] = {}
+        self.calls: list[tuple[str, float | None]] = []
+        self.booked = 0
+
+    async def book(self, key: str, interval: float, within: float | None, count: int = 1) -> float | None:
+        self.calls.append((key, within))
+        await asyncio.sleep(0)  # a statement: other tasks run meanwhile
+        now = self.time.now
+        start = max(self.next_slot.get(key, 0.0), now)
+        if within is not None and start > now + within:
+            return None
+        self.next_slot[key] = start + interval * count
+        self.booked += count
+        return start - now
+
+
+@pytest.mark.asyncio
+async def test_shared_limiter_spaces_requests_below_the_cap() -> None:
+    time = FakeTime()
+    slots = FakeSlots(time)
+    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    live = limiter.for_client("AB-CD")
+    for _ in range(68):
+        await live.acquire()
+    # 68 requests started within one second at most (0.97 × 70 = 67.9/s, the first at 0).
+    assert time.now < 1.0
+    await live.acquire()
+    assert time.now >= 1.0
+    assert limiter.for_client("abcd")._key == "abcd"
+
+
+@pytest.mark.asyncio
+async def test_background_reads_book_only_free_slots_and_live_requests_go_first() -> None:
+    time = FakeTime()
+    slots = FakeSlots(time)
+    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    # Live requests have booked a full second ahead.
+    for _ in range(68):
+        await slots.book("c", limiter.interval, None)
+    await limiter.for_client("c", background=True).acquire()
+    # The background read polled until the live slots were (nearly) used up, then took the next.
+    assert time.now >= 68 * limiter.interval - limiter.lookahead
+    assert [w for _, w in slots.calls[68:]].count(None) == 0
+    assert len(slots.calls) > 69
+
+
+@pytest.mark.asyncio
+async def test_queued_background_reads_share_bookings_and_every_slot_is_used_once() -> None:
+    time = FakeTime()
+    slots = FakeSlots(time)
+    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    reader = limiter.for_client("c", background=True)
+    await asyncio.gather(*(reader.acquire() for _ in range(8)))
+    assert slots.booked == 8  # one slot per read, never more
+    assert len(slots.calls) <= 4  # but fewer statements than reads

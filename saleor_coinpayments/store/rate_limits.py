@@ -1,0 +1,52 @@
+"""All SQL of the shared CoinPayments rate limiter: one atomic statement books the next slot.
+
+A slot is a moment, on the database's clock, at which one request may start. Booking moves the
+client id's `next_slot` one interval past max(next_slot, now) in a single UPDATE … RETURNING, so
+however many replicas book at once (row lock on PostgreSQL, the single writer on SQLite), no two
+get the same slot and slots are never closer than one interval.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Float, cast, extract, func, literal, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
+from saleor_coinpayments.store.tables import RateLimitSlot
+
+
+def _database_now(session: AsyncSession) -> ColumnElement[float]:
+    """Seconds since the epoch, one value for the whole statement."""
+    if is_postgres(session):
+        return cast(extract("epoch", func.statement_timestamp()), Float(precision=53))
+    return cast((func.julianday("now") - 2440587.5) * 86400.0, Float(precision=53))
+
+
+class RateLimitRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._known: set[str] = set()
+
+    async def book(self, client_key: str, interval: float, within: float | None, count: int = 1) -> float | None:
+        """Book the next `count` slots of `client_key` (one interval apart) and return the seconds
+        until the first (database clock); with `within`, only if the first is at most that many
+        seconds from now (None when it is not)."""
+        async with self._db.session() as session:
+            if client_key not in self._known:
+                row = {"client_key": client_key, "next_slot": 0.0}
+                await insert_or_ignore(session, RateLimitSlot, row, ["client_key"])
+                self._known.add(client_key)
+            now = _database_now(session)
+            latest = func.greatest if is_postgres(session) else func.max  # SQLite's two-argument max is scalar
+            start = latest(RateLimitSlot.next_slot, now)
+            statement = update(RateLimitSlot).where(RateLimitSlot.client_key == client_key)
+            if within is not None:
+                statement = statement.where(RateLimitSlot.next_slot <= now + literal(within))
+            result = await session.execute(
+                statement.values(next_slot=start + literal(interval * count))
+                .returning(RateLimitSlot.next_slot - literal(interval * count) - now)
+                .execution_options(synchronize_session=False)
+            )
+            wait = result.scalar_one_or_none()
+        return None if wait is None else max(0.0, float(wait))
