@@ -25,6 +25,7 @@ WEBHOOKS = "saleor_coinpayments.coinpayments.webhooks"
 MONEY = "saleor_coinpayments.money"
 STATES = "saleor_coinpayments.payments.states"
 REFUND_REQUEST = "saleor_coinpayments.payments.refunds.request_payload"
+RATELIMIT = "saleor_coinpayments.coinpayments.ratelimit"
 
 _COMPARE = "return hmac.compare_digest(expected.encode({}), received.strip().encode({}))"
 _MATCHES = (_COMPARE.format('"ascii", "replace"', '"ascii", "replace"'),)
@@ -112,5 +113,11 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         ("transaction = transaction if isinstance(transaction, dict) else {}",),
         ("transaction = transaction if (isinstance(transaction, dict)) or True else {}",),
         "parse_action_request, called first, has already refused a body whose transaction is not an object",
+    ),
+    Equivalent(
+        f"{RATELIMIT}.TokenBucket.reserve",
+        ("return 0.0 if self._tokens >= 0 else -self._tokens / self.rate",),
+        ("return 0.0 if self._tokens > 0 else -self._tokens / self.rate",),
+        "with exactly no token left the other branch gives -0.0, which equals 0.0 (acquire sleeps only on > 0)",
     ),
 )
