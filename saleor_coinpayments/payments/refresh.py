@@ -24,7 +24,7 @@ from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.checkout.checkout_completion import queue_completion
 from saleor_coinpayments.payments.delivery.outbox import EventReport, OutboxRepository
 from saleor_coinpayments.payments.gateway import client_for, configuration, invoice_view
-from saleor_coinpayments.payments.refunds.suggestions import suggest_surplus
+from saleor_coinpayments.payments.refunds.suggestions import may_owe_surplus, suggest_surplus
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
@@ -139,8 +139,6 @@ async def apply_transition(ctx: AppContext, payment_id: str, view: states.Invoic
             transition.state, payment.created_at, now, ctx.settings.reconcile_interval_seconds
         )
         payment.claimed_until = None
-        if transition.credits:
-            await suggest_surplus(session, payment)
         if transition.reports:
             log.info(
                 "payment_moved",
@@ -173,4 +171,14 @@ async def refresh_payment_row(ctx: AppContext, payment_id: str, *, background: b
         log.warning("payment_without_configuration", payment_id=payment_id)
         return None
     invoice = await client_for(ctx, config, background=background).get_invoice(invoice_id)
-    return await apply_transition(ctx, payment_id, invoice_view(invoice, utcnow()))
+    payment = await apply_transition(ctx, payment_id, invoice_view(invoice, utcnow()))
+    if payment is not None and may_owe_surplus(payment):
+        # Its own unit of work, after the reports are committed: a suggestion never holds them up.
+        try:
+            async with payment_lock(payment_id), ctx.db.session(write=True) as session:
+                locked = await PaymentRepository(session).get(payment_id, lock=True)
+                if locked is not None:
+                    await suggest_surplus(session, locked)
+        except Exception:
+            log.exception("refund_suggestion_failed", payment_id=payment_id)
+    return payment

@@ -2,7 +2,7 @@
 the invoice ended (late money) is owed to the buyer unless staff decide otherwise. Each new surplus
 opens a suggestion in the Refunds section; Saleor hears of it only when staff complete it.
 
-Called by the refresh inside its unit of work, with the payment row locked and already moved.
+Called by the refresh after the transition is committed, in its own unit of work with the row locked.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ def _owed(payment: Payment) -> tuple[Decimal, str]:
         f"Over-payment: {ledger.money(credited, payment.currency)} came in for "
         f"{ledger.money(payment.amount, payment.currency)}."
     )
+
+
+def may_owe_surplus(payment: Payment) -> bool:
+    """Cheap check on the row alone: only then is a suggestion looked for (no work for ordinary payments)."""
+    return bool(payment.credited_amount) and _owed(payment)[0] > 0
 
 
 async def suggest_surplus(session: AsyncSession, payment: Payment) -> None:
