@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.context import AppContext
 
@@ -26,13 +24,9 @@ async def _ctx_dependency(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(_ctx_dependency)]
 
 
-async def get_session(ctx: Ctx) -> AsyncIterator[AsyncSession]:
-    """One unit of work per request: committed when the route returns, rolled back if it raises."""
-    async with ctx.db.session() as session:
-        yield session
-
-
-Session = Annotated[AsyncSession, Depends(get_session)]
+# No session dependency on purpose: FastAPI runs the code after a dependency's `yield` once the
+# response is sent, so a commit there would come after the caller heard success. Routes open their
+# unit of work themselves (`async with ctx.db.session()`), ending it before they answer.
 
 
 class HttpError(Exception):

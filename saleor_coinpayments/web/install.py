@@ -11,7 +11,7 @@ from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.saleor.manifest import build_manifest
 from saleor_coinpayments.saleor.registration import RegisterApp, Registered
 from saleor_coinpayments.store.installations import InstallationRepository
-from saleor_coinpayments.web.deps import Ctx, Session, read_limited_body
+from saleor_coinpayments.web.deps import Ctx, read_limited_body
 
 router = APIRouter()
 
@@ -22,7 +22,7 @@ async def manifest(ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post("/api/register")
-async def register(request: Request, ctx: Ctx, session: Session) -> JSONResponse:
+async def register(request: Request, ctx: Ctx) -> JSONResponse:
     raw = await read_limited_body(request, ctx.settings.max_body_bytes)
     try:
         body = parse_json(raw) if raw.strip() else {}
@@ -32,12 +32,17 @@ async def register(request: Request, ctx: Ctx, session: Session) -> JSONResponse
             status_code=400,
         )
     token = body.get("auth_token") if isinstance(body, dict) else None
-    use_case = RegisterApp(ctx.settings, ctx.http, ctx.saleor, InstallationRepository(session, ctx.box))
-    result = await use_case.execute(request.headers.get("saleor-api-url"), token if isinstance(token, str) else None)
+    # The unit of work ends before the answer: Saleor calls the app as soon as it hears success, so
+    # the installation must already be committed (a yield dependency would commit after the response).
+    async with ctx.db.session() as session:
+        use_case = RegisterApp(ctx.settings, ctx.http, ctx.saleor, InstallationRepository(session, ctx.box))
+        saleor_api_url = request.headers.get("saleor-api-url")
+        result = await use_case.execute(saleor_api_url, token if isinstance(token, str) else None)
+        if not isinstance(result, Registered):
+            await session.rollback()
     if isinstance(result, Registered):
         ctx.installations.drop(result.installation.saleor_api_url)
         return JSONResponse({"success": True})
-    await session.rollback()
     return JSONResponse(
         {"success": False, "error": {"code": result.code, "message": result.message}},
         status_code=result.status,

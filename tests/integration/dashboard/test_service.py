@@ -44,7 +44,9 @@ async def test_a_clock_two_minutes_fast_is_named_as_the_cause(
         assert (saved.check.ok, saved.check.code) == (False, "clock_skew")
         seconds = re.search(r"clock is (\d+) s ahead of CoinPayments", saved.check.message)
         assert seconds is not None, saved.check.message
-        assert 118 <= int(seconds.group(1)) <= 122  # `Date` has whole seconds
+        # `Date` has whole seconds, and our clock is read when the answer arrives: a slow round trip on a
+        # loaded machine adds to the measured skew, never takes from it.
+        assert 118 <= int(seconds.group(1)) <= 135
         assert saved.configuration.notifications_registered is False
 
         # With a correct clock, the same stored configuration works.

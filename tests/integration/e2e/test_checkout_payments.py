@@ -213,7 +213,9 @@ def test_unknown_transaction_and_zero_amount_are_refused(world: World) -> None:
 def test_app_killed_mid_payment_loses_and_doubles_nothing(database_url: str, tmp_path: Path) -> None:
     from tests.helpers.app_server import start_app_process
 
-    with running_world(database_url, tmp_path) as world:
+    # A killed process's claims lapse with their leases (renewed while alive): short ones here, so the
+    # restarted process takes over the INFO row it may have died holding, checks it, and goes on in order.
+    with running_world(database_url, tmp_path, outbox_lease_seconds=3, reconcile_lease_seconds=2) as world:
         _, transaction_id, invoice_id = _start(world)
         world.sim.pay(invoice_id, "full", confirmations=1, currency=_coin(world, invoice_id))
         eventually(lambda: world.app_events(transaction_id, "INFO"), what="INFO before the crash")
@@ -223,7 +225,9 @@ def test_app_killed_mid_payment_loses_and_doubles_nothing(database_url: str, tmp
         assert world.app_events(transaction_id, "CHARGE_SUCCESS") == []
         restarted = start_app_process(world.app.settings)
         try:
-            success = eventually(lambda: world.app_events(transaction_id, "CHARGE_SUCCESS"), what="after restart")
+            success = eventually(
+                lambda: world.app_events(transaction_id, "CHARGE_SUCCESS"), timeout=30.0, what="after restart"
+            )
             assert success[0].amount_value == Decimal("20.00")
             _settle(world)
             assert len(world.app_events(transaction_id, "CHARGE_SUCCESS")) == 1
