@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 from tests.browser.chromium import chromium, screenshot, script_errors
-from tests.integration.e2e.world import World, configure, running_world
+from tests.integration.e2e.world import World
 
 pytestmark = pytest.mark.browser
 
@@ -25,13 +24,6 @@ SUCCESS_URL = "https://shop.example.com/thanks"
 CANCEL_URL = "https://shop.example.com/cart"
 T = TypeVar("T")
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def world(database_url: str, tmp_path: Path) -> Iterator[World]:
-    with running_world(database_url, tmp_path, process_refresh_min_seconds=0) as running:
-        configure(running.app.settings.database_url, running.saleor.api_url, running.sim, checkout_page="app")
-        yield running
 
 
 @pytest.fixture

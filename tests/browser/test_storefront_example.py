@@ -23,18 +23,11 @@ from starlette.staticfiles import StaticFiles
 from tests.browser.chromium import chromium, screenshot, script_errors
 from tests.fakes.saleor_storefront import SHIPPING
 from tests.helpers.servers import serve_asgi
-from tests.integration.e2e.world import World, configure, running_world
+from tests.integration.e2e.world import World
 
 pytestmark = pytest.mark.browser
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "storefront"
-
-
-@pytest.fixture
-def world(database_url: str, tmp_path: Path) -> Iterator[World]:
-    with running_world(database_url, tmp_path, process_refresh_min_seconds=0) as running:
-        configure(running.app.settings.database_url, running.saleor.api_url, running.sim, checkout_page="app")
-        yield running
 
 
 @pytest.fixture

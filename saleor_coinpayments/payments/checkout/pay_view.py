@@ -14,12 +14,9 @@ from typing import Any
 
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money
-from saleor_coinpayments.payments.checkout import coin_choice
 from saleor_coinpayments.payments.checkout.pay_link import is_well_formed, token_hash
 from saleor_coinpayments.payments.checkout.payment_data import chosen_coin_data
-from saleor_coinpayments.payments.checkout.transaction_session import (
-    _refresh_in_background as refresh_in_background,  # the same re-read transactionProcess starts
-)
+from saleor_coinpayments.payments.checkout.transaction_session import refresh_if_stale
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState
@@ -34,23 +31,10 @@ async def payment_for_token(ctx: AppContext, token: str) -> Payment | None:
         return await PaymentRepository(session).by_pay_token_hash(token_hash(token))
 
 
-def _is_fresh(ctx: AppContext, payment: Payment) -> bool:
-    if payment.is_final:
-        return True
-    if payment.last_checked_at is None:
-        return False
-    return (utcnow() - payment.last_checked_at).total_seconds() < ctx.settings.process_refresh_min_seconds
-
-
 def current(ctx: AppContext, payment: Payment) -> Payment:
-    """The stored payment, as `transactionProcess` answers: when its invoice read or its coin status
-    is older than the freshness window, one re-read per payment starts in the background (shared
-    with `transactionProcess`), so the page's next poll shows it and a poll never waits on CoinPayments."""
-    invoice_stale = not _is_fresh(ctx, payment)
-    coin_stale = payment.coin_currency_id is not None and not coin_choice.status_is_fresh(ctx, payment)
-    if payment.invoice_id and (invoice_stale or coin_stale):
-        payment_id = payment.id
-        ctx.refreshes.start(payment_id, lambda: refresh_in_background(ctx, payment_id, invoice_stale))
+    """The stored payment, as `transactionProcess` answers it (an older one gets the same single
+    background re-read, so the page's next poll shows it and a poll never waits on CoinPayments)."""
+    refresh_if_stale(ctx, payment)
     return payment
 
 

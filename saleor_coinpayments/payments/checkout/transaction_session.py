@@ -248,11 +248,20 @@ async def process(ctx: AppContext, installation: InstallationRecord, payload: di
         if isinstance(chosen, coin_choice.CoinRefusal):
             return _with_error(answer_for(payment), chosen.code, chosen.message)
         return answer_for(chosen)
+    refresh_if_stale(ctx, payment)
+    return answer_for(payment)
+
+
+def refresh_if_stale(ctx: AppContext, payment: Payment) -> None:
+    """When the invoice read or the chosen coin's status is older than the freshness window, start
+    one re-read per payment in the background (shared by transactionProcess and the pay page), so
+    a poll answers from what is stored and never waits on CoinPayments."""
+    if not payment.invoice_id:
+        return
     invoice_stale = not _recently_read(ctx, payment)
     if invoice_stale or _coin_status_stale(ctx, payment):
         payment_id = payment.id
         ctx.refreshes.start(payment_id, lambda: _refresh_in_background(ctx, payment_id, invoice_stale))
-    return answer_for(payment)
 
 
 def _with_error(answer: SessionResult, code: str, message: str) -> SessionResult:
