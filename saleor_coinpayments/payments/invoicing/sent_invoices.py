@@ -158,14 +158,12 @@ class BillableOrder:
 
 
 def amount_of(money: Any) -> Decimal:
-    """The amount of a Saleor `Money` object as read (Decimal); 0 when absent or unreadable."""
+    """The amount of a Saleor `Money` object as read (Decimal); 0 when absent. An amount that is
+    there but unreadable raises MoneyError: read as 0 it would make a paid order look unpaid."""
     value = money.get("amount") if isinstance(money, Mapping) else None
     if value is None:
         return Decimal(0)
-    try:
-        return to_decimal(value)
-    except MoneyError:
-        return Decimal(0)
+    return to_decimal(value)
 
 
 def _charged(order: Mapping[str, Any]) -> Decimal:

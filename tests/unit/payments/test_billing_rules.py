@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
+
+from saleor_coinpayments.money import MoneyError
 from saleor_coinpayments.payments.invoicing.order_events import being_paid, order_total
 from saleor_coinpayments.payments.invoicing.reminders import default_due_date, describe_offset
 
@@ -19,7 +22,9 @@ def test_an_order_is_being_paid_while_a_transaction_holds_pending_or_authorized_
     assert not being_paid({"transactions": [{"chargePendingAmount": _money(0), "authorizedAmount": _money(0)}]})
     assert being_paid({"transactions": [{"chargePendingAmount": _money(20.0), "authorizedAmount": _money(0)}]})
     assert being_paid({"transactions": [{"chargePendingAmount": None, "authorizedAmount": _money(0.01)}]})
-    assert not being_paid({"transactions": [{"chargePendingAmount": {"amount": "x"}}]})
+    # An amount that cannot be read is not taken as 0 (the order might be paid): the event is refused.
+    with pytest.raises(MoneyError, match="'x'"):
+        being_paid({"transactions": [{"chargePendingAmount": {"amount": "x"}}]})
 
 
 def test_order_total_is_the_gross_amount_as_decimal() -> None:

@@ -74,6 +74,9 @@ def test_a_partly_paid_order_is_billed_for_what_is_left() -> None:
         ({"totalCharged": {"amount": Decimal("30.0"), "currency": "USD"}}, "ALREADY_PAID", "fully paid"),
         ({"total": None}, "INVALID_ORDER", "no total.gross.amount"),
         ({"channel": None}, "INVALID_ORDER", "no channel"),
+        # What Saleor says was charged must be read, never taken as 0: a paid order would look unpaid.
+        ({"totalCharged": {"amount": "thirty", "currency": "USD"}}, "INVALID_ORDER", "'thirty'"),
+        ({"totalCharged": {"amount": 30.0, "currency": "USD"}}, "INVALID_ORDER", "refusing a float"),
     ],
 )
 def test_orders_that_cannot_be_billed_are_refused(changes: dict[str, Any], code: str, text: str) -> None:
