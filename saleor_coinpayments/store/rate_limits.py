@@ -8,12 +8,17 @@ get the same slot and slots are never closer than one interval.
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import ColumnElement, Float, cast, extract, func, literal, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
 from saleor_coinpayments.store.tables import RateLimitSlot
+
+_SQLITE_BUSY_RETRIES = 5
 
 
 def _database_now(session: AsyncSession) -> ColumnElement[float]:
@@ -32,11 +37,23 @@ class RateLimitRepository:
         """Book the next `count` slots of `client_key` (one interval apart) and return the seconds
         until the first (database clock); with `within`, only if the first is at most that many
         seconds from now (None when it is not)."""
+        for attempt in range(_SQLITE_BUSY_RETRIES + 1):
+            try:
+                return await self._book_once(client_key, interval, within, count)
+            except OperationalError as exc:
+                # SQLite in WAL mode answers "database is locked" at once, without waiting out the
+                # busy timeout, when another process wrote between this transaction's snapshot and
+                # its write: the booking was not made, so making it again is safe.
+                if not self._db.is_sqlite or "locked" not in str(exc) or attempt == _SQLITE_BUSY_RETRIES:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _book_once(self, client_key: str, interval: float, within: float | None, count: int) -> float | None:
         async with self._db.session() as session:
             if client_key not in self._known:
                 row = {"client_key": client_key, "next_slot": 0.0}
                 await insert_or_ignore(session, RateLimitSlot, row, ["client_key"])
-                self._known.add(client_key)
             now = _database_now(session)
             latest = func.greatest if is_postgres(session) else func.max  # SQLite's two-argument max is scalar
             start = latest(RateLimitSlot.next_slot, now)
@@ -49,4 +66,5 @@ class RateLimitRepository:
                 .execution_options(synchronize_session=False)
             )
             wait = result.scalar_one_or_none()
+        self._known.add(client_key)  # only once the row is committed
         return None if wait is None else max(0.0, float(wait))
