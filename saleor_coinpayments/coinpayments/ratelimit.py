@@ -6,7 +6,15 @@ in any second at most 0.97 × limit + 1 requests start, a little room for networ
 Requests a buyer may be waiting for (initialize, coin choice, status) book the next slot at
 once; background reads (the reconciler) book only a slot that is free right now (within
 LOOKAHEAD_SECONDS), so they fill the spare capacity and never push a live request back more than
-that. One background booker per client id and process polls while the limit is busy.
+that plus one batch (about one booking round trip).
+
+Background reads must land each booking inside that short window, batch after batch, or the
+slots in between go unused. So every booking answers when the next free slot comes (booked or
+not); one reader per client id and process books for all queued ones: it sleeps until just before
+that moment (no blind polling), books enough slots to last one round trip of its statement, and a
+landed batch wakes every queued read at once. (Polling every lookahead/2, batches of 4 and a
+hand-over from reader to reader, one event-loop pass each, left a third of the slots empty once a
+loaded loop made the round trip 50-100 ms; late hand-overs also bunched requests at CoinPayments.)
 
 `TokenBucket` / `limiter_for` is the per-process bucket for clients made outside the app
 (a CoinPaymentsClient without a limiter, tools and tests).
@@ -15,20 +23,27 @@ that. One background booker per client id and process polls while the limit is b
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from prometheus_client import Histogram
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-BookSlot = Callable[[str, float, float | None, int], Awaitable[float | None]]
+# book(key, interval, within, count) -> (seconds until the first slot booked, or None when
+# `within` refused; seconds until the next slot nobody holds), both from the database's now.
+BookSlot = Callable[[str, float, float | None, int], Awaitable[tuple[float | None, float]]]
 
 HEADROOM = 0.97
 LOOKAHEAD_SECONDS = 0.05
-BACKGROUND_BATCH = 4  # background slots booked per statement when reads queue up in this process
+BACKGROUND_BATCH = 4  # background slots booked per statement when reads queue up in this process…
+MAX_BATCH = 16  # …or more, to last one booking round trip, but never more than this
+AIM = 0.75  # a background booking is sent this share of the lookahead before the next slot is free
 
 LIMITER_WAITS = Histogram(
     "coinpayments_rate_limiter_wait_seconds",
@@ -87,6 +102,18 @@ def client_key(client_id: str) -> str:
     return client_id.strip().lower().replace("-", "")
 
 
+@dataclass
+class _ClientSlots:
+    """One client id's background bookings in this process."""
+
+    booking: bool = False  # a reader is booking for the queue right now
+    landed: asyncio.Event = field(default_factory=asyncio.Event)  # set (and replaced) after each booking
+    queued: int = 0  # background reads waiting for a slot
+    spare: deque[float] = field(default_factory=deque)  # booked slots not handed out yet (monotonic)
+    free_at: float = 0.0  # when the next slot nobody holds comes, as last seen (monotonic)
+    round_trip: float = 0.0  # a booking statement's round trip: quick to rise, slow to fall
+
+
 class SharedRateLimiter:
     """The limit per client id, shared through the database by every process (see the module doc)."""
 
@@ -105,9 +132,7 @@ class SharedRateLimiter:
         self.lookahead = max(lookahead, self.interval)
         self._book = book
         self._sleep = sleep
-        self._background: dict[str, asyncio.Lock] = {}
-        self._queued: dict[str, int] = {}  # background reads waiting for a slot, per client id
-        self._spare: dict[str, list[float]] = {}  # booked background slots not handed out yet (monotonic)
+        self._clients: dict[str, _ClientSlots] = {}
 
     def for_client(self, client_id: str, *, background: bool = False) -> ClientRateLimit:
         return ClientRateLimit(self, client_key(client_id), background)
@@ -117,30 +142,73 @@ class SharedRateLimiter:
         if background:
             wait = await self._background_slot(key)
         else:
-            wait = await self._book(key, self.interval, None, 1) or 0.0
+            wait = await self._booked(key, None, 1) or 0.0
         if wait > 0:
             await self._sleep(wait)
         waited = time.monotonic() - started
         LIMITER_WAITS.labels(priority="background" if background else "live").observe(waited)
         return waited
 
+    def _slots(self, key: str) -> _ClientSlots:
+        return self._clients.setdefault(key, _ClientSlots())
+
+    async def _booked(self, key: str, within: float | None, count: int) -> float | None:
+        """One booking statement; remembers when the next free slot comes, timed from when the
+        statement was sent (so it errs early: a booking sent for it lands in time)."""
+        slots = self._slots(key)
+        sent = time.monotonic()
+        first, next_free = await self._book(key, self.interval, within, count)
+        now = time.monotonic()
+        slots.free_at = sent + next_free
+        slots.round_trip = max(now - sent, slots.round_trip * 0.8)
+        return first
+
     async def _background_slot(self, key: str) -> float:
-        """Seconds until a background slot: a spare one booked earlier, or new ones booked for as
-        many queued reads as there are (up to BACKGROUND_BATCH) once the first is free now."""
-        self._queued[key] = self._queued.get(key, 0) + 1
+        """Seconds until a background slot: a spare one booked earlier, or, when no reader is
+        booking, new ones for the queued reads; else wait for the booking under way to land.
+        A landed batch wakes every queued read at once (no hand-over one by one)."""
+        slots = self._slots(key)
+        slots.queued += 1
         try:
-            async with self._background.setdefault(key, asyncio.Lock()):  # the others queue in order
-                spare = self._spare.setdefault(key, [])
-                if spare:
-                    return max(0.0, spare.pop(0) - time.monotonic())
-                count = max(1, min(BACKGROUND_BATCH, self._queued[key]))
-                while (wait := await self._book(key, self.interval, self.lookahead, count)) is None:
-                    await self._sleep(self.lookahead / 2)
-                first = time.monotonic() + wait
-                spare.extend(first + self.interval * n for n in range(1, count))
-                return wait
+            while True:
+                if slots.spare:
+                    return max(0.0, slots.spare.popleft() - time.monotonic())
+                if not slots.booking:
+                    return await self._book_batch(key, slots)
+                await slots.landed.wait()
         finally:
-            self._queued[key] -= 1
+            slots.queued -= 1
+
+    async def _book_batch(self, key: str, slots: _ClientSlots) -> float:
+        """Book for the queue: sleep until the next free slot is nearly within the lookahead, book
+        as many as are queued (a batch), keep all but the first as spares; wake the queue after."""
+        slots.booking = True
+        try:
+            while True:
+                pause = slots.free_at - self.lookahead * AIM - time.monotonic()
+                if pause > 0:
+                    await self._sleep(pause)
+                count = max(1, min(self._batch(slots), slots.queued))
+                wait = await self._booked(key, self.lookahead, count)
+                if wait is not None:
+                    break
+            first = time.monotonic() + wait
+            slots.spare.extend(first + self.interval * n for n in range(1, count))
+            return wait
+        finally:
+            slots.booking = False
+            landed, slots.landed = slots.landed, asyncio.Event()
+            landed.set()
+
+    def _batch(self, slots: _ClientSlots) -> int:
+        """Slots for one booking: enough to last until the next booking, sent when this one's
+        answer is back, can land (plus half the lookahead), however slow the round trip; at least
+        BACKGROUND_BATCH, at most MAX_BATCH. Too few leave slots empty; too many push the next
+        booking out of the lookahead, and a refusal costs a round trip."""
+        now, trip = time.monotonic(), slots.round_trip
+        first = max(slots.free_at, now + trip / 2)
+        lasting = math.ceil((now + 1.5 * trip + self.lookahead / 2 - first) / self.interval)
+        return max(BACKGROUND_BATCH, min(MAX_BATCH, lasting))
 
 
 class ClientRateLimit:

@@ -3,14 +3,16 @@
 A slot is a moment, on the database's clock, at which one request may start. Booking moves the
 client id's `next_slot` one interval past max(next_slot, now) in a single UPDATE … RETURNING, so
 however many replicas book at once (row lock on PostgreSQL, the single writer on SQLite), no two
-get the same slot and slots are never closer than one interval.
+get the same slot and slots are never closer than one interval. Every booking also answers when
+the next slot nobody holds comes, refused or not, so a background booker can time its next try.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Float, cast, extract, func, literal, update
+from sqlalchemy import ColumnElement, Float, cast, extract, func, literal, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,15 +30,22 @@ def _database_now(session: AsyncSession) -> ColumnElement[float]:
     return cast((func.julianday("now") - 2440587.5) * 86400.0, Float(precision=53))
 
 
+class Booking(NamedTuple):
+    """Seconds from the database's now: until the first slot booked (None: refused by `within`),
+    and until the next slot nobody holds."""
+
+    first: float | None
+    next_free: float
+
+
 class RateLimitRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._known: set[str] = set()
 
-    async def book(self, client_key: str, interval: float, within: float | None, count: int = 1) -> float | None:
-        """Book the next `count` slots of `client_key` (one interval apart) and return the seconds
-        until the first (database clock); with `within`, only if the first is at most that many
-        seconds from now (None when it is not)."""
+    async def book(self, client_key: str, interval: float, within: float | None, count: int = 1) -> Booking:
+        """Book the next `count` slots of `client_key` (one interval apart); with `within`, only if
+        the first is at most that many seconds from now."""
         for attempt in range(_SQLITE_BUSY_RETRIES + 1):
             try:
                 return await self._book_once(client_key, interval, within, count)
@@ -49,7 +58,7 @@ class RateLimitRepository:
                 await asyncio.sleep(0.005 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def _book_once(self, client_key: str, interval: float, within: float | None, count: int) -> float | None:
+    async def _book_once(self, client_key: str, interval: float, within: float | None, count: int) -> Booking:
         async with self._db.session() as session:
             if client_key not in self._known:
                 row = {"client_key": client_key, "next_slot": 0.0}
@@ -62,9 +71,15 @@ class RateLimitRepository:
                 statement = statement.where(RateLimitSlot.next_slot <= now + literal(within))
             result = await session.execute(
                 statement.values(next_slot=start + literal(interval * count))
-                .returning(RateLimitSlot.next_slot - literal(interval * count) - now)
+                .returning(RateLimitSlot.next_slot - now)
                 .execution_options(synchronize_session=False)
             )
-            wait = result.scalar_one_or_none()
+            booked_until = result.scalar_one_or_none()
+            if booked_until is None:  # refused: only say when the next slot is free
+                query = select(RateLimitSlot.next_slot - now).where(RateLimitSlot.client_key == client_key)
+                refused_until: float = (await session.execute(query)).scalar_one()
         self._known.add(client_key)  # only once the row is committed
-        return None if wait is None else max(0.0, float(wait))
+        if booked_until is None:
+            return Booking(None, max(0.0, float(refused_until)))
+        next_free = max(0.0, float(booked_until))
+        return Booking(max(0.0, next_free - interval * count), next_free)

@@ -23,7 +23,7 @@ async def test_slots_are_one_interval_apart_across_replicas(database_url: str) -
         async def book_many(repository: RateLimitRepository) -> list[float]:
             waits = []
             for _ in range(4):
-                wait = await repository.book("client-a", INTERVAL, None)
+                wait, _ = await repository.book("client-a", INTERVAL, None)
                 assert wait is not None
                 waits.append(wait)
             return waits
@@ -43,12 +43,30 @@ async def test_background_bookings_take_only_a_slot_free_now(database_url: str) 
     db = Database(database_url)
     try:
         repository = RateLimitRepository(db)
-        assert await repository.book("client-b", INTERVAL, within=1.0) is not None  # free now: taken
-        assert await repository.book("client-b", INTERVAL, within=1.0) is None  # next one is far off
+        assert (await repository.book("client-b", INTERVAL, within=1.0)).first is not None  # free now: taken
+        refused = await repository.book("client-b", INTERVAL, within=1.0)  # the next one is far off
+        assert refused.first is None
+        assert refused.next_free == pytest.approx(INTERVAL, abs=INTERVAL / 10), "but it says when it is free"
         live = await repository.book("client-b", INTERVAL, None)  # a live request books it anyway
-        assert live is not None
-        assert live > INTERVAL * 0.99
+        assert live.first is not None
+        assert live.first > INTERVAL * 0.99
+        assert live.next_free == pytest.approx(live.first + INTERVAL)
         # Other client ids have their own slots.
-        assert await repository.book("client-c", INTERVAL, within=1.0) == pytest.approx(0, abs=INTERVAL / 10)
+        other = await repository.book("client-c", INTERVAL, within=1.0)
+        assert other.first == pytest.approx(0, abs=INTERVAL / 10)
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_batch_books_consecutive_slots_and_says_when_the_next_is_free(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        repository = RateLimitRepository(db)
+        batch = await repository.book("client-d", INTERVAL, within=1.0, count=3)
+        assert batch.first == pytest.approx(0, abs=INTERVAL / 10)
+        assert batch.next_free == pytest.approx(3 * INTERVAL, abs=INTERVAL / 10)
+        after = await repository.book("client-d", INTERVAL, None)
+        assert after.first == pytest.approx(3 * INTERVAL, abs=INTERVAL / 10), "no slot of the batch is given twice"
     finally:
         await db.dispose()
