@@ -20,6 +20,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from saleor_coinpayments.store.point_reads import PointReads
+
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
@@ -65,6 +67,7 @@ class Database:
             self.engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
             self.write_engine = self.engine
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.reads = PointReads(url, self.engine)
         self.write_sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @contextlib.asynccontextmanager
@@ -87,6 +90,7 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self.reads.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

@@ -230,8 +230,7 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
 async def process(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
     s = parse_transaction_session(payload)
     structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
-    async with ctx.db.session() as session:
-        payment = await PaymentRepository(session).by_transaction(installation.id, s.transaction_id)
+    payment = await ctx.db.reads.payment_by_transaction(installation.id, s.transaction_id)
     if payment is None or not payment.invoice_id:
         return charge_failure(
             "This payment was not started with crypto, or could not be created. Please start a new payment.",
@@ -289,8 +288,7 @@ async def _refresh_in_background(ctx: AppContext, payment_id: str, invoice: bool
     try:
         current = await refresh_payment_row(ctx, payment_id) if invoice else None
         if current is None:
-            async with ctx.db.session() as session:
-                current = await PaymentRepository(session).get(payment_id)
+            current = await ctx.db.reads.payment(payment_id)
         if current is not None:
             await coin_choice.refresh_coin_status(ctx, current)
     except cp_errors.CoinPaymentsError as exc:
