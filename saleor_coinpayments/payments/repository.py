@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.dialects import is_postgres
-from saleor_coinpayments.store.tables import Payment, PaymentState
+from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
+from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
 YOUNG = timedelta(minutes=15)  # an invoice this new may have a buyer at the pay page
@@ -69,6 +70,12 @@ class PaymentRepository:
         )
         return list(rows.scalars())
 
+    async def insert_if_absent(self, **values: Any) -> bool:
+        """Insert the claim row for a transaction (a Core statement, no savepoint); False if
+        another request already holds it."""
+        row = {"id": new_id(), **values}
+        return await insert_or_ignore(self._session, Payment, row, ["installation_id", "saleor_transaction_id"])
+
     async def add_if_absent(self, payment: Payment) -> bool:
         """Insert the claim row for a transaction; False if another request already holds it."""
         try:
@@ -95,10 +102,11 @@ class PaymentRepository:
         )
 
     async def mark_notified(self, payment_id: str) -> None:
-        """CoinPayments notified about this payment: due a re-read now."""
+        """CoinPayments notified about this payment: due a re-read now (Core: nothing to synchronise)."""
         now = utcnow()
+        table = core_table(Payment)
         await self._session.execute(
-            update(Payment).where(Payment.id == payment_id).values(last_notification_at=now, next_check_at=now)
+            update(table).where(table.c.id == payment_id).values(last_notification_at=now, next_check_at=now)
         )
 
     def _due(self, now: datetime) -> list[ColumnElement[bool]]:

@@ -56,7 +56,9 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             ensure_sqlite_folder(url)
-            self.engine: AsyncEngine = create_async_engine(url, echo=echo)
+            # Hot reads go around the pool (store/point_reads.py) and SQLite has one writer: a few
+            # connections (each a thread with its own page cache) are plenty.
+            self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             # The single writer: in-process writers queue for it without holding a thread each.
             self.write_engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120)

@@ -6,7 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.dialects import insert_or_ignore
-from saleor_coinpayments.store.tables import Notification, new_id
+from saleor_coinpayments.store.tables import Notification, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
 
@@ -34,8 +34,9 @@ class NotificationRepository:
         )
 
     async def mark_handled(self, source: str, external_id: str, outcome: str) -> None:
+        table = core_table(Notification)
         await self._session.execute(
-            update(Notification)
-            .where(Notification.source == source, Notification.external_id == external_id)
+            update(table)
+            .where(table.c.source == source, table.c.external_id == external_id)
             .values(handled_at=utcnow(), outcome=outcome[:500])
         )

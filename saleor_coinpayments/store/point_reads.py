@@ -22,19 +22,19 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapper
 
-from saleor_coinpayments.store.tables import Payment
+from saleor_coinpayments.store.tables import Payment, core_table
 
 Processor = Callable[[Any], Any] | None
 
 _PG_POOL_MAX = 5
-PAYMENTS: Table = cast(Table, Payment.__table__)
+PAYMENTS = core_table(Payment)
 
 
 class _Compiled:
