@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,17 @@ YOUNG = timedelta(minutes=15)  # an invoice this new may have a buyer at the pay
 CANDIDATES_PER_CLAIM = 4  # ranked rows per row claimed, so replicas claiming at once all find some
 
 
+# Built once: the hot lookups and updates take their values as parameters.
+_BY_ID = select(Payment).where(Payment.id == bindparam("payment_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_PAYMENTS = core_table(Payment)
+_MARK_NOTIFIED = (
+    update(_PAYMENTS)
+    .where(_PAYMENTS.c.id == bindparam("payment_id"))
+    .values(last_notification_at=bindparam("now"), next_check_at=bindparam("now"))
+)
+
+
 class PaymentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -26,10 +37,8 @@ class PaymentRepository:
     async def get(self, payment_id: str, *, lock: bool = False) -> Payment | None:
         """`lock`: a read-modify-write — use it in `db.session(write=True)` (FOR UPDATE on PostgreSQL;
         on SQLite that unit already holds the write lock from its BEGIN IMMEDIATE)."""
-        query = select(Payment).where(Payment.id == payment_id)
-        if lock and is_postgres(self._session):
-            query = query.with_for_update()
-        return (await self._session.execute(query)).scalar_one_or_none()
+        query = _BY_ID_FOR_UPDATE if lock and is_postgres(self._session) else _BY_ID
+        return (await self._session.execute(query, {"payment_id": payment_id})).scalar_one_or_none()
 
     async def by_transaction(self, installation_id: str, transaction_id: str, *, lock: bool = False) -> Payment | None:
         query = select(Payment).where(
@@ -103,11 +112,7 @@ class PaymentRepository:
 
     async def mark_notified(self, payment_id: str) -> None:
         """CoinPayments notified about this payment: due a re-read now (Core: nothing to synchronise)."""
-        now = utcnow()
-        table = core_table(Payment)
-        await self._session.execute(
-            update(table).where(table.c.id == payment_id).values(last_notification_at=now, next_check_at=now)
-        )
+        await self._session.execute(_MARK_NOTIFIED, {"payment_id": payment_id, "now": utcnow()})
 
     def _due(self, now: datetime) -> list[ColumnElement[bool]]:
         return [
