@@ -546,7 +546,11 @@ def report(bench: Bench, outcome: dict[str, Any]) -> dict[str, Any]:
         f"longest {gc_info['longest_ms']} ms, {gc_info['over_10ms']} over {GC_PAUSE_TARGET_MS:.0f} ms"
         f"   target none  {_verdict(longest <= GC_PAUSE_TARGET_MS)}"
     )
-    lines.append(f"  tracked objects {gc_info['tracked_objects']}, frozen at start-up {gc_info['frozen_objects']}")
+    lines.append(
+        f"  of which CPU in the collector: longest {gc_info['longest_cpu_ms']} ms; objects collected "
+        f"{gc_info['collected']}; tracked objects {gc_info['tracked_objects']}, frozen at start-up "
+        f"{gc_info['frozen_objects']}"
+    )
     checks.append(
         {
             "name": "longest GC pause ms",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 
 import structlog
@@ -17,6 +16,7 @@ from saleor_coinpayments import __version__
 from saleor_coinpayments.context import app_context
 from saleor_coinpayments.logs import configure_logging
 from saleor_coinpayments.payments.delivery.workers import run_background_workers
+from saleor_coinpayments.process_tuning import freeze_startup_objects, limit_malloc_arenas
 from saleor_coinpayments.settings import Settings, get_settings
 from saleor_coinpayments.web import (
     coinpayments_webhooks,
@@ -34,15 +34,9 @@ from saleor_coinpayments.web.timing import WebhookTimer
 log = structlog.get_logger(__name__)
 
 
-def freeze_startup_objects() -> None:
-    """Move everything start-up made (modules, routes, schemas, settings) out of the collector's
-    sight, so a full collection scans only what requests make and no request waits on a long one."""
-    gc.collect()
-    gc.freeze()
-
-
 def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
+    limit_malloc_arenas()
     configure_logging(settings.log_level, settings.log_format)
     workers_enabled = settings.run_workers if run_workers is None else run_workers
 

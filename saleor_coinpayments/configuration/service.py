@@ -353,6 +353,8 @@ class ConfigurationService:
             holder = await repo.for_channel(installation.id, slug)
             await repo.map_channel(installation.id, slug, target.id if target else None)
             fresh = await repo.get(target.id) if target else None
+        for changed in {c.id for c in (target, holder) if c is not None}:
+            self._ctx.configurations.drop(changed)
         log.info("channel_mapped", channel=slug, configuration_id=target.id if target else None)
         previous = holder.name if holder is not None and (target is None or holder.id != target.id) else None
         return ChannelMapped(channel=slug, configuration=self._view(fresh) if fresh else None, previous=previous)

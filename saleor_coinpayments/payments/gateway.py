@@ -43,6 +43,25 @@ async def configuration(ctx: AppContext, configuration_id: str, *, fresh: bool =
     return record
 
 
+async def configuration_for_channel(
+    ctx: AppContext, installation_id: str, channel_slug: str
+) -> ConfigurationRecord | None:
+    """The configuration serving a channel (credentials, no channel list), cached like `configuration`."""
+    cached_id = ctx.configurations.channel(installation_id, channel_slug)
+    if cached_id is not None:
+        record = await configuration(ctx, cached_id)
+        if record is not None:
+            return record
+    async with ctx.db.session() as session:
+        record = await ConfigurationRepository(session, ctx.box).for_channel(
+            installation_id, channel_slug, with_channels=False
+        )
+    if record is not None:
+        ctx.configurations.put(record)
+        ctx.configurations.put_channel(installation_id, channel_slug, record.id)
+    return record
+
+
 def client_for(ctx: AppContext, config: ConfigurationRecord, *, background: bool = False) -> CoinPaymentsClient:
     """A client for one configuration, on the process-wide HTTP pool and the rate limit shared by
     all replicas. `background` reads (the reconciler) only use capacity live requests leave free."""

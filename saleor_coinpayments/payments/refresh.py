@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, format_decimal
@@ -98,7 +100,14 @@ def _report(payment: Payment, report: states.Report) -> EventReport:
     )
 
 
-async def apply_transition(ctx: AppContext, payment_id: str, view: states.InvoiceView) -> Payment | None:
+# Something more to write in the same transaction as a transition (e.g. "this notification is
+# handled"), given the payment as it now is: one commit instead of two.
+AlsoInUnit = Callable[[AsyncSession, Payment], Awaitable[None]]
+
+
+async def apply_transition(
+    ctx: AppContext, payment_id: str, view: states.InvoiceView, *, also: AlsoInUnit | None = None
+) -> Payment | None:
     """Apply what CoinPayments said to the stored payment, atomically with its reports."""
     async with payment_lock(payment_id), ctx.db.session(write=True) as session:
         payment = await PaymentRepository(session).get(payment_id, lock=True)
@@ -146,32 +155,36 @@ async def apply_transition(ctx: AppContext, payment_id: str, view: states.Invoic
                 state=payment.state,
                 reports=[r.dedup_key for r in transition.reports],
             )
+        if also is not None:
+            await also(session, payment)
         return payment
 
 
 async def refresh_payment(
-    ctx: AppContext, payment_id: str, *, background: bool = False
+    ctx: AppContext, payment_id: str, *, background: bool = False, also: AlsoInUnit | None = None
 ) -> states.PaymentSnapshot | None:
     """Read the invoice now and apply it. Raises CoinPaymentsError when CoinPayments cannot answer.
-    `background` (the reconciler) reads only with rate-limit capacity that live requests leave."""
-    payment = await refresh_payment_row(ctx, payment_id, background=background)
+    `background` (the reconciler) reads only with rate-limit capacity that live requests leave;
+    `also` is written in the transition's own transaction."""
+    payment = await refresh_payment_row(ctx, payment_id, background=background, also=also)
     return snapshot_of(payment) if payment is not None else None
 
 
-async def refresh_payment_row(ctx: AppContext, payment_id: str, *, background: bool = False) -> Payment | None:
+async def refresh_payment_row(
+    ctx: AppContext, payment_id: str, *, background: bool = False, also: AlsoInUnit | None = None
+) -> Payment | None:
     """`refresh_payment`, giving the updated row itself (for answers that need its links and details)."""
-    async with ctx.db.session() as session:
-        payment = await PaymentRepository(session).get(payment_id)
-        if payment is None or payment.invoice_id is None or payment.saleor_transaction_id is None:
-            # A sent-out invoice waits for its order transaction; it is read once that exists.
-            return None
-        invoice_id, configuration_id = payment.invoice_id, payment.configuration_id
+    payment = await ctx.db.reads.payment(payment_id)
+    if payment is None or payment.invoice_id is None or payment.saleor_transaction_id is None:
+        # A sent-out invoice waits for its order transaction; it is read once that exists.
+        return None
+    invoice_id, configuration_id = payment.invoice_id, payment.configuration_id
     config = await configuration(ctx, configuration_id)
     if config is None:
         log.warning("payment_without_configuration", payment_id=payment_id)
         return None
     invoice = await client_for(ctx, config, background=background).get_invoice(invoice_id)
-    payment = await apply_transition(ctx, payment_id, invoice_view(invoice, utcnow()))
+    payment = await apply_transition(ctx, payment_id, invoice_view(invoice, utcnow()), also=also)
     if payment is not None and may_owe_surplus(payment):
         # Its own unit of work, after the reports are committed: a suggestion never holds them up.
         try:

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.dialects import is_postgres
-from saleor_coinpayments.store.tables import Payment, PaymentState
+from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
+from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
 YOUNG = timedelta(minutes=15)  # an invoice this new may have a buyer at the pay page
 CANDIDATES_PER_CLAIM = 4  # ranked rows per row claimed, so replicas claiming at once all find some
+
+
+# Built once: the hot lookups and updates take their values as parameters.
+_BY_ID = select(Payment).where(Payment.id == bindparam("payment_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_PAYMENTS = core_table(Payment)
+_MARK_NOTIFIED = (
+    update(_PAYMENTS)
+    .where(_PAYMENTS.c.id == bindparam("payment_id"))
+    .values(last_notification_at=bindparam("now"), next_check_at=bindparam("now"))
+)
 
 
 class PaymentRepository:
@@ -25,10 +37,8 @@ class PaymentRepository:
     async def get(self, payment_id: str, *, lock: bool = False) -> Payment | None:
         """`lock`: a read-modify-write — use it in `db.session(write=True)` (FOR UPDATE on PostgreSQL;
         on SQLite that unit already holds the write lock from its BEGIN IMMEDIATE)."""
-        query = select(Payment).where(Payment.id == payment_id)
-        if lock and is_postgres(self._session):
-            query = query.with_for_update()
-        return (await self._session.execute(query)).scalar_one_or_none()
+        query = _BY_ID_FOR_UPDATE if lock and is_postgres(self._session) else _BY_ID
+        return (await self._session.execute(query, {"payment_id": payment_id})).scalar_one_or_none()
 
     async def by_transaction(self, installation_id: str, transaction_id: str, *, lock: bool = False) -> Payment | None:
         query = select(Payment).where(
@@ -69,6 +79,12 @@ class PaymentRepository:
         )
         return list(rows.scalars())
 
+    async def insert_if_absent(self, **values: Any) -> bool:
+        """Insert the claim row for a transaction (a Core statement, no savepoint); False if
+        another request already holds it."""
+        row = {"id": new_id(), **values}
+        return await insert_or_ignore(self._session, Payment, row, ["installation_id", "saleor_transaction_id"])
+
     async def add_if_absent(self, payment: Payment) -> bool:
         """Insert the claim row for a transaction; False if another request already holds it."""
         try:
@@ -95,11 +111,8 @@ class PaymentRepository:
         )
 
     async def mark_notified(self, payment_id: str) -> None:
-        """CoinPayments notified about this payment: due a re-read now."""
-        now = utcnow()
-        await self._session.execute(
-            update(Payment).where(Payment.id == payment_id).values(last_notification_at=now, next_check_at=now)
-        )
+        """CoinPayments notified about this payment: due a re-read now (Core: nothing to synchronise)."""
+        await self._session.execute(_MARK_NOTIFIED, {"payment_id": payment_id, "now": utcnow()})
 
     def _due(self, now: datetime) -> list[ColumnElement[bool]]:
         return [

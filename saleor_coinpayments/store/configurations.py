@@ -98,7 +98,9 @@ class ConfigurationRepository:
         ).scalar_one_or_none()
         return await self._record(row) if row else None
 
-    async def for_channel(self, installation_id: str, channel_slug: str) -> ConfigurationRecord | None:
+    async def for_channel(
+        self, installation_id: str, channel_slug: str, *, with_channels: bool = True
+    ) -> ConfigurationRecord | None:
         row = (
             await self._session.execute(
                 select(Configuration)
@@ -109,7 +111,7 @@ class ConfigurationRepository:
                 )
             )
         ).scalar_one_or_none()
-        return await self._record(row) if row else None
+        return await self._record(row, with_channels=with_channels) if row else None
 
     async def list_for(self, installation_id: str) -> list[ConfigurationRecord]:
         rows = (
@@ -221,11 +223,26 @@ class ConfigurationCache:
     change (the CLI, another replica) shows within `ttl_seconds`; a notification whose signature fails
     against a cached secret is checked once more against the stored one, so a rotated secret never
     refuses a genuine notification.
+
+    It also keeps which configuration serves a channel (for transactionInitialize and the gateway
+    list), on the same terms; an unmapped channel is never cached, so a channel mapped elsewhere
+    serves at once.
     """
 
     def __init__(self, ttl_seconds: float = 5.0) -> None:
         self._ttl = ttl_seconds
         self._entries: dict[str, tuple[float, ConfigurationRecord]] = {}
+        self._channels: dict[tuple[str, str], tuple[float, str]] = {}
+
+    def channel(self, installation_id: str, channel_slug: str) -> str | None:
+        """The id of the configuration that served this channel lately, if any."""
+        entry = self._channels.get((installation_id, channel_slug))
+        if entry is None or time.monotonic() - entry[0] > self._ttl:
+            return None
+        return entry[1]
+
+    def put_channel(self, installation_id: str, channel_slug: str, configuration_id: str) -> None:
+        self._channels[(installation_id, channel_slug)] = (time.monotonic(), configuration_id)
 
     def get(self, configuration_id: str) -> ConfigurationRecord | None:
         entry = self._entries.get(configuration_id)
@@ -237,4 +254,6 @@ class ConfigurationCache:
         self._entries[record.id] = (time.monotonic(), record)
 
     def drop(self, configuration_id: str) -> None:
+        """Forget a configuration, and every channel mapping (any of them may have moved)."""
         self._entries.pop(configuration_id, None)
+        self._channels.clear()

@@ -20,6 +20,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from saleor_coinpayments.store.point_reads import PointReads
+
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
@@ -54,7 +56,9 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             ensure_sqlite_folder(url)
-            self.engine: AsyncEngine = create_async_engine(url, echo=echo)
+            # Hot reads go around the pool (store/point_reads.py) and SQLite has one writer: a few
+            # connections (each a thread with its own page cache) are plenty.
+            self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             # The single writer: in-process writers queue for it without holding a thread each.
             self.write_engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120)
@@ -65,6 +69,7 @@ class Database:
             self.engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
             self.write_engine = self.engine
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.reads = PointReads(url, self.engine)
         self.write_sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @contextlib.asynccontextmanager
@@ -87,6 +92,7 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self.reads.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

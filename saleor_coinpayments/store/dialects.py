@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
-from saleor_coinpayments.store.tables import Base
+from saleor_coinpayments.store.tables import Base, core_table
 
 
 def is_postgres(session: AsyncSession) -> bool:
@@ -16,11 +17,23 @@ def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+_INSERT_OR_IGNORE: dict[tuple[bool, str, tuple[str, ...]], Executable] = {}
+
+
 async def insert_or_ignore(
     session: AsyncSession, table: type[Base], values: dict[str, Any], conflict_columns: list[str]
 ) -> bool:
-    """Insert a row unless one with the same unique columns exists; True if this call inserted it."""
-    insert = pg_insert if is_postgres(session) else sqlite_insert
-    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    result = await session.execute(statement)
+    """Insert a row unless one with the same unique columns exists; True if this call inserted it.
+
+    A Core statement, built once per table and conflict target and given the row as parameters:
+    hot paths (notifications, payment claims) neither pay for the ORM's bulk-insert path nor build
+    a statement per call."""
+    postgres = is_postgres(session)
+    key = (postgres, table.__tablename__, tuple(conflict_columns))
+    statement = _INSERT_OR_IGNORE.get(key)
+    if statement is None:
+        insert = pg_insert if postgres else sqlite_insert
+        statement = insert(core_table(table)).on_conflict_do_nothing(index_elements=conflict_columns)
+        _INSERT_OR_IGNORE[key] = statement
+    result = await session.execute(statement, values)
     return bool(getattr(result, "rowcount", 0))

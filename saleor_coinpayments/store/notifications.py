@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.dialects import insert_or_ignore
-from saleor_coinpayments.store.tables import Notification, new_id
+from saleor_coinpayments.store.tables import Notification, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
+
+_NOTIFICATIONS = core_table(Notification)
+# Built once, the values are parameters (named unlike any column: an UPDATE would SET those).
+_MARK_HANDLED = (
+    update(_NOTIFICATIONS)
+    .where(_NOTIFICATIONS.c.source == bindparam("of_source"), _NOTIFICATIONS.c.external_id == bindparam("of_id"))
+    .values(handled_at=bindparam("now"), outcome=bindparam("new_outcome"))
+)
 
 
 class NotificationRepository:
@@ -34,8 +42,5 @@ class NotificationRepository:
         )
 
     async def mark_handled(self, source: str, external_id: str, outcome: str) -> None:
-        await self._session.execute(
-            update(Notification)
-            .where(Notification.source == source, Notification.external_id == external_id)
-            .values(handled_at=utcnow(), outcome=outcome[:500])
-        )
+        values = {"of_source": source, "of_id": external_id, "now": utcnow(), "new_outcome": outcome[:500]}
+        await self._session.execute(_MARK_HANDLED, values)

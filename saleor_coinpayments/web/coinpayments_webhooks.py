@@ -6,11 +6,13 @@ from __future__ import annotations
 import structlog
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.delivery import notifications
 from saleor_coinpayments.payments.refresh import refresh_payment
+from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.urls import COINPAYMENTS_NOTIFICATION_PREFIX
 from saleor_coinpayments.web.deps import Ctx, error_response, read_limited_body
 
@@ -21,9 +23,15 @@ router = APIRouter()
 async def _refresh_soon(ctx: AppContext, accepted: notifications.Accepted) -> None:
     """Re-read the invoice after answering; if this fails the reconciler picks the payment up."""
     assert accepted.payment_id is not None
+
+    async def handled(session: AsyncSession, payment: Payment) -> None:
+        await notifications.mark_handled_in(session, accepted, f"state {payment.state}")
+
     try:
-        snapshot = await refresh_payment(ctx, accepted.payment_id)
-        outcome = f"state {snapshot.state.value}" if snapshot else "payment gone"
+        snapshot = await refresh_payment(ctx, accepted.payment_id, also=handled)
+        if snapshot is not None:
+            return  # marked handled in the transition's own transaction
+        outcome = "payment gone"
     except cp_errors.CoinPaymentsError as exc:
         log.warning("notification_refresh_failed", payment_id=accepted.payment_id, error=exc.message)
         outcome = f"re-read failed: {exc.code}"

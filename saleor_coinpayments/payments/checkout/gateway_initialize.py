@@ -8,9 +8,8 @@ import structlog
 
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext
-from saleor_coinpayments.payments.gateway import client_for
+from saleor_coinpayments.payments.gateway import client_for, configuration_for_channel
 from saleor_coinpayments.payments.payloads import parse_gateway_initialize
-from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord
 
 log = structlog.get_logger(__name__)
@@ -27,8 +26,7 @@ async def run(ctx: AppContext, installation: InstallationRecord, payload: dict[s
     request = parse_gateway_initialize(payload)
     if request.channel_slug is None:
         return {"configured": False, "message": "No channel in the request."}
-    async with ctx.db.session() as session:
-        config = await ConfigurationRepository(session, ctx.box).for_channel(installation.id, request.channel_slug)
+    config = await configuration_for_channel(ctx, installation.id, request.channel_slug)
     if config is None:
         return {
             "configured": False,

@@ -17,7 +17,6 @@ from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments.checkout.pay_link import is_well_formed, token_hash
 from saleor_coinpayments.payments.checkout.payment_data import chosen_coin_data
 from saleor_coinpayments.payments.checkout.transaction_session import refresh_if_stale
-from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
@@ -27,8 +26,7 @@ async def payment_for_token(ctx: AppContext, token: str) -> Payment | None:
     """The payment whose pay page this is, or None (also for anything that is not a token)."""
     if not is_well_formed(token):
         return None
-    async with ctx.db.session() as session:
-        return await PaymentRepository(session).by_pay_token_hash(token_hash(token))
+    return await ctx.db.reads.payment_by_pay_token_hash(token_hash(token))
 
 
 def current(ctx: AppContext, payment: Payment) -> Payment:

@@ -29,7 +29,7 @@ from saleor_coinpayments.payments.checkout.storefront_data import (
     StorefrontOptions,
     parse_storefront_data,
 )
-from saleor_coinpayments.payments.gateway import client_for
+from saleor_coinpayments.payments.gateway import client_for, configuration_for_channel
 from saleor_coinpayments.payments.invoice_builder import (
     InvoiceBuildError,
     build_invoice_request,
@@ -39,7 +39,7 @@ from saleor_coinpayments.payments.invoice_builder import (
 from saleor_coinpayments.payments.payloads import TransactionSession, parse_transaction_session
 from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of, stamp_new_invoice
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
-from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
+from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.installations import InstallationRecord
 from saleor_coinpayments.store.tables import Payment, PaymentFlow, PaymentState
 from saleor_coinpayments.store.types import utcnow
@@ -84,8 +84,7 @@ async def _claim(
 ) -> tuple[Payment, bool]:
     """The payment row of this transaction, and whether this request inserted it."""
     async with ctx.db.session() as session:
-        repo = PaymentRepository(session)
-        row = Payment(
+        inserted = await PaymentRepository(session).insert_if_absent(
             installation_id=installation.id,
             configuration_id=config.id,
             flow=PaymentFlow.CHECKOUT.value if s.source_type == "checkout" else PaymentFlow.SENT_INVOICE.value,
@@ -99,12 +98,9 @@ async def _claim(
             state=PaymentState.UNPAID.value,
             details={"idempotency_key": s.idempotency_key, **pay_link.page_details(config, options)},
         )
-        if await repo.add_if_absent(row):
-            return row, True
-    async with ctx.db.session() as session:
-        existing = await PaymentRepository(session).by_transaction(installation.id, s.transaction_id)
-    assert existing is not None, "claim conflict without a row"
-    return existing, False
+    row = await ctx.db.reads.payment_by_transaction(installation.id, s.transaction_id)
+    assert row is not None, "claimed without a row"
+    return row, inserted
 
 
 async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoice, extra: dict[str, Any]) -> Payment:
@@ -156,9 +152,10 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
     structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
     if s.amount.is_zero():
         return charge_failure("There is nothing left to pay.", code="NOTHING_TO_PAY")
-    async with ctx.db.session() as session:
-        existing = await PaymentRepository(session).by_transaction(installation.id, s.transaction_id)
-        config = await ConfigurationRepository(session, ctx.box).for_channel(installation.id, s.channel_slug)
+    existing = await ctx.db.reads.payment_by_transaction(installation.id, s.transaction_id)
+    if existing is not None and existing.invoice_id:
+        return answer_for(existing)
+    config = await configuration_for_channel(ctx, installation.id, s.channel_slug)
     if existing is not None and existing.invoice_id:
         return answer_for(existing)
     if config is None:
@@ -230,8 +227,7 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
 async def process(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
     s = parse_transaction_session(payload)
     structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
-    async with ctx.db.session() as session:
-        payment = await PaymentRepository(session).by_transaction(installation.id, s.transaction_id)
+    payment = await ctx.db.reads.payment_by_transaction(installation.id, s.transaction_id)
     if payment is None or not payment.invoice_id:
         return charge_failure(
             "This payment was not started with crypto, or could not be created. Please start a new payment.",
@@ -289,8 +285,7 @@ async def _refresh_in_background(ctx: AppContext, payment_id: str, invoice: bool
     try:
         current = await refresh_payment_row(ctx, payment_id) if invoice else None
         if current is None:
-            async with ctx.db.session() as session:
-                current = await PaymentRepository(session).get(payment_id)
+            current = await ctx.db.reads.payment(payment_id)
         if current is not None:
             await coin_choice.refresh_coin_status(ctx, current)
     except cp_errors.CoinPaymentsError as exc:

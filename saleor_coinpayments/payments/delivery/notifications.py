@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import structlog
 from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.coinpayments.webhooks import (
     CoinPaymentsNotification,
@@ -82,6 +83,9 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
         status = 400 if exc.reason.value == "bad_body" else 401
         return Rejected(status, "INVALID_NOTIFICATION", exc.message)
 
+    payment = await ctx.db.reads.payment_by_invoice(notification.invoice_id)
+    if payment is not None and payment.installation_id != config.installation_id:
+        payment = None
     async with ctx.db.session() as session:
         duplicate = not await NotificationRepository(session).record(
             source=_source(config.installation_id),
@@ -90,12 +94,8 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
             event_type=notification.raw_type,
             state=notification.raw_state,
         )
-        payments = PaymentRepository(session)
-        payment = await payments.by_invoice(notification.invoice_id)
-        if payment is not None and payment.installation_id != config.installation_id:
-            payment = None
         if payment is not None:
-            await payments.mark_notified(payment.id)
+            await PaymentRepository(session).mark_notified(payment.id)
     outcome = "duplicate" if duplicate else ("accepted" if payment else "unknown_invoice")
     NOTIFICATIONS.labels(outcome=outcome).inc()
     log.info(
@@ -114,6 +114,11 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
 
 async def mark_handled(ctx: AppContext, accepted: Accepted, outcome: str) -> None:
     async with ctx.db.session() as session:
-        await NotificationRepository(session).mark_handled(
-            _source(accepted.installation_id), accepted.notification_id, outcome
-        )
+        await mark_handled_in(session, accepted, outcome)
+
+
+async def mark_handled_in(session: AsyncSession, accepted: Accepted, outcome: str) -> None:
+    """Within a unit of work already open (the re-read's own transition)."""
+    await NotificationRepository(session).mark_handled(
+        _source(accepted.installation_id), accepted.notification_id, outcome
+    )

@@ -53,6 +53,7 @@ def _api_requests(world: World) -> dict[str, int]:
 
 
 def test_a_new_invoice_counts_as_read_and_is_first_due_one_interval_later(world: World) -> None:
+    world.sim.faults(webhookDrop=1000)  # a notification would make the invoice due at once (rightly)
     checkout = world.checkout("20.00")
     started = world.initialize(checkout.id)
     row = _row(world, started.event.psp_reference)

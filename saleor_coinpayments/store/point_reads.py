@@ -1,0 +1,165 @@
+"""Point reads for the hot paths: one payment by a unique key, without the ORM's cost.
+
+A transactionProcess poll, a pay-page status read or a notification's lookup reads one row by a
+unique key. Through an AsyncSession that costs about 1.3 ms of CPU (session, pool checkout,
+greenlet, five to seven aiosqlite thread hops, ORM loading); the statement itself costs about
+20 µs. Here the statement is SQLAlchemy Core, compiled once per dialect, and runs straight on the
+driver:
+
+- SQLite: a read-only connection used in the event loop itself. A read in WAL mode never waits for
+  a writer and costs less than one thread hop would. `busy_timeout` is 0, so the loop never sleeps
+  in SQLite: in the rare case it answers "busy" (WAL recovery), the read goes the ordinary way.
+- PostgreSQL: a small asyncpg pool of its own.
+
+Rows come back as detached `Payment` objects, converted by the same column types the ORM uses.
+Each read is its own snapshot of committed data. Nothing here writes: a read-modify-write belongs
+in `Database.session(write=True)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapper
+
+from saleor_coinpayments.store.tables import Payment, core_table
+
+Processor = Callable[[Any], Any] | None
+
+_PG_POOL_MAX = 5
+PAYMENTS = core_table(Payment)
+
+
+class _Compiled:
+    """A `SELECT <all columns> FROM <table> WHERE <key columns> = :params`, ready for the driver."""
+
+    def __init__(self, dialect: Dialect, table: Table, key_names: Sequence[str]) -> None:
+        key_columns = [table.c[name] for name in key_names]
+        statement = select(table).where(*(column == bindparam(column.key) for column in key_columns))
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.param_order = list(compiled.positiontup or [])
+        self.names = [column.key for column in table.columns]
+        self.processors: list[Processor] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in table.columns
+        ]
+
+    def params(self, values: dict[str, str]) -> list[str]:
+        return [values[name] for name in self.param_order]
+
+    def row(self, raw: Sequence[Any]) -> dict[str, Any]:
+        return {
+            name: (value if processor is None or value is None else processor(value))
+            for name, processor, value in zip(self.names, self.processors, raw, strict=True)
+        }
+
+
+def _detached_payment(values: dict[str, Any]) -> Payment:
+    """A `Payment` that no session knows, loaded as if read (nothing is marked as changed)."""
+    mapper: Mapper[Payment] = Payment.__mapper__
+    payment = mapper.class_manager.new_instance()
+    state = mapper.class_manager.state_getter()(payment)
+    state.dict.update(values)
+    state._commit_all(state.dict)
+    state.key = mapper.identity_key_from_primary_key((values["id"],))
+    return payment
+
+
+class PointReads:
+    """Reads of one payment by a unique key (see the module docstring)."""
+
+    def __init__(self, url: str, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._dialect = engine.dialect
+        self._url = make_url(url)
+        self._is_sqlite = self._url.get_backend_name() == "sqlite"
+        self._sqlite: sqlite3.Connection | None = None
+        self._pool: Any = None  # asyncpg.Pool, made on first use (it needs the running loop)
+        self._pool_lock = asyncio.Lock()
+        self._statements: dict[tuple[str, ...], _Compiled] = {}
+        database = self._url.database or ""
+        # An in-memory SQLite database exists only on its own connection: nothing to read here.
+        self.available = not self._is_sqlite or (database not in ("", ":memory:") and "mode=memory" not in database)
+
+    async def payment_by_transaction(self, installation_id: str, transaction_id: str) -> Payment | None:
+        return await self._payment(installation_id=installation_id, saleor_transaction_id=transaction_id)
+
+    async def payment(self, payment_id: str) -> Payment | None:
+        return await self._payment(id=payment_id)
+
+    async def payment_by_invoice(self, invoice_id: str) -> Payment | None:
+        return await self._payment(invoice_id=invoice_id)
+
+    async def payment_by_pay_token_hash(self, token_hash: str) -> Payment | None:
+        return await self._payment(pay_token_hash=token_hash)
+
+    async def _payment(self, **key: str) -> Payment | None:
+        """The payment whose unique `key` columns hold these values."""
+        names = tuple(key)
+        statement = self._statements.get(names)
+        if statement is None:
+            statement = self._statements[names] = _Compiled(self._dialect, PAYMENTS, names)
+        raw = await self._fetch_one(statement.sql, statement.params(key))
+        return None if raw is None else _detached_payment(statement.row(raw))
+
+    async def _fetch_one(self, sql: str, params: list[str]) -> Sequence[Any] | None:
+        if self._is_sqlite:
+            if self.available:
+                try:
+                    return self._sqlite_fetch_one(sql, params)
+                except sqlite3.OperationalError:
+                    pass  # "busy" (see the module docstring): read through the engine instead
+            async with self._engine.connect() as connection:
+                row = (await connection.exec_driver_sql(sql, tuple(params))).first()
+            return None if row is None else tuple(row)
+        pool = self._pool or await self._make_pool()
+        row = await pool.fetchrow(sql, *params)
+        return None if row is None else tuple(row)
+
+    def _sqlite_fetch_one(self, sql: str, params: list[str]) -> Sequence[Any] | None:
+        if self._sqlite is None:
+            self._sqlite = self._open_sqlite()
+        cursor = self._sqlite.execute(sql, params)
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if row is None else tuple(row)
+
+    def _open_sqlite(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._url.database or "", check_same_thread=False, isolation_level=None, cached_statements=32
+        )
+        connection.execute("PRAGMA busy_timeout=0")
+        connection.execute("PRAGMA query_only=ON")
+        return connection
+
+    async def _make_pool(self) -> Any:
+        import asyncpg  # type: ignore[import-untyped]  # only on PostgreSQL
+
+        async with self._pool_lock:
+            if self._pool is None:
+                dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+                self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=_PG_POOL_MAX, init=_json_codecs)
+        return self._pool
+
+    async def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+async def _json_codecs(connection: Any) -> None:
+    """JSON columns as Python values, as SQLAlchemy's asyncpg dialect sets them up."""
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
