@@ -86,21 +86,24 @@ class FakeSlots:
         self.calls: list[tuple[str, float | None]] = []
         self.booked = 0
 
-    async def book(self, key: str, interval: float, within: float | None, count: int = 1) -> tuple[float | None, float]:
+    async def book(
+        self, key: str, interval: float, within: float | None, count: int = 1, lead: float = 0.0
+    ) -> tuple[float | None, float, float]:
         self.calls.append((key, within))
         await asyncio.sleep(0)  # a statement: other tasks run meanwhile
         now = self.time.now
-        start = max(self.next_slot.get(key, 0.0), now)
-        if within is not None and start > now + within:
-            return None, start - now
+        start = max(self.next_slot.get(key, 0.0), now + lead)
+        if within is not None and self.next_slot.get(key, 0.0) > now + lead + within:
+            return None, start - now, now
         self.next_slot[key] = start + interval * count
         self.booked += count
-        return start - now, self.next_slot[key] - now
+        return start - now, self.next_slot[key] - now, now
 
 
 @pytest.mark.asyncio
-async def test_shared_limiter_spaces_requests_below_the_cap() -> None:
+async def test_shared_limiter_spaces_requests_below_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
     live = limiter.for_client("AB-CD")
@@ -133,8 +136,11 @@ async def test_background_reads_book_only_free_slots_and_live_requests_go_first(
 
 
 @pytest.mark.asyncio
-async def test_queued_background_reads_share_bookings_and_every_slot_is_used_once() -> None:
+async def test_queued_background_reads_share_bookings_and_every_slot_is_used_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
     reader = limiter.for_client("c", background=True)

@@ -15,7 +15,9 @@ from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter, TokenB
 from tests.unit.coinpayments.test_ratelimit import FakeSlots, FakeTime
 
 
-async def never_called(key: str, interval: float, within: float | None, count: int) -> tuple[float | None, float]:
+async def never_called(
+    key: str, interval: float, within: float | None, count: int, lead: float
+) -> tuple[float | None, float, float]:
     raise AssertionError("not booked")
 
 
@@ -76,8 +78,11 @@ def test_a_client_limit_is_live_unless_asked_for_background() -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_live_request_books_under_its_client_key_and_sleeps_only_when_it_must() -> None:
+async def test_a_live_request_books_under_its_client_key_and_sleeps_only_when_it_must(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 1, headroom=1.0, sleep=time.sleep)
     live = limiter.for_client("AB-CD")
@@ -114,8 +119,9 @@ def _count(priority: str) -> float:
 
 
 @pytest.mark.asyncio
-async def test_each_wait_is_counted_under_its_priority() -> None:
+async def test_each_wait_is_counted_under_its_priority(monkeypatch: pytest.MonkeyPatch) -> None:
     time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
     live, background = _count("live"), _count("background")
@@ -129,9 +135,11 @@ async def test_each_wait_is_counted_under_its_priority() -> None:
 async def test_a_live_request_books_exactly_one_slot() -> None:
     counts: list[int] = []
 
-    async def book(key: str, interval: float, within: float | None, count: int) -> tuple[float | None, float]:
+    async def book(
+        key: str, interval: float, within: float | None, count: int, lead: float
+    ) -> tuple[float | None, float, float]:
         counts.append(count)
-        return 0.0, interval
+        return 0.0, interval, 0.0
 
     await SharedRateLimiter(book, 70).for_client("ab").acquire()
     assert counts == [1]
