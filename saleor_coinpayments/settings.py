@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         15.0, ge=1, description="A claim on a payment to re-read; renewed while it is read, lapses if the process dies."
     )
     process_refresh_min_seconds: float = Field(
-        2.0, ge=0, description="transactionProcess re-reads CoinPayments only if the last read is older."
+        10.0, ge=0, description="transactionProcess re-reads CoinPayments only if the last read is older."
     )
     checkout_complete_after_seconds: int = Field(
         900, ge=0, description="Complete a paid checkout whose buyer never came back after this long; 0: never."

@@ -84,9 +84,6 @@ class PointReads:
         self._pool: Any = None  # asyncpg.Pool, made on first use (it needs the running loop)
         self._pool_lock = asyncio.Lock()
         self._statements: dict[tuple[str, ...], _Compiled] = {}
-        database = self._url.database or ""
-        # An in-memory SQLite database exists only on its own connection: nothing to read here.
-        self.available = not self._is_sqlite or (database not in ("", ":memory:") and "mode=memory" not in database)
 
     async def payment_by_transaction(self, installation_id: str, transaction_id: str) -> Payment | None:
         return await self._payment(installation_id=installation_id, saleor_transaction_id=transaction_id)
@@ -111,11 +108,10 @@ class PointReads:
 
     async def _fetch_one(self, sql: str, params: list[str]) -> Sequence[Any] | None:
         if self._is_sqlite:
-            if self.available:
-                try:
-                    return self._sqlite_fetch_one(sql, params)
-                except sqlite3.OperationalError:
-                    pass  # "busy" (see the module docstring): read through the engine instead
+            try:
+                return self._sqlite_fetch_one(sql, params)
+            except sqlite3.OperationalError:
+                pass  # "busy" (see the module docstring): read through the engine instead
             async with self._engine.connect() as connection:
                 row = (await connection.exec_driver_sql(sql, tuple(params))).first()
             return None if row is None else tuple(row)
