@@ -17,8 +17,9 @@ Three things keep the slots both used and honoured across replicas on a busy eve
   process's clock, and a booking's first slot is at least one round trip ahead (the lead), so
   its answer arrives before it. Timing slots from the answer's arrival instead shifted a whole
   batch by that answer's way back, and batches of different bookings bunched at CoinPayments.
-- Lateness. A background read that could not start within `tolerance` of its slot (the loop was
-  busy) gives it up and books again: starts, not only slots, then stay within the limit.
+- Lateness. A request that could not start within `tolerance` of its slot (the loop was busy)
+  gives it up and books again (a live one at most LIVE_REBOOKS times): starts, not only slots,
+  then stay within the limit.
 Measured before (bench/background.py): polling every lookahead/2 with batches of 4 left a third
 of the slots empty at 50-100 ms round trips, and up to 83 requests arrived within one second.
 
@@ -29,6 +30,7 @@ of the slots empty at 50-100 ms round trips, and up to 83 requests arrived withi
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import threading
 import time
@@ -50,6 +52,7 @@ LOOKAHEAD_SECONDS = 0.05
 BACKGROUND_BATCH = 4  # background slots booked per statement when reads queue up in this process…
 MAX_BATCH = 16  # …or more, to last one booking round trip, but never more than this
 MAX_LEAD_SECONDS = 0.5  # a booking's first slot is at least its round trip ahead, at most this
+LIVE_REBOOKS = 2
 AIM = 0.75  # a background booking is sent this share of the lookahead before the next slot is free
 
 LIMITER_WAITS = Histogram(
@@ -170,8 +173,8 @@ class SharedRateLimiter:
         self.interval = 1.0 / (rate * headroom)
         self.lookahead = max(lookahead, self.interval)
         # Starts at most D late keep any second at or under `rate` while D < 1/headroom - 1 (31 ms
-        # for 0.97): a background read may start half that late, the other half is left for the
-        # way to the socket. A later one is rebooked, not sent (live requests always go).
+        # for 0.97): a request may start half that late, the other half is left for the way to
+        # the socket. A later one is rebooked, not sent (see acquire).
         self.tolerance = (1 / headroom - 1) / 2
         self.clock = DatabaseClock()
         self._book = book
@@ -184,15 +187,16 @@ class SharedRateLimiter:
     async def acquire(self, key: str, *, background: bool) -> float:
         started = time.monotonic()
         priority = "background" if background else "live"
-        while True:
+        for attempt in itertools.count():
             slot = await self._background_slot(key) if background else await self._live_slot(key)
             if (delay := slot - time.monotonic()) > 0:
                 await self._sleep(delay)
-            if not background or time.monotonic() - slot <= self.tolerance:
+            if time.monotonic() - slot <= self.tolerance or (not background and attempt >= LIVE_REBOOKS):
                 break
             # A stall (a busy event loop) made this start late: going now could bunch it with the
             # slots after it, so the slot is given up and another booked. Reads then slow down
-            # with the event loop, which sheds their load.
+            # with the event loop, which sheds their load; a buyer's request rebooks at most
+            # LIVE_REBOOKS times (it must go out even on a loop that keeps stalling).
             LATE_SLOTS.labels(priority=priority).inc()
         waited = time.monotonic() - started
         LIMITER_WAITS.labels(priority=priority).observe(waited)

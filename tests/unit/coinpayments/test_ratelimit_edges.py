@@ -143,3 +143,24 @@ async def test_a_live_request_books_exactly_one_slot() -> None:
 
     await SharedRateLimiter(book, 70).for_client("ab").acquire()
     assert counts == [1]
+
+
+class StallingTime(FakeTime):
+    """Every sleep oversleeps by 0.1 s, as on an event loop that keeps stalling."""
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds + 0.1)
+
+
+@pytest.mark.asyncio
+async def test_a_late_live_request_rebooks_at_most_twice_then_goes(monkeypatch: pytest.MonkeyPatch) -> None:
+    time = StallingTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
+    slots = FakeSlots(time)
+    limiter = SharedRateLimiter(slots.book, 10, headroom=0.97, sleep=time.sleep)
+    slots.next_slot["c"] = 1.0  # its slot is ahead: it sleeps, and wakes too late
+    before = REGISTRY.get_sample_value("coinpayments_rate_limiter_late_slots_total", {"priority": "live"}) or 0.0
+    await limiter.for_client("c").acquire()
+    assert len(slots.calls) == 1 + ratelimit.LIVE_REBOOKS, "late slots are given up, but a buyer's request goes"
+    after = REGISTRY.get_sample_value("coinpayments_rate_limiter_late_slots_total", {"priority": "live"})
+    assert after == before + ratelimit.LIVE_REBOOKS
