@@ -1,7 +1,8 @@
 """Background work at real-world latency: the outbox and the reconciler on one and on three replicas.
 
     .venv/bin/python -m bench.background [--invoices 1000] [--reports 300] [--replicas 1 3]
-        [--latency-ms 300] [--seconds 30] [--database postgresql://postgres@127.0.0.1:5432/postgres]
+        [--latency-ms 300] [--seconds 30] [--reconcile-concurrency N]
+        [--database postgresql://postgres@127.0.0.1:5432/postgres]
 
 What runs, for each replica count, on a fresh temporary PostgreSQL database: the CoinPayments
 simulator (its own process, every API answer held `--latency-ms`), the fake Saleor of the tests
@@ -16,6 +17,8 @@ often an INFO before it), and for `--seconds` the bench samples:
                    and that as a share of COINPAYMENTS_RATE_LIMIT_PER_SECOND (target ≥ 95 %, never > 100 %)
   max in 1 s       the most requests that arrived at the simulator within any one second
   lag              reconciler lag (now − the oldest next_check_at still due), mean and max of the samples
+  app CPU          cores the replicas used together while sampled, and CPU ms per read; with
+                   the machine's load average it tells a CPU-starved run from a slow design
 
 RECONCILE_INTERVAL_SECONDS is `--reconcile-interval` (default 5 s), so 1,000 young invoices ask for
 200 reads a second, more than the limit: the reconciler has to run at the limit, and its lag shows
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import secrets
 import subprocess
 import sys
@@ -71,6 +75,8 @@ class RunResult:
     max_in_one_second: int
     rate_limited: int
     lags: list[float]
+    cpu_seconds: float
+    load: float
 
     @property
     def reports_per_second(self) -> float:
@@ -164,6 +170,16 @@ def _lag(url: str) -> float:
     return float(_query(url, work))
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _counted(sim: Simulator) -> dict[str, int]:
     clients: dict[str, dict[str, int]] = sim.control("GET", "/api-rate")["clients"]
     return clients.get(sim.client_id, {"requests": 0, "maxPerSecond": 0, "rateLimited": 0})
@@ -180,6 +196,8 @@ def run_one(args: argparse.Namespace, replicas: int, work_dir: Path) -> RunResul
             "outbox_interval_seconds": 0.2,
             "log_level": "WARNING",
         }
+        if args.reconcile_concurrency:
+            common["reconcile_concurrency"] = args.reconcile_concurrency
         setup_port = free_port()
         setup = start_app_process(app_settings(url, data_dir, setup_port, run_workers=False, **common))
         try:
@@ -216,6 +234,8 @@ def run_one(args: argparse.Namespace, replicas: int, work_dir: Path) -> RunResul
                 sim.pay(invoice_id, "full", confirmations=6, currency="1002")
             started = time.monotonic()
             before = _counted(sim)["requests"]
+            pids = [process.pid for process in processes]
+            cpu_before = _cpu_seconds(pids)
             lags: list[float] = []
             reports_done_at: float | None = None
             made = 0
@@ -228,6 +248,7 @@ def run_one(args: argparse.Namespace, replicas: int, work_dir: Path) -> RunResul
                         reports_done_at = time.monotonic()
             counted = _counted(sim)
             elapsed = time.monotonic() - started
+            cpu_seconds = _cpu_seconds(pids) - cpu_before
             delivered = _delivered(url)
             return RunResult(
                 replicas=replicas,
@@ -238,6 +259,8 @@ def run_one(args: argparse.Namespace, replicas: int, work_dir: Path) -> RunResul
                 max_in_one_second=counted["maxPerSecond"],
                 rate_limited=counted["rateLimited"],
                 lags=lags,
+                cpu_seconds=cpu_seconds,
+                load=os.getloadavg()[0],
             )
         finally:
             for process in processes:
@@ -257,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to sample")
     parser.add_argument("--reconcile-interval", type=float, default=5.0)
+    parser.add_argument("--reconcile-concurrency", type=int, default=None, help="default: the app's own")
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args(argv)
     results = []
@@ -270,14 +294,16 @@ def main(argv: list[str] | None = None) -> int:
 def _table(results: list[RunResult]) -> str:
     lines = [
         f"{'replicas':>8} {'reports':>8} {'reports/s':>10} {'reads/s':>8} {'of limit':>9} "
-        f"{'max in 1 s':>10} {'429s':>5} {'lag mean':>9} {'lag max':>8}"
+        f"{'max in 1 s':>10} {'429s':>5} {'lag mean':>9} {'lag max':>8} {'app CPU':>8} {'ms/read':>8} {'load':>5}"
     ]
     for r in results:
         share = r.reads_per_second / LIMIT
         mean_lag = sum(r.lags) / len(r.lags) if r.lags else 0.0
         lines.append(
             f"{r.replicas:>8} {r.reports:>8} {r.reports_per_second:>10.1f} {r.reads_per_second:>8.1f} "
-            f"{share:>8.1%} {r.max_in_one_second:>10} {r.rate_limited:>5} {mean_lag:>8.1f}s {max(r.lags or [0]):>7.1f}s"
+            f"{share:>8.1%} {r.max_in_one_second:>10} {r.rate_limited:>5} {mean_lag:>8.1f}s "
+            f"{max(r.lags or [0]):>7.1f}s {r.cpu_seconds / r.read_seconds:>8.2f} "
+            f"{1000 * r.cpu_seconds / max(r.reads, 1):>8.1f} {r.load:>5.1f}"
         )
     return "\n".join(lines)
 

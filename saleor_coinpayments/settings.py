@@ -44,7 +44,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "console"
     reconcile_interval_seconds: float = Field(30.0, gt=0)
     reconcile_concurrency: int = Field(
-        32, ge=1, le=512, description="Invoice reads in flight per process (each still waits for its rate-limit slot)."
+        # At least the rate limit × one read (~0.3 s at CoinPayments plus the app's own work) in
+        # flight, or the limit is never reached; the rest wait for their rate-limit slot.
+        64,
+        ge=1,
+        le=512,
+        description="Invoice reads in flight per process (each still waits for its rate-limit slot).",
     )
     reconcile_lease_seconds: float = Field(
         15.0, ge=1, description="A claim on a payment to re-read; renewed while it is read, lapses if the process dies."

@@ -3,14 +3,16 @@
 A slot is a moment, on the database's clock, at which one request may start. Booking moves the
 client id's `next_slot` one interval past max(next_slot, now) in a single UPDATE … RETURNING, so
 however many replicas book at once (row lock on PostgreSQL, the single writer on SQLite), no two
-get the same slot and slots are never closer than one interval.
+get the same slot and slots are never closer than one interval. Every booking also answers when
+the next slot nobody holds comes, refused or not, so a background booker can time its next try.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Float, cast, extract, func, literal, update
+from sqlalchemy import ColumnElement, Float, cast, extract, func, literal, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,18 +30,29 @@ def _database_now(session: AsyncSession) -> ColumnElement[float]:
     return cast((func.julianday("now") - 2440587.5) * 86400.0, Float(precision=53))
 
 
+class Booking(NamedTuple):
+    """Seconds from the database's now: until the first slot booked (None: refused by `within`),
+    and until the next slot nobody holds; and that now (epoch seconds), to place them locally."""
+
+    first: float | None
+    next_free: float
+    now: float
+
+
 class RateLimitRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._known: set[str] = set()
 
-    async def book(self, client_key: str, interval: float, within: float | None, count: int = 1) -> float | None:
-        """Book the next `count` slots of `client_key` (one interval apart) and return the seconds
-        until the first (database clock); with `within`, only if the first is at most that many
-        seconds from now (None when it is not)."""
+    async def book(
+        self, client_key: str, interval: float, within: float | None, count: int = 1, lead: float = 0.0
+    ) -> Booking:
+        """Book the next `count` slots of `client_key` (one interval apart), none sooner than `lead`
+        seconds from now (the answer must arrive before its slot); with `within`, only if the next
+        free slot is at most that many seconds after that."""
         for attempt in range(_SQLITE_BUSY_RETRIES + 1):
             try:
-                return await self._book_once(client_key, interval, within, count)
+                return await self._book_once(client_key, interval, within, count, lead)
             except OperationalError as exc:
                 # SQLite in WAL mode answers "database is locked" at once, without waiting out the
                 # busy timeout, when another process wrote between this transaction's snapshot and
@@ -49,22 +62,30 @@ class RateLimitRepository:
                 await asyncio.sleep(0.005 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def _book_once(self, client_key: str, interval: float, within: float | None, count: int) -> float | None:
+    async def _book_once(
+        self, client_key: str, interval: float, within: float | None, count: int, lead: float
+    ) -> Booking:
         async with self._db.session() as session:
             if client_key not in self._known:
                 row = {"client_key": client_key, "next_slot": 0.0}
                 await insert_or_ignore(session, RateLimitSlot, row, ["client_key"])
             now = _database_now(session)
             latest = func.greatest if is_postgres(session) else func.max  # SQLite's two-argument max is scalar
-            start = latest(RateLimitSlot.next_slot, now)
+            start = latest(RateLimitSlot.next_slot, now + literal(lead))
             statement = update(RateLimitSlot).where(RateLimitSlot.client_key == client_key)
             if within is not None:
-                statement = statement.where(RateLimitSlot.next_slot <= now + literal(within))
+                statement = statement.where(RateLimitSlot.next_slot <= now + literal(lead + within))
             result = await session.execute(
                 statement.values(next_slot=start + literal(interval * count))
-                .returning(RateLimitSlot.next_slot - literal(interval * count) - now)
+                .returning(RateLimitSlot.next_slot - now, now)
                 .execution_options(synchronize_session=False)
             )
-            wait = result.scalar_one_or_none()
+            booked = result.one_or_none()
+            if booked is None:  # refused: only say when the next slot is free
+                query = select(RateLimitSlot.next_slot - now, now).where(RateLimitSlot.client_key == client_key)
+                refused = (await session.execute(query)).one()
         self._known.add(client_key)  # only once the row is committed
-        return None if wait is None else max(0.0, float(wait))
+        if booked is None:
+            return Booking(None, max(0.0, float(refused[0])), float(refused[1]))
+        next_free = max(0.0, float(booked[0]))
+        return Booking(max(0.0, next_free - interval * count), next_free, float(booked[1]))

@@ -4,6 +4,7 @@ however many processes book at once, and background bookings only take a slot th
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -23,7 +24,7 @@ async def test_slots_are_one_interval_apart_across_replicas(database_url: str) -
         async def book_many(repository: RateLimitRepository) -> list[float]:
             waits = []
             for _ in range(4):
-                wait = await repository.book("client-a", INTERVAL, None)
+                wait, _, _ = await repository.book("client-a", INTERVAL, None)
                 assert wait is not None
                 waits.append(wait)
             return waits
@@ -43,12 +44,45 @@ async def test_background_bookings_take_only_a_slot_free_now(database_url: str) 
     db = Database(database_url)
     try:
         repository = RateLimitRepository(db)
-        assert await repository.book("client-b", INTERVAL, within=1.0) is not None  # free now: taken
-        assert await repository.book("client-b", INTERVAL, within=1.0) is None  # next one is far off
+        assert (await repository.book("client-b", INTERVAL, within=1.0)).first is not None  # free now: taken
+        refused = await repository.book("client-b", INTERVAL, within=1.0)  # the next one is far off
+        assert refused.first is None
+        assert refused.next_free == pytest.approx(INTERVAL, abs=INTERVAL / 10), "but it says when it is free"
         live = await repository.book("client-b", INTERVAL, None)  # a live request books it anyway
-        assert live is not None
-        assert live > INTERVAL * 0.99
+        assert live.first is not None
+        assert live.first > INTERVAL * 0.99
+        assert live.next_free == pytest.approx(live.first + INTERVAL)
         # Other client ids have their own slots.
-        assert await repository.book("client-c", INTERVAL, within=1.0) == pytest.approx(0, abs=INTERVAL / 10)
+        other = await repository.book("client-c", INTERVAL, within=1.0)
+        assert other.first == pytest.approx(0, abs=INTERVAL / 10)
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_batch_books_consecutive_slots_and_says_when_the_next_is_free(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        repository = RateLimitRepository(db)
+        batch = await repository.book("client-d", INTERVAL, within=1.0, count=3)
+        assert batch.first == pytest.approx(0, abs=INTERVAL / 10)
+        assert batch.next_free == pytest.approx(3 * INTERVAL, abs=INTERVAL / 10)
+        after = await repository.book("client-d", INTERVAL, None)
+        assert after.first == pytest.approx(3 * INTERVAL, abs=INTERVAL / 10), "no slot of the batch is given twice"
+        assert after.now == pytest.approx(time.time(), abs=60), "the database's now, epoch seconds"
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_lead_keeps_the_first_slot_one_answer_away_and_moves_the_window(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        repository = RateLimitRepository(db)
+        led = await repository.book("client-e", 1.0, within=0.5, count=1, lead=30.0)
+        assert led.first == pytest.approx(30.0, abs=1.0), "not sooner than the lead"
+        # The next free slot is 31 s away: free within 0.5 s after a lead of 31 s, not after 0.
+        assert (await repository.book("client-e", 1.0, within=0.5, lead=0.0)).first is None
+        assert (await repository.book("client-e", 1.0, within=0.5, lead=31.0)).first == pytest.approx(31.0, abs=1.0)
     finally:
         await db.dispose()

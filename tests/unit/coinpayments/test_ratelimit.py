@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
+from saleor_coinpayments.coinpayments import ratelimit
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter, TokenBucket, limiter_for, reset_registry
 
 
@@ -84,21 +86,24 @@ class FakeSlots:
         self.calls: list[tuple[str, float | None]] = []
         self.booked = 0
 
-    async def book(self, key: str, interval: float, within: float | None, count: int = 1) -> float | None:
+    async def book(
+        self, key: str, interval: float, within: float | None, count: int = 1, lead: float = 0.0
+    ) -> tuple[float | None, float, float]:
         self.calls.append((key, within))
         await asyncio.sleep(0)  # a statement: other tasks run meanwhile
         now = self.time.now
-        start = max(self.next_slot.get(key, 0.0), now)
-        if within is not None and start > now + within:
-            return None
+        start = max(self.next_slot.get(key, 0.0), now + lead)
+        if within is not None and self.next_slot.get(key, 0.0) > now + lead + within:
+            return None, start - now, now
         self.next_slot[key] = start + interval * count
         self.booked += count
-        return start - now
+        return start - now, self.next_slot[key] - now, now
 
 
 @pytest.mark.asyncio
-async def test_shared_limiter_spaces_requests_below_the_cap() -> None:
+async def test_shared_limiter_spaces_requests_below_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
     live = limiter.for_client("AB-CD")
@@ -112,23 +117,30 @@ async def test_shared_limiter_spaces_requests_below_the_cap() -> None:
 
 
 @pytest.mark.asyncio
-async def test_background_reads_book_only_free_slots_and_live_requests_go_first() -> None:
+async def test_background_reads_book_only_free_slots_and_live_requests_go_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
     # Live requests have booked a full second ahead.
     for _ in range(68):
         await slots.book("c", limiter.interval, None)
     await limiter.for_client("c", background=True).acquire()
-    # The background read polled until the live slots were (nearly) used up, then took the next.
-    assert time.now >= 68 * limiter.interval - limiter.lookahead
-    assert [w for _, w in slots.calls[68:]].count(None) == 0
-    assert len(slots.calls) > 69
+    # The background read was refused, slept until the live slots were (nearly) used up, then
+    # took the next: one refusal, one booking, no polling in between.
+    assert time.now == pytest.approx(68 * limiter.interval)
+    assert [w for _, w in slots.calls[68:]] == [limiter.lookahead, limiter.lookahead]
+    assert time.sleeps[0] == pytest.approx(68 * limiter.interval - limiter.lookahead * ratelimit.AIM)
 
 
 @pytest.mark.asyncio
-async def test_queued_background_reads_share_bookings_and_every_slot_is_used_once() -> None:
+async def test_queued_background_reads_share_bookings_and_every_slot_is_used_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
     reader = limiter.for_client("c", background=True)

@@ -5,7 +5,6 @@ Mutation testing (`make mutation`) found these missing; each test names what it 
 
 from __future__ import annotations
 
-import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -16,15 +15,9 @@ from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter, TokenB
 from tests.unit.coinpayments.test_ratelimit import FakeSlots, FakeTime
 
 
-class YieldingTime(FakeTime):
-    """A fake clock whose sleep lets other tasks run, as a real sleep does."""
-
-    async def sleep(self, seconds: float) -> None:
-        await super().sleep(seconds)
-        await asyncio.sleep(0)
-
-
-async def never_called(key: str, interval: float, within: float | None, count: int) -> float | None:
+async def never_called(
+    key: str, interval: float, within: float | None, count: int, lead: float
+) -> tuple[float | None, float, float]:
     raise AssertionError("not booked")
 
 
@@ -85,8 +78,11 @@ def test_a_client_limit_is_live_unless_asked_for_background() -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_live_request_books_under_its_client_key_and_sleeps_only_when_it_must() -> None:
+async def test_a_live_request_books_under_its_client_key_and_sleeps_only_when_it_must(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 1, headroom=1.0, sleep=time.sleep)
     live = limiter.for_client("AB-CD")
@@ -102,32 +98,20 @@ async def test_a_live_request_books_under_its_client_key_and_sleeps_only_when_it
 
 
 @pytest.mark.asyncio
-async def test_a_background_read_polls_at_half_the_lookahead() -> None:
+async def test_a_refused_background_read_sleeps_until_the_next_slot_is_nearly_free(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 10, headroom=1.0, lookahead=0.2, sleep=time.sleep)
     slots.next_slot["c"] = 1.0  # live requests booked the next second
     await limiter.for_client("c", background=True).acquire()
-    polls = [s for s in time.sleeps if s == pytest.approx(0.1)]
-    assert len(polls) >= 7
-    assert all(s == pytest.approx(0.1) for s in time.sleeps[: len(polls)])
-
-
-@pytest.mark.asyncio
-async def test_background_reads_of_different_clients_do_not_wait_for_each_other() -> None:
-    time = YieldingTime()
-    slots = FakeSlots(time)
-    limiter = SharedRateLimiter(slots.book, 10, headroom=1.0, lookahead=0.2, sleep=time.sleep)
-    slots.next_slot["busy"] = 5.0
-    done_at: dict[str, float] = {}
-
-    async def read(client: str) -> None:
-        await limiter.for_client(client, background=True).acquire()
-        done_at[client] = time.now
-
-    await asyncio.gather(read("busy"), read("idle"))
-    assert done_at["idle"] <= 0.2, "the idle client's read went at once"
-    assert done_at["busy"] >= 4.8
+    # Refused at 0 (the slot at 1.0 is beyond the lookahead), told when it is free, slept until
+    # AIM × lookahead before it, booked it, and waited the rest: no blind polling.
+    assert slots.calls == [("c", 0.2), ("c", 0.2)]
+    assert time.sleeps == pytest.approx([1.0 - 0.2 * ratelimit.AIM, 0.2 * ratelimit.AIM])
+    assert time.now == pytest.approx(1.0)
 
 
 def _count(priority: str) -> float:
@@ -135,8 +119,9 @@ def _count(priority: str) -> float:
 
 
 @pytest.mark.asyncio
-async def test_each_wait_is_counted_under_its_priority() -> None:
+async def test_each_wait_is_counted_under_its_priority(monkeypatch: pytest.MonkeyPatch) -> None:
     time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
     live, background = _count("live"), _count("background")
@@ -150,32 +135,11 @@ async def test_each_wait_is_counted_under_its_priority() -> None:
 async def test_a_live_request_books_exactly_one_slot() -> None:
     counts: list[int] = []
 
-    async def book(key: str, interval: float, within: float | None, count: int) -> float | None:
+    async def book(
+        key: str, interval: float, within: float | None, count: int, lead: float
+    ) -> tuple[float | None, float, float]:
         counts.append(count)
-        return 0.0
+        return 0.0, interval, 0.0
 
     await SharedRateLimiter(book, 70).for_client("ab").acquire()
     assert counts == [1]
-
-
-@pytest.mark.asyncio
-async def test_queued_background_reads_share_one_booking_of_consecutive_slots(monkeypatch: pytest.MonkeyPatch) -> None:
-    time = YieldingTime()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
-    slots = FakeSlots(time)
-    limiter = SharedRateLimiter(slots.book, 10, headroom=1.0, lookahead=0.2, sleep=time.sleep)
-    slots.next_slot["c"] = 0.3  # live requests hold the next slots
-    slots.next_slot["other"] = 0.0
-
-    async def read(client: str) -> None:
-        await limiter.for_client(client, background=True).acquire()
-
-    await asyncio.gather(*(read("c") for _ in range(4)))
-    # The first read polled once, then booked the slot at 0.3 alone; the three queued behind it
-    # booked three consecutive slots in one go and each waited one interval more.
-    assert slots.booked == 4
-    assert len([c for c in slots.calls if c[0] == "c"]) == 3, "a poll, the first read's booking, one for the rest"
-    assert time.sleeps == pytest.approx([0.1, 0.2, 0.1, 0.1, 0.1])
-    # Another client's read never takes this client's spare slots.
-    await read("other")
-    assert slots.booked == 5
