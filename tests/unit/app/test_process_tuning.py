@@ -12,12 +12,17 @@ from saleor_coinpayments import process_tuning
 
 @pytest.fixture
 def fresh_collector(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As in a process that has not started the app yet (another test in this worker may have)."""
+
+    def forget() -> None:
+        if process_tuning._freeze_after_full_collection in gc.callbacks:
+            gc.callbacks.remove(process_tuning._freeze_after_full_collection)
+        gc.unfreeze()
+
+    forget()
     monkeypatch.setattr(process_tuning, "_warm_freezes_left", process_tuning.WARM_FREEZES)
-    gc.unfreeze()
     yield
-    if process_tuning._freeze_after_full_collection in gc.callbacks:
-        gc.callbacks.remove(process_tuning._freeze_after_full_collection)
-    gc.unfreeze()
+    forget()
 
 
 class Node:
