@@ -74,6 +74,17 @@ def _measured(starts: list[float]) -> list[float]:
     return sorted(t for t in starts if WARM_UP <= t < UNTIL)
 
 
+def _background_readers(loop: VirtualTimeLoop, processes: int, rtt: float) -> tuple[SlotBook, float, list[float]]:
+    """READERS background readers in each of `processes` limiters on one slot book: the book, the
+    slot interval, and the reads' start times in the measured window."""
+    book = SlotBook(rtt)
+    limiters = [SharedRateLimiter(book.book, RATE) for _ in range(processes)]
+    starts: list[float] = []
+    readers = (limiter.for_client("c", background=True) for limiter in limiters for _ in range(READERS))
+    _run(loop, *(_keep_reading(reader, starts) for reader in readers))
+    return book, limiters[0].interval, _measured(starts)
+
+
 def _most_in_one_second(starts: list[float]) -> int:
     return max(sum(1 for t in starts if first <= t < first + 1.0) for first in starts)
 
@@ -84,19 +95,13 @@ def _most_in_one_second(starts: list[float]) -> int:
 def test_background_readers_of_several_processes_fill_the_slots(
     loop: VirtualTimeLoop, processes: int, rtt: float
 ) -> None:
-    book = SlotBook(rtt)
-    limiters = [SharedRateLimiter(book.book, RATE) for _ in range(processes)]
-    starts: list[float] = []
-
-    readers = (limiter.for_client("c", background=True) for limiter in limiters for _ in range(READERS))
-    _run(loop, *(_keep_reading(reader, starts) for reader in readers))
-    measured = _measured(starts)
-    slots = (UNTIL - WARM_UP) / limiters[0].interval
+    book, interval, measured = _background_readers(loop, processes, rtt)
+    slots = (UNTIL - WARM_UP) / interval
     assert len(measured) >= 0.98 * slots, f"{len(measured)} of {slots:.0f} slots used"
     booked = _measured(book.slots)
     assert _most_in_one_second(booked) <= int(RATE * ratelimit.HEADROOM) + 1
     gaps = [later - earlier for earlier, later in zip(booked, booked[1:], strict=False)]
-    assert min(gaps) >= limiters[0].interval * 0.999, "never two slots within one interval"
+    assert min(gaps) >= interval * 0.999, "never two slots within one interval"
 
 
 @pytest.mark.parametrize("loop", [0.0005], indirect=True)
@@ -108,14 +113,9 @@ def test_on_a_stalling_event_loop_requests_still_never_bunch_over_the_limit(
     # Every callback costs 0.5 ms: with a hundred reads in flight a wake-up comes 50 ms late, more
     # than the headroom allows. Late background slots are given up, so the starts themselves (not
     # only the slots) stay within the limit, and the reads still go on.
-    book = SlotBook(rtt)
-    limiters = [SharedRateLimiter(book.book, RATE) for _ in range(processes)]
-    starts: list[float] = []
-    readers = (limiter.for_client("c", background=True) for limiter in limiters for _ in range(READERS))
-    _run(loop, *(_keep_reading(reader, starts) for reader in readers))
-    measured = _measured(starts)
+    _, interval, measured = _background_readers(loop, processes, rtt)
     assert _most_in_one_second(measured) <= RATE
-    assert len(measured) >= 0.5 * (UNTIL - WARM_UP) / limiters[0].interval
+    assert len(measured) >= 0.5 * (UNTIL - WARM_UP) / interval
 
 
 def _run(loop: VirtualTimeLoop, *reads: Coroutine[Any, Any, None]) -> None:
