@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, configure_mappers
 
 from saleor_coinpayments.store.tables import Payment, core_table
 
@@ -61,9 +61,11 @@ class _Compiled:
         }
 
 
-def _detached_payment(values: dict[str, Any]) -> Payment:
+def detached_payment(values: dict[str, Any]) -> Payment:
     """A `Payment` that no session knows, loaded as if read (nothing is marked as changed)."""
     mapper: Mapper[Payment] = Payment.__mapper__
+    if not mapper.configured:  # the first ORM use would do it; here no query has run yet
+        configure_mappers()
     payment = mapper.class_manager.new_instance()
     state = mapper.class_manager.state_getter()(payment)
     state.dict.update(values)
@@ -104,7 +106,7 @@ class PointReads:
         if statement is None:
             statement = self._statements[names] = _Compiled(self._dialect, PAYMENTS, names)
         raw = await self._fetch_one(statement.sql, statement.params(key))
-        return None if raw is None else _detached_payment(statement.row(raw))
+        return None if raw is None else detached_payment(statement.row(raw))
 
     async def _fetch_one(self, sql: str, params: list[str]) -> Sequence[Any] | None:
         if self._is_sqlite:

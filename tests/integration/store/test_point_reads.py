@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
@@ -123,3 +126,25 @@ async def test_sqlite_busy_reads_through_the_engine(db: Database, monkeypatch: p
     read = await db.reads.payment(stored.id)
     assert read is not None
     assert read.id == stored.id
+
+
+@pytest.mark.asyncio
+async def test_a_fresh_process_whose_first_database_use_is_a_point_read(db: Database) -> None:
+    """No ORM query has configured the mappers there yet (a `serve` whose first request is a poll)."""
+    stored = await _payment(db)
+    script = (
+        "import asyncio, sys\n"
+        "from saleor_coinpayments.store.db import Database\n"
+        "async def main():\n"
+        "    db = Database(sys.argv[1])\n"
+        "    try:\n"
+        "        payment = await db.reads.payment(sys.argv[2])\n"
+        "        print(payment.amount)\n"
+        "    finally:\n"
+        "        await db.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    command = [sys.executable, "-c", script, db.url, stored.id]
+    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "12.345"
