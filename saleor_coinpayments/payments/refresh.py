@@ -110,7 +110,8 @@ async def apply_transition(
 ) -> Payment | None:
     """Apply what CoinPayments said to the stored payment, atomically with its reports."""
     async with payment_lock(payment_id), ctx.db.session(write=True) as session:
-        payment = await PaymentRepository(session).get(payment_id, lock=True)
+        payments = PaymentRepository(session)
+        payment = await payments.for_transition(payment_id)
         if payment is None:
             return None
         transition = states.apply(snapshot_of(payment), view)
@@ -148,6 +149,7 @@ async def apply_transition(
             transition.state, payment.created_at, now, ctx.settings.reconcile_interval_seconds
         )
         payment.claimed_until = None
+        await payments.save_transition(payment)
         if transition.reports:
             log.info(
                 "payment_moved",

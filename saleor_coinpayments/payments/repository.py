@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
+from saleor_coinpayments.store.point_reads import detached_payment
 from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
@@ -23,6 +24,28 @@ CANDIDATES_PER_CLAIM = 4  # ranked rows per row claimed, so replicas claiming at
 _BY_ID = select(Payment).where(Payment.id == bindparam("payment_id"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 _PAYMENTS = core_table(Payment)
+# A transition's read and write as Core statements: nothing in the session needs the ORM's identity
+# map or unit of work, which cost more than the statements themselves on this hot path.
+_ROW_BY_ID = select(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id"))
+_ROW_BY_ID_FOR_UPDATE = _ROW_BY_ID.with_for_update()
+TRANSITION_COLUMNS = (
+    "details",
+    "state",
+    "is_final",
+    "pending_reported",
+    "failure_reported",
+    "credited_amount",
+    "credit_count",
+    "confirmations",
+    "last_checked_at",
+    "next_check_at",
+    "claimed_until",
+)
+_SAVE_TRANSITION = (
+    update(_PAYMENTS)
+    .where(_PAYMENTS.c.id == bindparam("payment_id"))
+    .values({name: bindparam(f"new_{name}") for name in TRANSITION_COLUMNS})
+)
 _MARK_NOTIFIED = (
     update(_PAYMENTS)
     .where(_PAYMENTS.c.id == bindparam("payment_id"))
@@ -39,6 +62,20 @@ class PaymentRepository:
         on SQLite that unit already holds the write lock from its BEGIN IMMEDIATE)."""
         query = _BY_ID_FOR_UPDATE if lock and is_postgres(self._session) else _BY_ID
         return (await self._session.execute(query, {"payment_id": payment_id})).scalar_one_or_none()
+
+    async def for_transition(self, payment_id: str) -> Payment | None:
+        """The payment, detached, read inside this write unit (FOR UPDATE on PostgreSQL; SQLite's
+        unit holds the write lock from its BEGIN IMMEDIATE). `save_transition` writes it back."""
+        connection = await self._session.connection()
+        query = _ROW_BY_ID_FOR_UPDATE if is_postgres(self._session) else _ROW_BY_ID
+        row = (await connection.execute(query, {"payment_id": payment_id})).mappings().first()
+        return None if row is None else detached_payment(dict(row))
+
+    async def save_transition(self, payment: Payment) -> None:
+        """Write back what a transition changes (TRANSITION_COLUMNS) of a `for_transition` payment."""
+        values = {f"new_{name}": getattr(payment, name) for name in TRANSITION_COLUMNS}
+        connection = await self._session.connection()
+        await connection.execute(_SAVE_TRANSITION, {"payment_id": payment.id, **values})
 
     async def by_transaction(self, installation_id: str, transaction_id: str, *, lock: bool = False) -> Payment | None:
         query = select(Payment).where(
