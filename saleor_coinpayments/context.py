@@ -45,9 +45,7 @@ class AppContext:
 async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
     db = Database(settings.resolved_database_url)
     box = SecretBox(resolve_secret_key(settings.secret_key.get_secret_value(), settings.data_dir))
-    # Every connection may stay open: with fewer kept alive than in use (RECONCILE_CONCURRENCY reads
-    # in flight), httpx closes idle ones as fast as it opens new ones, a TCP (and TLS) set-up each.
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     async with httpx.AsyncClient(limits=limits, headers={"User-Agent": "saleor-coinpayments"}) as http:
         ctx = AppContext(
             settings=settings,
