@@ -12,22 +12,45 @@ from __future__ import annotations
 import asyncio
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Float, cast, extract, func, literal, select, update
+from sqlalchemy import ColumnElement, Float, bindparam, cast, extract, func, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
-from saleor_coinpayments.store.tables import RateLimitSlot
+from saleor_coinpayments.store.tables import RateLimitSlot, core_table
 
 _SQLITE_BUSY_RETRIES = 5
 
 
-def _database_now(session: AsyncSession) -> ColumnElement[float]:
+_SECONDS = Float(precision=53)
+_SLOTS = core_table(RateLimitSlot)
+
+
+def _database_now(postgres: bool) -> ColumnElement[float]:
     """Seconds since the epoch, one value for the whole statement."""
-    if is_postgres(session):
-        return cast(extract("epoch", func.statement_timestamp()), Float(precision=53))
-    return cast((func.julianday("now") - 2440587.5) * 86400.0, Float(precision=53))
+    if postgres:
+        return cast(extract("epoch", func.statement_timestamp()), _SECONDS)
+    return cast((func.julianday("now") - 2440587.5) * 86400.0, _SECONDS)
+
+
+class _Statements:
+    """The booking's statements for one database kind, built once (one runs per CoinPayments call);
+    the client key and the seconds are parameters, named unlike any column."""
+
+    def __init__(self, postgres: bool) -> None:
+        now = _database_now(postgres)
+        latest = func.greatest if postgres else func.max  # SQLite's two-argument max is scalar
+        start = latest(_SLOTS.c.next_slot, now + bindparam("lead", type_=_SECONDS))
+        book = update(_SLOTS).where(_SLOTS.c.client_key == bindparam("of_key"))
+        self.book = book.values(next_slot=start + bindparam("step", type_=_SECONDS)).returning(
+            _SLOTS.c.next_slot - now, now
+        )
+        # `within`: only if the next free slot is at most `window` (lead + within) seconds away.
+        self.book_within = self.book.where(_SLOTS.c.next_slot <= now + bindparam("window", type_=_SECONDS))
+        self.next_free = select(_SLOTS.c.next_slot - now, now).where(_SLOTS.c.client_key == bindparam("of_key"))
+
+
+_STATEMENTS = {postgres: _Statements(postgres) for postgres in (False, True)}
 
 
 class Booking(NamedTuple):
@@ -69,21 +92,16 @@ class RateLimitRepository:
             if client_key not in self._known:
                 row = {"client_key": client_key, "next_slot": 0.0}
                 await insert_or_ignore(session, RateLimitSlot, row, ["client_key"])
-            now = _database_now(session)
-            latest = func.greatest if is_postgres(session) else func.max  # SQLite's two-argument max is scalar
-            start = latest(RateLimitSlot.next_slot, now + literal(lead))
-            statement = update(RateLimitSlot).where(RateLimitSlot.client_key == client_key)
-            if within is not None:
-                statement = statement.where(RateLimitSlot.next_slot <= now + literal(lead + within))
-            result = await session.execute(
-                statement.values(next_slot=start + literal(interval * count))
-                .returning(RateLimitSlot.next_slot - now, now)
-                .execution_options(synchronize_session=False)
-            )
-            booked = result.one_or_none()
+            statements = _STATEMENTS[is_postgres(session)]
+            params = {"of_key": client_key, "lead": lead, "step": interval * count}
+            if within is None:
+                statement = statements.book
+            else:
+                statement, params["window"] = statements.book_within, lead + within
+            connection = await session.connection()
+            booked = (await connection.execute(statement, params)).one_or_none()
             if booked is None:  # refused: only say when the next slot is free
-                query = select(RateLimitSlot.next_slot - now, now).where(RateLimitSlot.client_key == client_key)
-                refused = (await session.execute(query)).one()
+                refused = (await connection.execute(statements.next_free, {"of_key": client_key})).one()
         self._known.add(client_key)  # only once the row is committed
         if booked is None:
             return Booking(None, max(0.0, float(refused[0])), float(refused[1]))
