@@ -85,17 +85,6 @@ class PaymentRepository:
             query = query.with_for_update()
         return (await self._session.execute(query)).scalar_one_or_none()
 
-    async def by_invoice(self, invoice_id: str) -> Payment | None:
-        return (
-            await self._session.execute(select(Payment).where(Payment.invoice_id == invoice_id))
-        ).scalar_one_or_none()
-
-    async def by_pay_token_hash(self, pay_token_hash: str) -> Payment | None:
-        """The payment behind a pay page link (payments/checkout/pay_link.py)."""
-        return (
-            await self._session.execute(select(Payment).where(Payment.pay_token_hash == pay_token_hash))
-        ).scalar_one_or_none()
-
     async def by_request_key(self, installation_id: str, request_key: str) -> Payment | None:
         return (
             await self._session.execute(

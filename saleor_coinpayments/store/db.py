@@ -69,7 +69,7 @@ class Database:
             self.engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
             self.write_engine = self.engine
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.reads = PointReads(url, self.engine)
+        self.reads = PointReads(self.engine)
         self.write_sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @contextlib.asynccontextmanager

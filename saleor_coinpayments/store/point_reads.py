@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapper, configure_mappers
 
@@ -77,10 +77,10 @@ def detached_payment(values: dict[str, Any]) -> Payment:
 class PointReads:
     """Reads of one payment by a unique key (see the module docstring)."""
 
-    def __init__(self, url: str, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._dialect = engine.dialect
-        self._url = make_url(url)
+        self._url = engine.url
         self._is_sqlite = self._url.get_backend_name() == "sqlite"
         self._sqlite: sqlite3.Connection | None = None
         self._pool: Any = None  # asyncpg.Pool, made on first use (it needs the running loop)

@@ -156,8 +156,6 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
     if existing is not None and existing.invoice_id:
         return answer_for(existing)
     config = await configuration_for_channel(ctx, installation.id, s.channel_slug)
-    if existing is not None and existing.invoice_id:
-        return answer_for(existing)
     if config is None:
         return charge_failure("Crypto payments are not set up for this shop yet.", code="NOT_CONFIGURED")
     try:
