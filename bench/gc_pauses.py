@@ -4,7 +4,9 @@ Every collection's wall time and the CPU time this thread spent in it are record
 (a pause much longer in wall time than in CPU time was the process waiting for a core, not the
 collector working); the bench resets the record before its
 measured runs and reads it afterwards (`GET /bench/gc`), so the longest pause a request could have
-waited on is reported beside the latencies.
+waited on is reported beside the latencies. Collections that started with no request in flight
+(the older generations, which `saleor_coinpayments.quiet_gc` keeps for such moments) are counted
+apart: no request was waiting when they began.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import gc
 import time
 from typing import Any
 
+from saleor_coinpayments.quiet_gc import COLLECTOR
+
 
 class GcPauses:
     def __init__(self) -> None:
         self._started = 0.0
         self._started_cpu = 0.0
+        self._quiet = False
         self.reset()
 
     def reset(self) -> None:
@@ -27,6 +32,8 @@ class GcPauses:
         self.collected = [0, 0, 0]
         self.total_ms = 0.0
         self.over_10ms = 0
+        self.quiet_count = [0, 0, 0]
+        self.quiet_longest_ms = [0.0, 0.0, 0.0]
 
     def install(self) -> None:
         gc.callbacks.append(self._callback)
@@ -35,10 +42,15 @@ class GcPauses:
         if phase == "start":
             self._started = time.perf_counter()
             self._started_cpu = time.thread_time()
+            self._quiet = COLLECTOR.in_flight == 0
             return
         pause = (time.perf_counter() - self._started) * 1000
         cpu = (time.thread_time() - self._started_cpu) * 1000
         generation = int(info.get("generation", 0))
+        if self._quiet:
+            self.quiet_count[generation] += 1
+            self.quiet_longest_ms[generation] = max(self.quiet_longest_ms[generation], pause)
+            return
         self.count[generation] += 1
         self.longest_ms[generation] = max(self.longest_ms[generation], pause)
         self.longest_cpu_ms[generation] = max(self.longest_cpu_ms[generation], cpu)
@@ -55,6 +67,8 @@ class GcPauses:
             "collected": self.collected,
             "total_ms": round(self.total_ms, 3),
             "over_10ms": self.over_10ms,
+            "quiet_collections": self.quiet_count,
+            "quiet_longest_ms": [round(ms, 3) for ms in self.quiet_longest_ms],
             "tracked_objects": len(gc.get_objects()),
             "frozen_objects": gc.get_freeze_count(),
         }

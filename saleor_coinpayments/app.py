@@ -17,6 +17,7 @@ from saleor_coinpayments.context import app_context
 from saleor_coinpayments.logs import configure_logging
 from saleor_coinpayments.payments.delivery.workers import run_background_workers
 from saleor_coinpayments.process_tuning import freeze_startup_objects, limit_malloc_arenas
+from saleor_coinpayments.quiet_gc import COLLECTOR, CountRequestsInFlight
 from saleor_coinpayments.settings import Settings, get_settings
 from saleor_coinpayments.web import (
     coinpayments_webhooks,
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
                     app.state.stop_background_work = lambda: loop.call_soon_threadsafe(stopping.set)
                     await stack.enter_async_context(run_background_workers(ctx, stopping))
                 freeze_startup_objects()
+                await stack.enter_async_context(COLLECTOR.running())
                 log.info("app_started", public_url=settings.app_public_url, workers=workers_enabled)
                 yield
 
@@ -82,4 +84,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.include_router(invoices.router)
     app.include_router(pay_page.router)
     app.add_middleware(WebhookTimer)
+    app.add_middleware(CountRequestsInFlight)  # outermost: the whole request, background tasks included
     return app

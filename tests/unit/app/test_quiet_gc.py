@@ -1,0 +1,168 @@
+"""The older collector generations wait for a quiet moment (or a scan within the budget), never
+run on CPython's own thresholds meanwhile, and still run when a busy process is overdue."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from saleor_coinpayments.quiet_gc import NEVER, CountRequestsInFlight, QuietCollector
+from tests.helpers.servers import serve_asgi
+
+
+class Node:
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+def garbage_cycle_in_older_generation(young_collections: int) -> weakref.ref[Node]:
+    """A cycle that survives young collections (so it sits in generation 1), then is dropped: only
+    an older collection can free it. The young collections also make generation 1 due."""
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    for _ in range(young_collections):
+        gc.collect(0)
+    ref = weakref.ref(a)
+    del a, b
+    return ref
+
+
+@pytest.fixture
+def older_collections() -> Iterator[list[int]]:
+    """The generation of every collection of generation 1 or 2 that starts during the test."""
+    seen: list[int] = []
+
+    def note(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and info["generation"] >= 1:
+            seen.append(info["generation"])
+
+    gc.callbacks.append(note)
+    yield seen
+    gc.callbacks.remove(note)
+
+
+def test_only_young_collections_are_automatic_while_it_runs_and_thresholds_come_back() -> None:
+    before = gc.get_threshold()
+    collector = QuietCollector(check_every_seconds=3600)
+
+    async def scenario() -> None:
+        async with collector.running():
+            assert gc.get_threshold() == (before[0], NEVER, NEVER)
+            async with collector.running():  # a second app in the same process shares it
+                assert gc.get_threshold() == (before[0], NEVER, NEVER)
+            assert gc.get_threshold() == (before[0], NEVER, NEVER)
+        assert gc.get_threshold() == before
+
+    asyncio.run(scenario())
+
+
+def test_due_generation_follows_cpythons_own_ratios() -> None:
+    collector = QuietCollector(young_per_older=3, older_per_full=2)
+    gc.collect()  # every count back to zero
+    assert collector.due_generation() is None
+    for _ in range(3):
+        gc.collect(0)
+    assert collector.due_generation() == 1
+    gc.collect(1)
+    gc.collect(1)
+    assert collector.due_generation() == 2
+
+
+def test_a_busy_process_collects_only_within_the_budget_unless_overdue(older_collections: list[int]) -> None:
+    collector = QuietCollector(young_per_older=10, busy_scan_limit=0, force_after_seconds=3600)
+    gc.collect()
+    older_collections.clear()
+    collector.request_started()
+    try:
+        ref = garbage_cycle_in_older_generation(young_collections=10)
+        assert collector.collect_if_cheap() is None  # any scan is over a budget of 0
+        assert collector.collect_if_overdue() is None  # and none is overdue yet
+        assert ref() is not None
+        assert older_collections == []
+
+        collector.busy_scan_limit = 10**9  # a larger budget is not held back by the refusal
+        assert collector.collect_if_cheap() == 1
+        assert ref() is None
+
+        collector.busy_scan_limit = 0
+        ref = garbage_cycle_in_older_generation(young_collections=10)
+        collector.force_after_seconds = 0.0
+        assert collector.collect_if_overdue() == 1  # in flight and over budget: overdue wins
+        assert ref() is None
+    finally:
+        collector.request_ended()
+
+
+def test_a_collection_refused_for_its_size_runs_once_it_fits() -> None:
+    collector = QuietCollector(young_per_older=1, quiet_scan_limit=0, check_every_seconds=1.0)
+    gc.collect(0)
+    assert collector.collect_if_cheap() is None
+    time.sleep(0.11)
+    collector.quiet_scan_limit = 10**9
+    assert collector.collect_if_cheap() == 1
+
+
+@pytest.fixture
+def held_request_app() -> Iterator[tuple[str, QuietCollector, threading.Event, dict[str, weakref.ref[Node]]]]:
+    collector = QuietCollector(busy_scan_limit=0, quiet_scan_limit=10**9, check_every_seconds=3600)
+    release = threading.Event()
+    made: dict[str, weakref.ref[Node]] = {}
+
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with collector.running():
+            yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.post("/hold")
+    async def hold() -> dict[str, bool]:
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # alive while the request is: it moves to generation 1
+        for _ in range(collector.young_per_older):
+            gc.collect(0)
+        made["cycle"] = weakref.ref(a)
+        await asyncio.to_thread(release.wait, 10)
+        return {"held": True}
+
+    app.add_middleware(CountRequestsInFlight, collector=collector)
+    with serve_asgi(app) as url:
+        yield url, collector, release, made
+
+
+def test_the_older_collection_waits_for_the_request_then_frees_its_garbage(
+    held_request_app: tuple[str, QuietCollector, threading.Event, dict[str, weakref.ref[Node]]],
+    older_collections: list[int],
+) -> None:
+    url, collector, release, made = held_request_app
+    answers: list[httpx.Response] = []
+    client = threading.Thread(target=lambda: answers.append(httpx.post(f"{url}/hold", timeout=10)))
+    client.start()
+    deadline = time.monotonic() + 10
+    while "cycle" not in made and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "cycle" in made
+    assert collector.in_flight == 1
+
+    time.sleep(0.1)  # young collections and checks keep happening meanwhile; no older one
+    assert collector.collect_if_cheap() is None
+    assert older_collections == []
+    assert made["cycle"]() is not None
+
+    release.set()
+    client.join(timeout=10)
+    assert answers
+    assert answers[0].status_code == 200
+    while made["cycle"]() is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert made["cycle"]() is None  # collected once the request had ended: its cycle went with it
+    assert older_collections
+    assert collector.in_flight == 0
