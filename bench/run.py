@@ -542,7 +542,7 @@ def report(bench: Bench, outcome: dict[str, Any]) -> dict[str, Any]:
     gc_info = outcome["gc"]
     longest = max(gc_info["longest_ms"])
     lines.append(
-        f"GC pauses in the app during the measured runs: {gc_info['collections']} collections (gen 0/1/2), "
+        f"GC pauses in the app with requests in flight: {gc_info['collections']} collections (gen 0/1/2), "
         f"longest {gc_info['longest_ms']} ms, {gc_info['over_10ms']} over {GC_PAUSE_TARGET_MS:.0f} ms"
         f"   target none  {_verdict(longest <= GC_PAUSE_TARGET_MS)}"
     )
@@ -550,6 +550,10 @@ def report(bench: Bench, outcome: dict[str, Any]) -> dict[str, Any]:
         f"  of which CPU in the collector: longest {gc_info['longest_cpu_ms']} ms; objects collected "
         f"{gc_info['collected']}; tracked objects {gc_info['tracked_objects']}, frozen at start-up "
         f"{gc_info['frozen_objects']}"
+    )
+    lines.append(
+        f"  at quiet moments (no request in flight when it began): {gc_info['quiet_collections']} collections, "
+        f"longest {gc_info['quiet_longest_ms']} ms"
     )
     checks.append(
         {

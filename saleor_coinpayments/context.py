@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from saleor_coinpayments.background_lane import BackgroundLane
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
@@ -30,6 +31,8 @@ class AppContext:
     jwks_refetch: RefetchLimiter = field(init=False)
     installations: InstallationCache = field(default_factory=InstallationCache)
     refreshes: SingleFlight = field(default_factory=SingleFlight)
+    # Re-reads that polls and notifications leave behind compute one at a time beside requests.
+    lane: BackgroundLane = field(default_factory=BackgroundLane)
     configurations: ConfigurationCache = field(default_factory=ConfigurationCache)
     # CoinPayments' limit per client id, shared with every replica through the database.
     rate_limits: SharedRateLimiter = field(init=False)

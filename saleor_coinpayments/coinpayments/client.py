@@ -22,6 +22,7 @@ import httpx
 import structlog
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from saleor_coinpayments.background_lane import network_wait
 from saleor_coinpayments.money import dump_json, parse_json
 
 from . import errors as e
@@ -439,7 +440,8 @@ class CoinPaymentsClient:
         remaining = deadline.remaining()
         if remaining < _MIN_ATTEMPT_SECONDS / 2:
             raise e.CoinPaymentsTimeoutError(f"{method} {path}: no time left in the budget", sent=False)
-        await self._limiter.acquire()
+        async with network_wait():
+            await self._limiter.acquire()
         timeout = min(self.timeout_seconds, max(0.05, deadline.remaining()))
         headers = {"Accept": "application/json"}
         if body is not None:
@@ -465,7 +467,8 @@ class CoinPaymentsClient:
         )
         started = time.monotonic()
         try:
-            response = await self._http.send(request)
+            async with network_wait():
+                response = await self._http.send(request)
         except httpx.HTTPError as exc:
             error = self._map_transport(method, path, exc)
             metrics.observe(method, path, error.code.lower(), time.monotonic() - started)

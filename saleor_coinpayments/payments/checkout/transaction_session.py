@@ -279,13 +279,14 @@ def _coin_status_stale(ctx: AppContext, payment: Payment) -> bool:
 async def _refresh_in_background(ctx: AppContext, payment_id: str, invoice: bool) -> None:
     """The re-reads a poll of an older row asks for (the invoice, then the chosen coin's status).
     The buyer never waits on them: the answer is the stored state, which notifications, the
-    reconciler and these reads keep current."""
+    reconciler and these reads keep current; they compute in the background lane, one at a time."""
     try:
-        current = await refresh_payment_row(ctx, payment_id) if invoice else None
-        if current is None:
-            current = await ctx.db.reads.payment(payment_id)
-        if current is not None:
-            await coin_choice.refresh_coin_status(ctx, current)
+        async with ctx.lane.held():
+            current = await refresh_payment_row(ctx, payment_id) if invoice else None
+            if current is None:
+                current = await ctx.db.reads.payment(payment_id)
+            if current is not None:
+                await coin_choice.refresh_coin_status(ctx, current)
     except cp_errors.CoinPaymentsError as exc:
         log.warning("process_refresh_failed", error=exc.message)
     except Exception:
