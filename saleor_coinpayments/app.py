@@ -16,7 +16,11 @@ from saleor_coinpayments import __version__
 from saleor_coinpayments.context import app_context
 from saleor_coinpayments.logs import configure_logging
 from saleor_coinpayments.payments.delivery.workers import run_background_workers
-from saleor_coinpayments.process_tuning import freeze_startup_objects, limit_malloc_arenas
+from saleor_coinpayments.process_tuning import (
+    freeze_startup_objects,
+    limit_malloc_arenas,
+    shorten_gil_switch_interval,
+)
 from saleor_coinpayments.quiet_gc import COLLECTOR, CountRequestsInFlight
 from saleor_coinpayments.settings import Settings, get_settings
 from saleor_coinpayments.web import (
@@ -38,6 +42,7 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
     limit_malloc_arenas()
+    shorten_gil_switch_interval()
     configure_logging(settings.log_level, settings.log_format)
     workers_enabled = settings.run_workers if run_workers is None else run_workers
 

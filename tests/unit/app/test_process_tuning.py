@@ -1,13 +1,17 @@
-"""The collector settings: start-up and warm caches are frozen, a bounded number of times."""
+"""Process-wide settings: start-up and warm caches are frozen (a bounded number of times), and
+the GIL comes back to the event loop quickly."""
 
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 
 import pytest
 
 from saleor_coinpayments import process_tuning
+from saleor_coinpayments.app import create_app
+from saleor_coinpayments.settings import load_settings
 
 
 @pytest.fixture
@@ -53,3 +57,13 @@ def test_young_collections_freeze_nothing(fresh_collector: None) -> None:
     gc.collect(1)
     assert gc.get_freeze_count() == frozen
     assert kept
+
+
+def test_the_app_takes_the_gil_back_from_driver_threads_within_a_millisecond() -> None:
+    default = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # CPython's default
+        create_app(load_settings(), run_workers=False)
+        assert sys.getswitchinterval() <= process_tuning.GIL_SWITCH_SECONDS
+    finally:
+        sys.setswitchinterval(default)
