@@ -31,7 +31,7 @@ class AppContext:
     jwks_refetch: RefetchLimiter = field(init=False)
     installations: InstallationCache = field(default_factory=InstallationCache)
     refreshes: SingleFlight = field(default_factory=SingleFlight)
-    # Re-reads that polls and notifications leave behind compute one at a time beside requests.
+    # Re-reads that polls leave behind compute one at a time beside requests.
     lane: BackgroundLane = field(default_factory=BackgroundLane)
     configurations: ConfigurationCache = field(default_factory=ConfigurationCache)
     # CoinPayments' limit per client id, shared with every replica through the database.
