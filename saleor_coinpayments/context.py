@@ -10,6 +10,7 @@ import httpx
 
 from saleor_coinpayments.background_lane import BackgroundLane
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
+from saleor_coinpayments.http_transport import outgoing_client
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
 from saleor_coinpayments.settings import Settings
@@ -48,8 +49,7 @@ class AppContext:
 async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
     db = Database(settings.resolved_database_url)
     box = SecretBox(resolve_secret_key(settings.secret_key.get_secret_value(), settings.data_dir))
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-    async with httpx.AsyncClient(limits=limits, headers={"User-Agent": "saleor-coinpayments"}) as http:
+    async with outgoing_client() as http:
         ctx = AppContext(
             settings=settings,
             db=db,

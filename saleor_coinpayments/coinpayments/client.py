@@ -23,6 +23,7 @@ import structlog
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from saleor_coinpayments.background_lane import network_wait
+from saleor_coinpayments.http_transport import outgoing_client
 from saleor_coinpayments.money import dump_json, parse_json
 
 from . import errors as e
@@ -166,7 +167,7 @@ class CoinPaymentsClient:
         self._now = now
         self._sleep = sleep
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient()
+        self._http = http or outgoing_client()
 
     def __repr__(self) -> str:
         return f"CoinPaymentsClient(client_id={self.client_id!r}, base_url={self.base_url!r}, secret=**********)"
