@@ -322,6 +322,13 @@ class Bench:
             response.raise_for_status()
             return dict(response.json())
 
+    async def sim_answered(self) -> int:
+        """CoinPayments API requests the simulator has answered so far."""
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(self.sim.base_url + "/__sim/api-requests")
+            response.raise_for_status()
+            return int(response.json()["answered"])
+
     async def sim_latency(self, ms: int) -> None:
         """How long the simulator holds every CoinPayments API answer."""
         async with httpx.AsyncClient(timeout=10) as client:
@@ -377,10 +384,12 @@ async def run_bench(bench: Bench) -> dict[str, Any]:
     await settle(bench.db)
 
     notify_requests = bench.notification_requests(payments, n)
+    answered_before = await bench.sim_answered()
     started = time.perf_counter()
     results["notify"] = await bench.load("notify", notify_requests, _received)
     await settle(bench.db)
     handled_seconds = time.perf_counter() - started
+    notify_reads = await bench.sim_answered() - answered_before
     note(results["notify"])
 
     initialize_requests = bench.initialize_requests(n)
@@ -418,6 +427,7 @@ async def run_bench(bench: Bench) -> dict[str, Any]:
         "gc": gc_pauses,
         "results": results,
         "notify_handled_rps": n / handled_seconds,
+        "notify_reads": notify_reads,
         "rss": rss_mb(bench.app.pid),
         "sim_rss": rss_mb(bench.sim.pid),
     }
@@ -473,7 +483,9 @@ def report(bench: Bench, outcome: dict[str, Any]) -> dict[str, Any]:
         row(f"process, CP {bench.args.slow_latency_ms} ms, 1", r["process_single_slow"]),
         row(f"process, CP {bench.args.slow_latency_ms} ms", r["process_slow"]),
         "",
-        f"notifications fully handled (answered + invoice re-read + marked): {outcome['notify_handled_rps']:.0f}/s",
+        f"notifications fully handled (answered + invoice re-read + marked): {outcome['notify_handled_rps']:.0f}/s, "
+        f"with {outcome['notify_reads']} CoinPayments reads for {bench.args.requests} notifications on "
+        f"{bench.args.payments} invoices (those arriving before their invoice's re-read began share it)",
         "",
     ]
     checks: list[dict[str, Any]] = []
@@ -618,6 +630,7 @@ def report(bench: Bench, outcome: dict[str, Any]) -> dict[str, Any]:
         },
         "echo_rps_mean": round(echo_rps, 1),
         "notifications_handled_rps": round(outcome["notify_handled_rps"], 1),
+        "notification_reads": outcome["notify_reads"],
         "app_rss_mb": {k: round(v, 1) for k, v in rss.items()},
         "gc": outcome["gc"],
         "simulator_rss_mb": {k: round(v, 1) for k, v in outcome["sim_rss"].items()},

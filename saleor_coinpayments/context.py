@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
 from saleor_coinpayments.background_lane import BackgroundLane
+from saleor_coinpayments.coalescing import Coalescer
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
 from saleor_coinpayments.http_transport import outgoing_client
 from saleor_coinpayments.saleor.client import SaleorClient
@@ -21,6 +23,9 @@ from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.installations import InstallationCache
 from saleor_coinpayments.store.rate_limits import RateLimitRepository
 
+if TYPE_CHECKING:
+    from saleor_coinpayments.payments.delivery.notifications import Accepted
+
 
 @dataclass
 class AppContext:
@@ -32,6 +37,8 @@ class AppContext:
     jwks_refetch: RefetchLimiter = field(init=False)
     installations: InstallationCache = field(default_factory=InstallationCache)
     refreshes: SingleFlight = field(default_factory=SingleFlight)
+    # Notifications of one payment that arrive before its re-read starts share that re-read.
+    notification_rereads: Coalescer[Accepted] = field(default_factory=Coalescer)
     # Re-reads that polls leave behind compute one at a time beside requests.
     lane: BackgroundLane = field(default_factory=BackgroundLane)
     configurations: ConfigurationCache = field(default_factory=ConfigurationCache)

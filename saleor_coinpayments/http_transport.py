@@ -13,13 +13,17 @@ What carries over from httpx, and how:
 - timeouts: connect (and waiting for a pooled connection) and read per request, from the request's
   `timeout` extension; aiohttp has no write timeout, and the bodies sent here are small;
 - errors: aiohttp's mapped onto httpx's (connect timeout or refused: nothing was sent);
-- a response body that httpx decodes itself (gzip), read in chunks for `client.stream`.
+- a response body that httpx decodes itself (gzip), read in chunks for `client.stream`;
+- proxies from HTTP_PROXY / HTTPS_PROXY / NO_PROXY, read when the transport is made (NO_PROXY once
+  per origin), as httpx reads them when its client is made. (aiohttp's `trust_env` reads them, and ~/.netrc, in a worker
+  thread on every request: two thread hops, about a tenth of a notification's CPU.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -83,6 +87,24 @@ def _timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
     )
 
 
+class EnvironmentProxies:
+    """The proxy for a URL per the environment: the proxies as they were when this was made, and
+    NO_PROXY as it was at the first request to that origin (each origin is looked up once)."""
+
+    def __init__(self) -> None:
+        self._proxies = urllib.request.getproxies_environment()
+        self._by_origin: dict[tuple[str, str], str | None] = {}
+
+    def for_url(self, url: httpx.URL) -> str | None:
+        origin = (url.scheme, url.host)
+        if origin not in self._by_origin:
+            proxy = self._proxies.get(url.scheme)
+            if proxy and urllib.request.proxy_bypass(url.host):
+                proxy = None
+            self._by_origin[origin] = proxy
+        return self._by_origin[origin]
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An `httpx.AsyncClient` transport that sends through one aiohttp session (made on first use,
     in the running event loop), with a pool of `max_connections`."""
@@ -91,6 +113,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._max_connections = max_connections
         self._ssl = ssl_context or ssl.create_default_context(cafile=certifi.where())
         self._session: aiohttp.ClientSession | None = None
+        self._proxies = EnvironmentProxies()
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -102,7 +125,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
-            trust_env=True,
+            trust_env=False,  # the environment's proxies come from EnvironmentProxies, read once
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -123,6 +146,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=body,
                 allow_redirects=False,
                 timeout=_timeout(request),
+                proxy=self._proxies.for_url(request.url),
             )
         except _FAILURES as exc:
             raise _mapped(exc, request) from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +43,9 @@ class NotificationRepository:
             ["source", "external_id"],
         )
 
-    async def mark_handled(self, source: str, external_id: str, outcome: str) -> None:
-        values = {"of_source": source, "of_id": external_id, "now": utcnow(), "new_outcome": outcome[:500]}
-        await self._session.execute(_MARK_HANDLED, values)
+    async def mark_handled(self, notifications: Sequence[tuple[str, str]], outcome: str) -> None:
+        """Mark (source, external id) pairs handled with one outcome, in one executemany."""
+        now, outcome = utcnow(), outcome[:500]
+        values = [{"of_source": s, "of_id": i, "now": now, "new_outcome": outcome} for s, i in notifications]
+        if values:
+            await self._session.execute(_MARK_HANDLED, values)

@@ -21,21 +21,26 @@ router = APIRouter()
 
 
 async def _refresh_soon(ctx: AppContext, accepted: notifications.Accepted) -> None:
-    """Re-read the invoice after answering; if this fails the reconciler picks the payment up."""
-    assert accepted.payment_id is not None
+    """Re-read the invoice after answering. Notifications of one payment that arrive before its
+    re-read starts share it; if it fails the reconciler picks the payment up."""
+    payment_id = accepted.payment_id
+    assert payment_id is not None
+    await ctx.notification_rereads.submit(payment_id, accepted, lambda batch: _reread(ctx, payment_id, batch))
 
+
+async def _reread(ctx: AppContext, payment_id: str, batch: list[notifications.Accepted]) -> None:
     async def handled(session: AsyncSession, payment: Payment) -> None:
-        await notifications.mark_handled_in(session, accepted, f"state {payment.state}")
+        await notifications.mark_handled_in(session, batch, f"state {payment.state}")
 
     try:
-        snapshot = await refresh_payment(ctx, accepted.payment_id, also=handled)
+        snapshot = await refresh_payment(ctx, payment_id, also=handled)
         if snapshot is not None:
             return  # marked handled in the transition's own transaction
         outcome = "payment gone"
     except cp_errors.CoinPaymentsError as exc:
-        log.warning("notification_refresh_failed", payment_id=accepted.payment_id, error=exc.message)
+        log.warning("notification_refresh_failed", payment_id=payment_id, error=exc.message)
         outcome = f"re-read failed: {exc.code}"
-    await notifications.mark_handled(ctx, accepted, outcome)
+    await notifications.mark_handled(ctx, batch, outcome)
 
 
 @router.post(COINPAYMENTS_NOTIFICATION_PREFIX + "/{configuration_id}")

@@ -7,6 +7,7 @@ re-read runs right after it, and the reconciler covers a crash in between.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -112,13 +113,13 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
     )
 
 
-async def mark_handled(ctx: AppContext, accepted: Accepted, outcome: str) -> None:
+async def mark_handled(ctx: AppContext, accepted: Sequence[Accepted], outcome: str) -> None:
     async with ctx.db.session() as session:
         await mark_handled_in(session, accepted, outcome)
 
 
-async def mark_handled_in(session: AsyncSession, accepted: Accepted, outcome: str) -> None:
-    """Within a unit of work already open (the re-read's own transition)."""
+async def mark_handled_in(session: AsyncSession, accepted: Sequence[Accepted], outcome: str) -> None:
+    """Within a unit of work already open (the re-read's own transition); one statement for all."""
     await NotificationRepository(session).mark_handled(
-        _source(accepted.installation_id), accepted.notification_id, outcome
+        [(_source(a.installation_id), a.notification_id) for a in accepted], outcome
     )

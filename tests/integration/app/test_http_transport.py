@@ -184,3 +184,31 @@ async def test_closing_the_client_closes_the_session_and_a_new_one_opens_on_use(
     assert json.loads(await response.aread())["raw_path"] == "/b"
     await response.aclose()
     await transport.aclose()
+
+
+@pytest.mark.asyncio
+async def test_the_environment_proxy_carries_requests_and_no_proxy_bypasses_it(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The recorder stands in for the proxy: a request for a host nobody can resolve reaches it
+    # only through HTTP_PROXY, and says which host it was for.
+    monkeypatch.setenv("HTTP_PROXY", server)
+    monkeypatch.setenv("NO_PROXY", "direct.invalid")
+    async with httpx.AsyncClient(transport=AiohttpTransport()) as http:
+        seen = (await http.get("http://shop.invalid:8080/graphql/?q=1")).json()
+        assert _header(seen, "host") == ["shop.invalid:8080"]
+        assert seen["query"] == "q=1"
+        with pytest.raises(httpx.ConnectError):
+            await http.get("http://direct.invalid/x")
+
+
+@pytest.mark.asyncio
+async def test_without_a_proxy_in_the_environment_requests_go_direct(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with httpx.AsyncClient(transport=AiohttpTransport()) as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get("http://shop.invalid:8080/x")
+        assert (await http.get(f"{server}/direct")).json()["raw_path"] == "/direct"
