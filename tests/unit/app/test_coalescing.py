@@ -69,7 +69,6 @@ def test_an_item_after_the_batch_closed_gets_a_run_of_its_own() -> None:
 def test_keys_run_side_by_side_and_never_share_a_batch() -> None:
     async def scenario() -> list[list[str]]:
         coalescer: Coalescer[str] = Coalescer()
-        runs = Runs()
         both_started = asyncio.Event()
         seen: list[list[str]] = []
 
@@ -82,7 +81,6 @@ def test_keys_run_side_by_side_and_never_share_a_batch() -> None:
         await asyncio.wait_for(
             asyncio.gather(coalescer.submit("p1", "x", run), coalescer.submit("p2", "y", run)), timeout=2
         )
-        del runs
         return seen
 
     assert sorted(asyncio.run(scenario())) == [["x"], ["y"]]
