@@ -6,9 +6,10 @@ in any second at most 0.96 × limit + 1 requests start (68 of 70), room for abou
 between a start and its arrival. (At 0.97, 71 once arrived within one second at the simulator of
 bench/background.py on a machine loaded 3 deep: 69 slots leave too little room.)
 Requests a buyer may be waiting for (initialize, coin choice, status) book the next slot at
-once; background reads (the reconciler) book only a slot that is free right now (within
-LOOKAHEAD_SECONDS after the lead below), so they fill the spare capacity and never push a live
-request back more than that plus one batch (about one booking round trip).
+once (those queued behind a booking under way share the next statement); background reads (the
+reconciler) book only a slot that is free right now (within LOOKAHEAD_SECONDS after the lead below),
+so they fill the spare capacity and never push a live request back more than that plus one batch
+(about one booking round trip).
 
 Three things keep the slots both used and honoured across replicas on a busy event loop:
 - Timing. Every booking answers when the next free slot comes (booked or not); one reader per
@@ -130,6 +131,8 @@ class _ClientSlots:
     spare: deque[float] = field(default_factory=deque)  # booked slots not handed out yet (monotonic)
     free_at: float = 0.0  # when the next slot nobody holds comes, as last seen (monotonic)
     round_trip: float = 0.0  # a booking statement's round trip: quick to rise, slow to fall
+    live_waiting: list[asyncio.Future[float]] = field(default_factory=list)  # live reads queued for a booking
+    live_booker: asyncio.Task[None] | None = None  # books for them, one statement per batch
 
 
 class DatabaseClock:
@@ -208,9 +211,41 @@ class SharedRateLimiter:
         return self._clients.setdefault(key, _ClientSlots())
 
     async def _live_slot(self, key: str) -> float:
-        slot = await self._booked(key, None, 1)
-        assert slot is not None, "a booking without `within` is never refused"
-        return slot
+        """The next slot (monotonic), booked at once. Live reads that arrive while a booking is
+        under way wait for it to land and then share one statement of consecutive slots: under
+        load one database write books for many requests, not one each."""
+        slots = self._slots(key)
+        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        slots.live_waiting.append(waiter)
+        if slots.live_booker is None:
+            slots.live_booker = asyncio.get_running_loop().create_task(self._book_live(key, slots))
+        return await waiter
+
+    async def _book_live(self, key: str, slots: _ClientSlots) -> None:
+        """Book for the live reads queued, batch after batch, until none is left."""
+        try:
+            while slots.live_waiting:
+                batch, slots.live_waiting = slots.live_waiting, []
+                batch = [waiter for waiter in batch if not waiter.done()]  # a cancelled request
+                if not batch:
+                    continue
+                try:
+                    first = await self._booked(key, None, len(batch))
+                except Exception as exc:  # the database: each request of the batch fails with it
+                    for waiter in batch:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                    continue
+                except BaseException:  # shutdown
+                    for waiter in batch:
+                        waiter.cancel()
+                    raise
+                assert first is not None, "a booking without `within` is never refused"
+                for n, waiter in enumerate(batch):
+                    if not waiter.done():
+                        waiter.set_result(first + self.interval * n)
+        finally:
+            slots.live_booker = None
 
     async def _booked(self, key: str, within: float | None, count: int) -> float | None:
         """One booking statement: the first slot booked (monotonic), or None when refused; also

@@ -147,3 +147,82 @@ async def test_queued_background_reads_share_bookings_and_every_slot_is_used_onc
     await asyncio.gather(*(reader.acquire() for _ in range(8)))
     assert slots.booked == 8  # one slot per read, never more
     assert len(slots.calls) <= 4  # but fewer statements than reads
+
+
+@pytest.mark.asyncio
+async def test_live_requests_queued_behind_a_booking_share_the_next_one_and_each_gets_its_own_slot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
+    slots = FakeSlots(time)
+    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    live = limiter.for_client("c")
+    started: list[float] = []
+
+    async def request() -> None:
+        await live.acquire()
+        started.append(time.now)
+
+    first = [asyncio.create_task(request()) for _ in range(3)]  # together: one statement
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # that booking is under way (FakeSlots yields once inside it)
+    assert len(slots.calls) == 1
+    later = [asyncio.create_task(request()) for _ in range(7)]  # queued behind it
+    await asyncio.gather(*first, *later)
+    assert slots.booked == 10  # one slot per request, never more
+    assert len(slots.calls) == 2  # two statements for ten requests
+    assert all(within is None for _, within in slots.calls)  # booked at once, as live requests are
+    gaps = [b - a for a, b in zip(sorted(started), sorted(started)[1:], strict=False)]
+    assert min(gaps) == pytest.approx(limiter.interval)  # never two in one slot
+
+
+@pytest.mark.asyncio
+async def test_a_failed_live_booking_fails_its_batch_and_the_next_request_books_again() -> None:
+    calls: list[int] = []
+    gate = asyncio.Event()
+
+    async def book(
+        key: str, interval: float, within: float | None, count: int, lead: float
+    ) -> tuple[float | None, float, float]:
+        calls.append(count)
+        if len(calls) == 1:
+            await gate.wait()
+            raise ConnectionError("database gone")
+        return 0.0, interval * count, 0.0
+
+    live = SharedRateLimiter(book, 70).for_client("c")
+    first = asyncio.create_task(live.acquire())
+    await asyncio.sleep(0.01)  # its booking is under way
+    queued = asyncio.create_task(live.acquire())
+    await asyncio.sleep(0.01)
+    gate.set()
+    with pytest.raises(ConnectionError):
+        await first  # its own booking failed
+    assert isinstance(await queued, float)  # queued behind it: booked by the next statement
+    assert isinstance(await live.acquire(), float)  # the client id stays usable
+    assert calls == [1, 1, 1]
+
+
+@pytest.mark.asyncio
+async def test_a_live_request_cancelled_while_queued_leaves_the_others_their_slots() -> None:
+    gate = asyncio.Event()
+    counts: list[int] = []
+
+    async def book(
+        key: str, interval: float, within: float | None, count: int, lead: float
+    ) -> tuple[float | None, float, float]:
+        counts.append(count)
+        await gate.wait()
+        return 0.0, interval * count, 0.0
+
+    live = SharedRateLimiter(book, 70).for_client("c")
+    first = asyncio.create_task(live.acquire())
+    await asyncio.sleep(0.01)  # its booking is under way
+    queued = [asyncio.create_task(live.acquire()) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    queued[1].cancel()
+    gate.set()
+    await asyncio.gather(first, queued[0], queued[2])
+    assert queued[1].cancelled()
+    assert counts == [1, 2]  # the cancelled request took no slot
