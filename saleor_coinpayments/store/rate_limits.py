@@ -88,7 +88,7 @@ class RateLimitRepository:
     async def _book_once(
         self, client_key: str, interval: float, within: float | None, count: int, lead: float
     ) -> Booking:
-        async with self._db.session() as session:
+        async with self._db.session(write=True) as session:
             if client_key not in self._known:
                 row = {"client_key": client_key, "next_slot": 0.0}
                 await insert_or_ignore(session, RateLimitSlot, row, ["client_key"])

@@ -83,7 +83,7 @@ async def _claim(
     options: StorefrontOptions,
 ) -> tuple[Payment, bool]:
     """The payment row of this transaction, and whether this request inserted it."""
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:
         inserted = await PaymentRepository(session).insert_if_absent(
             installation_id=installation.id,
             configuration_id=config.id,
