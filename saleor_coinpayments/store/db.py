@@ -3,13 +3,14 @@
 A unit of work that reads a row and writes it back (`session(write=True)`) is one transaction with
 the read inside it: on PostgreSQL the read takes a row lock (`SELECT … FOR UPDATE`, see
 PaymentRepository); on SQLite, which has no row locks, such units go through one writer connection
-per process that starts every transaction with `BEGIN IMMEDIATE` (SQLAlchemy's documented recipe
-for pysqlite/aiosqlite), so the write lock is held from before the read until the commit — across
-processes too (`serve` beside `reconcile`, or two `serve`s on one file). Other units use the
-ordinary pool: WAL lets them read beside the writer. Hot units that only write and would meet the
-writer at SQLite's lock (the initialize claim, the rate-limit booking) take `write=True` as well:
-they then queue in this process in turn, instead of sleeping in SQLite's busy handler, whose
-waits grow in steps of 1 to 100 ms (the initialize p99 on the bench went from 610 to 390 ms).
+per process that starts every transaction with `BEGIN IMMEDIATE`, so the write lock is held from
+before the read until the commit — across processes too (`serve` beside `reconcile`, or two
+`serve`s on one file). That connection runs in the event loop's thread (store/inline_sqlite.py): a
+unit holds SQLite's lock only while SQLite works, not while hops through a thread wait on a busy
+loop. Other units use the ordinary pool: WAL lets them read beside the writer. Hot units that only
+write (the initialize claim, a notification's record, the rate-limit booking) take `write=True` as
+well: they then queue in this process in turn instead of sleeping in SQLite's busy handler, whose
+waits grow in steps of 1 to 100 ms.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlalchemy import Connection, event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from saleor_coinpayments.store import inline_sqlite
 from saleor_coinpayments.store.point_reads import PointReads
 
 
@@ -59,19 +61,14 @@ def _ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry
         raise DisconnectionError(f"an idle connection was closed: {exc}") from exc
 
 
-def _sqlite_manual_begin(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    """Stop the driver from starting transactions itself (it would begin only at the first write)."""
-    dbapi_connection.isolation_level = None
-
-
-def _begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def sqlite_path(url: str) -> str:
+    return make_url(url).database or ":memory:"
 
 
 def ensure_sqlite_folder(url: str) -> None:
     """SQLite creates the file but not its folder (DATA_DIR on a fresh checkout)."""
     if url.startswith("sqlite") and ":///" in url:
-        path = url.split(":///", 1)[1]
+        path = sqlite_path(url)
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
@@ -81,6 +78,7 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
+        self.durable: inline_sqlite.DurableCommits | None = None
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             ensure_sqlite_folder(url)
@@ -88,11 +86,22 @@ class Database:
             # connections (each a thread with its own page cache) are plenty.
             self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            # The single writer: in-process writers queue for it without holding a thread each.
-            self.write_engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120)
+            # The single writer, in the loop's thread; in-process writers queue for it in turn.
+            self.write_engine = create_async_engine(
+                url,
+                echo=echo,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=120,
+                async_creator=inline_sqlite.inline_creator(sqlite_path(url)),
+            )
             event.listen(self.write_engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.write_engine.sync_engine, "connect", _sqlite_manual_begin)
-            event.listen(self.write_engine.sync_engine, "begin", _begin_immediate)
+            event.listen(self.write_engine.sync_engine, "connect", inline_sqlite.no_busy_wait)
+            event.listen(self.write_engine.sync_engine, "begin", inline_sqlite.begin_immediate)
+            path = sqlite_path(url)
+            if path != ":memory:":
+                self.durable = inline_sqlite.DurableCommits(path + "-wal")
+                event.listen(self.write_engine.sync_engine, "commit", self.durable.noted)
         else:
             # Sized for the requests and background jobs one process runs at once: a pool that
             # overflows at peak opens and closes a connection (a TCP and TLS handshake and a server
@@ -119,6 +128,8 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+        if write and self.durable is not None:
+            await self.durable.wait()  # the commit is on disk (the connection is already free)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

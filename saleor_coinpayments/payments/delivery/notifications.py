@@ -87,7 +87,7 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
     payment = await ctx.db.reads.payment_by_invoice(notification.invoice_id)
     if payment is not None and payment.installation_id != config.installation_id:
         payment = None
-    async with ctx.db.session() as session:
+    async with ctx.db.session(write=True) as session:  # SQLite: one writer per process, in turn
         duplicate = not await NotificationRepository(session).record(
             source=_source(config.installation_id),
             external_id=notification.id,
