@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -42,6 +43,22 @@ def payment_lock(payment_id: str) -> asyncio.Lock:
         lock = asyncio.Lock()
         _locks[payment_id] = lock
     return lock
+
+
+@dataclass(frozen=True)
+class InvoiceKey:
+    """Where a payment's invoice is read. Both are fixed once the invoice exists and the payment has
+    its Saleor transaction, so a caller that has just read the row need not have it read again."""
+
+    invoice_id: str
+    configuration_id: str
+
+
+def invoice_key(payment: Payment) -> InvoiceKey | None:
+    """None while there is nothing to re-read (a sent-out invoice waits for its order transaction)."""
+    if payment.invoice_id is None or payment.saleor_transaction_id is None:
+        return None
+    return InvoiceKey(payment.invoice_id, payment.configuration_id)
 
 
 def snapshot_of(payment: Payment) -> states.PaymentSnapshot:
@@ -163,24 +180,35 @@ async def apply_transition(
 
 
 async def refresh_payment(
-    ctx: AppContext, payment_id: str, *, background: bool = False, also: AlsoInUnit | None = None
+    ctx: AppContext,
+    payment_id: str,
+    *,
+    background: bool = False,
+    also: AlsoInUnit | None = None,
+    key: InvoiceKey | None = None,
 ) -> states.PaymentSnapshot | None:
     """Read the invoice now and apply it. Raises CoinPaymentsError when CoinPayments cannot answer.
     `background` (the reconciler) reads only with rate-limit capacity that live requests leave;
-    `also` is written in the transition's own transaction."""
-    payment = await refresh_payment_row(ctx, payment_id, background=background, also=also)
+    `also` is written in the transition's own transaction; `key`, if the caller has it, saves a read."""
+    payment = await refresh_payment_row(ctx, payment_id, background=background, also=also, key=key)
     return snapshot_of(payment) if payment is not None else None
 
 
 async def refresh_payment_row(
-    ctx: AppContext, payment_id: str, *, background: bool = False, also: AlsoInUnit | None = None
+    ctx: AppContext,
+    payment_id: str,
+    *,
+    background: bool = False,
+    also: AlsoInUnit | None = None,
+    key: InvoiceKey | None = None,
 ) -> Payment | None:
     """`refresh_payment`, giving the updated row itself (for answers that need its links and details)."""
-    payment = await ctx.db.reads.payment(payment_id)
-    if payment is None or payment.invoice_id is None or payment.saleor_transaction_id is None:
-        # A sent-out invoice waits for its order transaction; it is read once that exists.
-        return None
-    invoice_id, configuration_id = payment.invoice_id, payment.configuration_id
+    if key is None:
+        payment = await ctx.db.reads.payment(payment_id)
+        key = None if payment is None else invoice_key(payment)
+        if key is None:
+            return None
+    invoice_id, configuration_id = key.invoice_id, key.configuration_id
     config = await configuration(ctx, configuration_id)
     if config is None:
         log.warning("payment_without_configuration", payment_id=payment_id)

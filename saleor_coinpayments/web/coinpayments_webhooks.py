@@ -33,7 +33,8 @@ async def _reread(ctx: AppContext, payment_id: str, batch: list[notifications.Ac
         await notifications.mark_handled_in(session, batch, f"state {payment.state}")
 
     try:
-        snapshot = await refresh_payment(ctx, payment_id, also=handled)
+        key = next((accepted.invoice_key for accepted in batch if accepted.invoice_key), None)
+        snapshot = await refresh_payment(ctx, payment_id, also=handled, key=key)
         if snapshot is not None:
             return  # marked handled in the transition's own transaction
         outcome = "payment gone"

@@ -21,6 +21,7 @@ from saleor_coinpayments.coinpayments.webhooks import (
 )
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.gateway import configuration
+from saleor_coinpayments.payments.refresh import InvoiceKey, invoice_key
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.notifications import NotificationRepository
@@ -43,6 +44,7 @@ class Accepted:
     payment_id: str | None
     notification_id: str
     installation_id: str
+    invoice_key: InvoiceKey | None = None  # what the re-read needs of the row, read here already
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
         payment_id=payment.id if payment else None,
         notification_id=notification.id,
         installation_id=config.installation_id,
+        invoice_key=invoice_key(payment) if payment else None,
     )
 
 

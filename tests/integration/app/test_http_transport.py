@@ -40,6 +40,10 @@ async def _recorder(scope: Scope, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
         return
+    if path == "/cookie":
+        await send({"type": "http.response.start", "status": 204, "headers": [(b"set-cookie", b"session=abc; Path=/")]})
+        await send({"type": "http.response.body", "body": b""})
+        return
     if path == "/chunks":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-first", b"yes")]})
         for part in (b"one,", b"two,", b"three"):
@@ -99,6 +103,26 @@ async def test_sends_the_url_headers_and_body_exactly_as_httpx_built_them(server
     assert response.status_code == 200
     assert response.headers.get_list("x-reply") == ["1", "2"]
     assert response.http_version == "HTTP/1.1"
+
+
+@pytest.mark.asyncio
+async def test_only_a_response_that_sets_a_cookie_goes_through_the_cookie_jar(
+    server: str, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jarred: list[str] = []
+    extract = httpx.Cookies.extract_cookies
+
+    def spy(self: httpx.Cookies, response: httpx.Response) -> None:
+        jarred.append(response.url.path)
+        extract(self, response)
+
+    monkeypatch.setattr(httpx.Cookies, "extract_cookies", spy)
+    await http.get(f"{server}/anything")
+    await http.get(f"{server}/cookie")
+    assert jarred == ["/cookie"]
+    assert http.cookies.get("session") == "abc"
+    seen = (await http.get(f"{server}/anything")).json()
+    assert _header(seen, "cookie") == ["session=abc"]  # sent back, as httpx always did
 
 
 @pytest.mark.asyncio
