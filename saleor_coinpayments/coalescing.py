@@ -5,6 +5,9 @@ status change, redeliveries, a burst after an outage) need one re-read that star
 them were recorded, not one each: a re-read costs CPU, a database write and one of CoinPayments'
 70 requests a second. An item joins only a run that has not started, so the run that covers it
 always begins after it arrived; items arriving while a run is under way gather for the next one.
+
+`slots` bounds the runs under way across keys. A key waiting for a slot keeps its batch open, so
+under a burst the batches grow instead of the runs multiplying.
 """
 
 from __future__ import annotations
@@ -18,18 +21,20 @@ T = TypeVar("T")
 
 
 class Coalescer(Generic[T]):
-    """Per key: at most one run under way and one batch gathering behind it (in this process)."""
+    """Per key: at most one run under way and one batch gathering behind it (in this process); at
+    most `slots` runs under way in all."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, slots: int | None = None) -> None:
+        self._slots = asyncio.Semaphore(slots) if slots is not None else None
         self._gathering: dict[str, list[T]] = {}
         # A turn lives as long as someone holds or awaits it (their frames keep it).
         self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def submit(self, key: str, item: T, run: Callable[[list[T]], Awaitable[None]]) -> bool:
         """Add `item` to `key`'s batch that has not started. The call that opened the batch waits
-        for the key's turn and runs it, returning True after; a call that joined returns False at
-        once. If the opener is cancelled before its run starts, its batch is dropped (its items
-        stay wherever the caller recorded them)."""
+        for the key's turn and a slot, and runs it, returning True after; a call that joined returns
+        False at once. If the opener is cancelled before its run starts, its batch is dropped (its
+        items stay wherever the caller recorded them)."""
         batch = self._gathering.get(key)
         if batch is not None:
             batch.append(item)
@@ -40,12 +45,20 @@ class Coalescer(Generic[T]):
             turn = self._turns[key] = asyncio.Lock()
         try:
             await turn.acquire()
+            try:
+                if self._slots is not None:
+                    await self._slots.acquire()
+            except BaseException:
+                turn.release()
+                raise
         finally:
             if self._gathering.get(key) is batch:
                 del self._gathering[key]  # closed: from here on items start the next batch
         try:
             await run(batch)
         finally:
+            if self._slots is not None:
+                self._slots.release()
             turn.release()
         return True
 

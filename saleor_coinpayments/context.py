@@ -38,7 +38,7 @@ class AppContext:
     installations: InstallationCache = field(default_factory=InstallationCache)
     refreshes: SingleFlight = field(default_factory=SingleFlight)
     # Notifications of one payment that arrive before its re-read starts share that re-read.
-    notification_rereads: Coalescer[Accepted] = field(default_factory=Coalescer)
+    notification_rereads: Coalescer[Accepted] = field(init=False)
     # Re-reads that polls leave behind compute one at a time beside requests.
     lane: BackgroundLane = field(default_factory=BackgroundLane)
     configurations: ConfigurationCache = field(default_factory=ConfigurationCache)
@@ -47,6 +47,7 @@ class AppContext:
 
     def __post_init__(self) -> None:
         self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)
+        self.notification_rereads = Coalescer(slots=self.settings.notification_reread_concurrency)
         self.rate_limits = SharedRateLimiter(
             RateLimitRepository(self.db).book, self.settings.coinpayments_rate_limit_per_second
         )

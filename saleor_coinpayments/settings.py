@@ -51,6 +51,15 @@ class Settings(BaseSettings):
         le=512,
         description="Invoice reads in flight per process (each still waits for its rate-limit slot).",
     )
+    notification_reread_concurrency: int = Field(
+        # As for the reconciler: the rate limit × one read, with room for a busy machine. Beyond it a
+        # burst (redeliveries after an outage) waits here, where an invoice's later notifications
+        # still join its pending re-read, instead of as tasks queued at the rate limiter.
+        32,
+        ge=1,
+        le=512,
+        description="Invoice re-reads for CoinPayments notifications in flight per process.",
+    )
     reconcile_lease_seconds: float = Field(
         15.0, ge=1, description="A claim on a payment to re-read; renewed while it is read, lapses if the process dies."
     )

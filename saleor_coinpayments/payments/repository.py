@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
 from saleor_coinpayments.store.point_reads import detached_payment
+from saleor_coinpayments.store.point_writes import WriteStep
 from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
@@ -136,9 +137,10 @@ class PaymentRepository:
             .values(saleor_transaction_id=transaction_id, next_check_at=utcnow())
         )
 
-    async def mark_notified(self, payment_id: str) -> None:
-        """CoinPayments notified about this payment: due a re-read now (Core: nothing to synchronise)."""
-        await self._session.execute(_MARK_NOTIFIED, {"payment_id": payment_id, "now": utcnow()})
+    @staticmethod
+    def mark_notified_step(payment_id: str) -> WriteStep:
+        """CoinPayments notified about this payment: due a re-read now (a point write)."""
+        return _MARK_NOTIFIED, {"payment_id": payment_id, "now": utcnow()}
 
     def _due(self, now: datetime) -> list[ColumnElement[bool]]:
         return [

@@ -28,6 +28,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from saleor_coinpayments.store import inline_sqlite
 from saleor_coinpayments.store.point_reads import PointReads
+from saleor_coinpayments.store.point_writes import PointWrites
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -112,6 +113,7 @@ class Database:
             self.write_engine = self.engine
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.reads = PointReads(self.engine)
+        self.writes = PointWrites(self.write_engine, self.durable)
         self.write_sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @contextlib.asynccontextmanager

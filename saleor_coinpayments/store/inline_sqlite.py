@@ -23,7 +23,7 @@ import asyncio
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import aiosqlite
@@ -90,20 +90,28 @@ def no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def lock_wait_delays() -> Iterator[float | None]:
+    """The sleeps between `BEGIN IMMEDIATE` attempts while another connection holds the lock, then
+    None once LOCK_WAIT_SECONDS would be spent (the caller gives up, as busy_timeout would)."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    delay = _FIRST_DELAY
+    while time.monotonic() + delay <= deadline:
+        yield delay
+        delay = min(delay * 2, _LONGEST_DELAY)
+    yield None
+
+
 def begin_immediate(conn: Connection) -> None:
     """The engine's `begin` event: take the write lock before the unit's first read, waiting for
     another process's writer with asyncio sleeps (this runs inside SQLAlchemy's greenlet)."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    delay = _FIRST_DELAY
-    while True:
+    for delay in lock_wait_delays():
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             return
         except DBAPIError as exc:
-            if not is_busy(exc.orig) or time.monotonic() + delay > deadline:
+            if delay is None or not is_busy(exc.orig):
                 raise
         await_only(asyncio.sleep(delay))
-        delay = min(delay * 2, _LONGEST_DELAY)
 
 
 def _fsync(path: str) -> None:
@@ -126,8 +134,11 @@ class DurableCommits:
         self._synced = 0
         self._syncing: asyncio.Future[None] | None = None
 
-    def noted(self, _conn: Connection) -> None:
+    def committed(self) -> None:
         self._committed += 1
+
+    def noted(self, _conn: Connection) -> None:
+        self.committed()
 
     async def wait(self) -> None:
         target = self._committed

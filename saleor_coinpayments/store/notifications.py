@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from saleor_coinpayments.store.dialects import insert_or_ignore
+from saleor_coinpayments.store.dialects import insert_or_ignore_statement
+from saleor_coinpayments.store.point_writes import WriteStep
 from saleor_coinpayments.store.tables import Notification, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
@@ -24,24 +25,22 @@ class NotificationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def record(
-        self, *, source: str, external_id: str, invoice_id: str | None, event_type: str, state: str | None
-    ) -> bool:
-        """Store a notification once; False when this source already sent this id."""
-        return await insert_or_ignore(
-            self._session,
-            Notification,
-            {
-                "id": new_id(),
-                "source": source,
-                "external_id": external_id,
-                "invoice_id": invoice_id,
-                "event_type": event_type[:64],
-                "state": state[:40] if state else None,
-                "received_at": utcnow(),
-            },
-            ["source", "external_id"],
-        )
+    @staticmethod
+    def record_step(
+        postgres: bool, *, source: str, external_id: str, invoice_id: str | None, event_type: str, state: str | None
+    ) -> WriteStep:
+        """Store a notification once, as a point write: it changes no row when this source already
+        sent this id."""
+        statement = insert_or_ignore_statement(postgres, Notification, ["source", "external_id"])
+        return statement, {
+            "id": new_id(),
+            "source": source,
+            "external_id": external_id,
+            "invoice_id": invoice_id,
+            "event_type": event_type[:64],
+            "state": state[:40] if state else None,
+            "received_at": utcnow(),
+        }
 
     async def mark_handled(self, notifications: Sequence[tuple[str, str]], outcome: str) -> None:
         """Mark (source, external id) pairs handled with one outcome, in one executemany."""

@@ -89,16 +89,19 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
     payment = await ctx.db.reads.payment_by_invoice(notification.invoice_id)
     if payment is not None and payment.installation_id != config.installation_id:
         payment = None
-    async with ctx.db.session(write=True) as session:  # SQLite: one writer per process, in turn
-        duplicate = not await NotificationRepository(session).record(
+    steps = [
+        NotificationRepository.record_step(
+            ctx.db.writes.is_postgres,
             source=_source(config.installation_id),
             external_id=notification.id,
             invoice_id=notification.invoice_id,
             event_type=notification.raw_type,
             state=notification.raw_state,
         )
-        if payment is not None:
-            await PaymentRepository(session).mark_notified(payment.id)
+    ]
+    if payment is not None:
+        steps.append(PaymentRepository.mark_notified_step(payment.id))
+    duplicate = (await ctx.db.writes.run(steps))[0] == 0
     outcome = "duplicate" if duplicate else ("accepted" if payment else "unknown_invoice")
     NOTIFICATIONS.labels(outcome=outcome).inc()
     log.info(

@@ -125,3 +125,55 @@ def test_an_opener_cancelled_while_waiting_drops_its_batch_and_frees_the_key() -
         return runs.batches
 
     assert asyncio.run(scenario()) == [["a"], ["c"]]
+
+
+def test_no_more_runs_than_slots_and_a_key_waiting_for_a_slot_keeps_gathering() -> None:
+    async def scenario() -> tuple[int, list[list[str]]]:
+        coalescer: Coalescer[str] = Coalescer(slots=2)
+        release = asyncio.Event()
+        under_way = 0
+        most = 0
+        seen: list[list[str]] = []
+
+        async def run(batch: list[str]) -> None:
+            nonlocal under_way, most
+            seen.append(list(batch))
+            under_way += 1
+            most = max(most, under_way)
+            await release.wait()
+            under_way -= 1
+
+        busy = [asyncio.create_task(coalescer.submit(key, key, run)) for key in ("a", "b")]
+        await asyncio.sleep(0)
+        waiting = [asyncio.create_task(coalescer.submit("c", n, run)) for n in ("c1", "c2", "c3")]
+        await asyncio.sleep(0)
+        assert coalescer.gathering("c") == 3  # no slot yet: the batch is still open
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*busy, *waiting), timeout=2)
+        return most, seen
+
+    most, seen = asyncio.run(scenario())
+    assert most == 2
+    assert seen == [["a"], ["b"], ["c1", "c2", "c3"]]
+
+
+def test_an_opener_cancelled_while_waiting_for_a_slot_frees_its_key_and_takes_no_slot() -> None:
+    async def scenario() -> list[list[str]]:
+        coalescer: Coalescer[str] = Coalescer(slots=1)
+        runs = Runs()
+        holder = asyncio.create_task(coalescer.submit("a", "a1", runs))
+        await runs.started.wait()
+        waiting = asyncio.create_task(coalescer.submit("b", "b1", runs))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert coalescer.gathering("b") == 0
+        runs.release.set()
+        await holder
+        # The key and the one slot are both free again.
+        await asyncio.wait_for(coalescer.submit("b", "b2", runs), timeout=2)
+        await asyncio.wait_for(coalescer.submit("c", "c1", runs), timeout=2)
+        return runs.batches
+
+    assert asyncio.run(scenario()) == [["a1"], ["b2"], ["c1"]]
