@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, format_decimal
@@ -29,6 +28,8 @@ from saleor_coinpayments.payments.delivery.outbox import EventReport, OutboxRepo
 from saleor_coinpayments.payments.gateway import client_for, configuration, invoice_view
 from saleor_coinpayments.payments.refunds.suggestions import may_owe_surplus, suggest_surplus
 from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.store.point_reads import PAYMENTS, detached_payment
+from saleor_coinpayments.store.point_writes import WriteStep
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
 
@@ -117,66 +118,102 @@ def _report(payment: Payment, report: states.Report) -> EventReport:
     )
 
 
-# Something more to write in the same transaction as a transition (e.g. "this notification is
+# Something more to write in the same transaction as a transition (e.g. "these notifications are
 # handled"), given the payment as it now is: one commit instead of two.
-AlsoInUnit = Callable[[AsyncSession, Payment], Awaitable[None]]
+AlsoInUnit = Callable[[Payment], Sequence[WriteStep]]
+
+
+class _ReportsToQueue(Exception):
+    """The transition has something to tell Saleor: it takes the full unit of work."""
+
+
+def _record(payment: Payment, transition: states.Transition, view: states.InvoiceView, interval: float) -> None:
+    """What a transition changes on the row (PaymentRepository.TRANSITION_COLUMNS)."""
+    details: dict[str, Any] = dict(payment.details or {})
+    details["credits"] = [{"psp_reference": c.psp_reference, "amount": str(c.amount)} for c in transition.credits]
+    details["info_keys"] = sorted(transition.info_keys)
+    details["last_view"] = {
+        "status": view.status,
+        "credited": str(view.credited),
+        "detected": str(view.detected),
+        "confirmations": view.confirmations,
+        "required_confirmations": view.required_confirmations,
+        "refunded": str(view.refunded),
+        "refund_state": view.refund_state,
+        "observed_at": view.observed_at.isoformat(),
+    }
+    payment.details = details
+    payment.state = transition.state.value
+    payment.is_final = transition.is_final
+    payment.pending_reported = transition.detected_reported
+    payment.failure_reported = transition.failure_reported
+    payment.credited_amount = sum((c.amount for c in transition.credits), Decimal(0))
+    payment.credit_count = len(transition.credits)
+    payment.confirmations = view.confirmations
+    now = utcnow()
+    payment.last_checked_at = now
+    payment.next_check_at = now + next_check_delay(transition.state, payment.created_at, now, interval)
+    payment.claimed_until = None
+
+
+async def _apply_quietly(
+    ctx: AppContext, payment_id: str, view: states.InvoiceView, also: AlsoInUnit | None
+) -> Payment | None:
+    """Most re-reads change nothing Saleor must hear of (a repeated notification, a poll, an
+    invoice still waiting): their read, decision and write run as one point unit (locked read,
+    two or three statements, no session). Raises _ReportsToQueue, having written nothing, when
+    reports are due."""
+    async with ctx.db.writes.unit() as unit:
+        values = await unit.row(PAYMENTS, {"id": payment_id})
+        if values is None:
+            return None
+        payment = detached_payment(values)
+        transition = states.apply(snapshot_of(payment), view)
+        if transition.reports:
+            raise _ReportsToQueue
+        _record(payment, transition, view, ctx.settings.reconcile_interval_seconds)
+        for statement, step_values in (
+            PaymentRepository.save_transition_step(payment),
+            *(also(payment) if also else ()),
+        ):
+            await unit.execute(statement, step_values)
+        return payment
 
 
 async def apply_transition(
     ctx: AppContext, payment_id: str, view: states.InvoiceView, *, also: AlsoInUnit | None = None
 ) -> Payment | None:
     """Apply what CoinPayments said to the stored payment, atomically with its reports."""
-    async with payment_lock(payment_id), ctx.db.session(write=True) as session:
-        payments = PaymentRepository(session)
-        payment = await payments.for_transition(payment_id)
-        if payment is None:
-            return None
-        transition = states.apply(snapshot_of(payment), view)
-        outbox = OutboxRepository(session)
-        for report in transition.reports:
-            await outbox.enqueue_event_report(
-                payment.installation_id, payment.id, report.dedup_key, _report(payment, report)
-            )
-        if any(report.type == "CHARGE_SUCCESS" for report in transition.reports):
-            await queue_completion(ctx, outbox, payment)
-        details: dict[str, Any] = dict(payment.details or {})
-        details["credits"] = [{"psp_reference": c.psp_reference, "amount": str(c.amount)} for c in transition.credits]
-        details["info_keys"] = sorted(transition.info_keys)
-        details["last_view"] = {
-            "status": view.status,
-            "credited": str(view.credited),
-            "detected": str(view.detected),
-            "confirmations": view.confirmations,
-            "required_confirmations": view.required_confirmations,
-            "refunded": str(view.refunded),
-            "refund_state": view.refund_state,
-            "observed_at": view.observed_at.isoformat(),
-        }
-        payment.details = details
-        payment.state = transition.state.value
-        payment.is_final = transition.is_final
-        payment.pending_reported = transition.detected_reported
-        payment.failure_reported = transition.failure_reported
-        payment.credited_amount = sum((c.amount for c in transition.credits), Decimal(0))
-        payment.credit_count = len(transition.credits)
-        payment.confirmations = view.confirmations
-        now = utcnow()
-        payment.last_checked_at = now
-        payment.next_check_at = now + next_check_delay(
-            transition.state, payment.created_at, now, ctx.settings.reconcile_interval_seconds
-        )
-        payment.claimed_until = None
-        await payments.save_transition(payment)
-        if transition.reports:
-            log.info(
-                "payment_moved",
-                invoice_id=payment.invoice_id,
-                state=payment.state,
-                reports=[r.dedup_key for r in transition.reports],
-            )
-        if also is not None:
-            await also(session, payment)
-        return payment
+    async with payment_lock(payment_id):
+        try:
+            return await _apply_quietly(ctx, payment_id, view, also)
+        except _ReportsToQueue:
+            pass
+        async with ctx.db.session(write=True) as session:
+            payments = PaymentRepository(session)
+            payment = await payments.for_transition(payment_id)
+            if payment is None:
+                return None
+            transition = states.apply(snapshot_of(payment), view)
+            outbox = OutboxRepository(session)
+            for report in transition.reports:
+                await outbox.enqueue_event_report(
+                    payment.installation_id, payment.id, report.dedup_key, _report(payment, report)
+                )
+            if any(report.type == "CHARGE_SUCCESS" for report in transition.reports):
+                await queue_completion(ctx, outbox, payment)
+            _record(payment, transition, view, ctx.settings.reconcile_interval_seconds)
+            await payments.save_transition(payment)
+            if transition.reports:
+                log.info(
+                    "payment_moved",
+                    invoice_id=payment.invoice_id,
+                    state=payment.state,
+                    reports=[r.dedup_key for r in transition.reports],
+                )
+            for statement, step_values in also(payment) if also else ():
+                await session.execute(statement, step_values)
+            return payment
 
 
 async def refresh_payment(

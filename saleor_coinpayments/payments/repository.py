@@ -74,9 +74,14 @@ class PaymentRepository:
 
     async def save_transition(self, payment: Payment) -> None:
         """Write back what a transition changes (TRANSITION_COLUMNS) of a `for_transition` payment."""
-        values = {f"new_{name}": getattr(payment, name) for name in TRANSITION_COLUMNS}
         connection = await self._session.connection()
-        await connection.execute(_SAVE_TRANSITION, {"payment_id": payment.id, **values})
+        await connection.execute(*self.save_transition_step(payment))
+
+    @staticmethod
+    def save_transition_step(payment: Payment) -> WriteStep:
+        """`save_transition` as a point write."""
+        values = {f"new_{name}": getattr(payment, name) for name in TRANSITION_COLUMNS}
+        return _SAVE_TRANSITION, {"payment_id": payment.id, **values}
 
     async def by_transaction(self, installation_id: str, transaction_id: str, *, lock: bool = False) -> Payment | None:
         query = select(Payment).where(

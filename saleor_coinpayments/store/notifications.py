@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.dialects import insert_or_ignore_statement
 from saleor_coinpayments.store.point_writes import WriteStep
@@ -22,8 +21,7 @@ _MARK_HANDLED = (
 
 
 class NotificationRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    """Point writes only (store/point_writes.py): both run on the hot path of every notification."""
 
     @staticmethod
     def record_step(
@@ -42,9 +40,10 @@ class NotificationRepository:
             "received_at": utcnow(),
         }
 
-    async def mark_handled(self, notifications: Sequence[tuple[str, str]], outcome: str) -> None:
-        """Mark (source, external id) pairs handled with one outcome, in one executemany."""
+    @staticmethod
+    def mark_handled_steps(notifications: Sequence[tuple[str, str]], outcome: str) -> list[WriteStep]:
+        """Mark (source, external id) pairs handled with one outcome, as point writes."""
         now, outcome = utcnow(), outcome[:500]
-        values = [{"of_source": s, "of_id": i, "now": now, "new_outcome": outcome} for s, i in notifications]
-        if values:
-            await self._session.execute(_MARK_HANDLED, values)
+        return [
+            (_MARK_HANDLED, {"of_source": s, "of_id": i, "now": now, "new_outcome": outcome}) for s, i in notifications
+        ]

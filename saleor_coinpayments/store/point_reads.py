@@ -37,12 +37,14 @@ _PG_POOL_MAX = 5
 PAYMENTS = core_table(Payment)
 
 
-class _Compiled:
+class CompiledRead:
     """A `SELECT <all columns> FROM <table> WHERE <key columns> = :params`, ready for the driver."""
 
-    def __init__(self, dialect: Dialect, table: Table, key_names: Sequence[str]) -> None:
+    def __init__(self, dialect: Dialect, table: Table, key_names: Sequence[str], *, for_update: bool = False) -> None:
         key_columns = [table.c[name] for name in key_names]
         statement = select(table).where(*(column == bindparam(column.key) for column in key_columns))
+        if for_update:  # PostgreSQL's row lock; SQLite renders nothing (its writer holds the file)
+            statement = statement.with_for_update()
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         self.param_order = list(compiled.positiontup or [])
@@ -85,7 +87,7 @@ class PointReads:
         self._sqlite: sqlite3.Connection | None = None
         self._pool: Any = None  # asyncpg.Pool, made on first use (it needs the running loop)
         self._pool_lock = asyncio.Lock()
-        self._statements: dict[tuple[str, ...], _Compiled] = {}
+        self._statements: dict[tuple[str, ...], CompiledRead] = {}
 
     async def payment_by_transaction(self, installation_id: str, transaction_id: str) -> Payment | None:
         return await self._payment(installation_id=installation_id, saleor_transaction_id=transaction_id)
@@ -104,7 +106,7 @@ class PointReads:
         names = tuple(key)
         statement = self._statements.get(names)
         if statement is None:
-            statement = self._statements[names] = _Compiled(self._dialect, PAYMENTS, names)
+            statement = self._statements[names] = CompiledRead(self._dialect, PAYMENTS, names)
         raw = await self._fetch_one(statement.sql, statement.params(key))
         return None if raw is None else detached_payment(statement.row(raw))
 

@@ -10,22 +10,25 @@ the writer's own connection, taken from its pool in turn like any `session(write
   process's lock with asyncio sleeps, the statements, `COMMIT`; then the group fsync.
 - PostgreSQL: asyncpg, in a transaction: one round trip per statement, prepared once per connection.
 
-Only statements that need nothing back but their row counts belong here: anything that reads and
-decides stays in `Database.session(write=True)`.
+A unit (`PointWrites.unit`) may also read a row, locked, and decide in between: a notification's
+re-read that changes nothing Saleor must hear of (no outbox rows) runs its whole transition here.
+Anything larger stays in `Database.session(write=True)`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnDefault
+from sqlalchemy import ColumnDefault, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import UpdateBase
 
 from saleor_coinpayments.store import inline_sqlite
+from saleor_coinpayments.store.point_reads import CompiledRead
 
 WriteStep = tuple[UpdateBase, dict[str, Any]]
 
@@ -71,6 +74,57 @@ def _row_count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+class PointUnit(Protocol):
+    """One unit of work on the writer's driver connection: statements and locked row reads."""
+
+    async def execute(self, statement: UpdateBase, values: dict[str, Any]) -> int:
+        """Run one statement; the number of rows it changed."""
+        ...
+
+    async def row(self, table: Table, key: dict[str, str]) -> dict[str, Any] | None:
+        """The row of `table` whose unique key columns hold these values, as the ORM would load
+        it, locked until the unit ends (FOR UPDATE on PostgreSQL; SQLite's writer holds the file)."""
+        ...
+
+
+class _SqliteUnit:
+    """Inside `BEGIN IMMEDIATE` on the in-loop connection: every call runs at once, no await."""
+
+    def __init__(self, writes: PointWrites, db: sqlite3.Connection) -> None:
+        self._writes = writes
+        self._db = db
+
+    async def execute(self, statement: UpdateBase, values: dict[str, Any]) -> int:
+        compiled = self._writes.statement(statement, values)
+        return self._db.execute(compiled.sql, compiled.params(values)).rowcount
+
+    async def row(self, table: Table, key: dict[str, str]) -> dict[str, Any] | None:
+        query = self._writes.query(table, tuple(key))
+        cursor = self._db.execute(query.sql, query.params(key))
+        try:
+            raw = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if raw is None else query.row(tuple(raw))
+
+
+class _PostgresUnit:
+    """asyncpg, one round trip per call (each statement prepared once per connection)."""
+
+    def __init__(self, writes: PointWrites, db: Any) -> None:
+        self._writes = writes
+        self._db = db
+
+    async def execute(self, statement: UpdateBase, values: dict[str, Any]) -> int:
+        compiled = self._writes.statement(statement, values)
+        return _row_count(await self._db.execute(compiled.sql, *compiled.params(values)))
+
+    async def row(self, table: Table, key: dict[str, str]) -> dict[str, Any] | None:
+        query = self._writes.query(table, tuple(key))
+        raw = await self._db.fetchrow(query.sql, *query.params(key))
+        return None if raw is None else query.row(tuple(raw))
+
+
 class PointWrites:
     """See the module docstring. `durable` is SQLite's group commit (None on PostgreSQL)."""
 
@@ -78,35 +132,56 @@ class PointWrites:
         self._engine = write_engine
         self._durable = durable
         self._is_sqlite = write_engine.dialect.name == "sqlite"
-        self._compiled: dict[tuple[int, tuple[str, ...]], _Compiled] = {}
+        self._statements: dict[tuple[int, tuple[str, ...]], _Compiled] = {}
+        self._queries: dict[tuple[str, tuple[str, ...]], CompiledRead] = {}
 
     @property
     def is_postgres(self) -> bool:
         return not self._is_sqlite
 
-    def _statement(self, statement: UpdateBase, values: dict[str, Any]) -> _Compiled:
+    def statement(self, statement: UpdateBase, values: dict[str, Any]) -> _Compiled:
         # By identity: the hot paths' statements are module constants, built once.
         key = (id(statement), tuple(values))
-        compiled = self._compiled.get(key)
+        compiled = self._statements.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = _Compiled(statement, key[1], self._engine)
+            compiled = self._statements[key] = _Compiled(statement, key[1], self._engine)
         return compiled
 
-    async def run(self, steps: Sequence[WriteStep]) -> list[int]:
-        """The statements in order, in one transaction; the number of rows each one changed."""
-        work = [(self._statement(statement, values), values) for statement, values in steps]
+    def query(self, table: Table, key_names: tuple[str, ...]) -> CompiledRead:
+        compiled = self._queries.get((table.name, key_names))
+        if compiled is None:
+            compiled = CompiledRead(self._engine.dialect, table, key_names, for_update=True)
+            self._queries[(table.name, key_names)] = compiled
+        return compiled
+
+    async def run(self, steps: Sequence[WriteStep], *, atomic: bool = True) -> list[int]:
+        """The statements in order, in one transaction; the number of rows each one changed.
+
+        `atomic=False` for steps ordered so that a crash after any of them leaves a state as good
+        as before it: PostgreSQL then runs each on its own (two round trips fewer, BEGIN and
+        COMMIT); SQLite still makes them one transaction, which costs it nothing extra."""
+        async with self.unit(atomic=atomic) as unit:
+            return [await unit.execute(statement, values) for statement, values in steps]
+
+    @contextlib.asynccontextmanager
+    async def unit(self, *, atomic: bool = True) -> AsyncIterator[PointUnit]:
+        """A unit of work, committed if the block succeeds and rolled back if it raises; on SQLite
+        it returns once its commit is on disk (after letting the writer go)."""
         async with self._engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
+            driver = (await connection.get_raw_connection()).driver_connection
             if self._is_sqlite:
-                counts = await self._sqlite_unit(driver._conn, work)  # type: ignore[union-attr]
+                async with self._sqlite_transaction(driver._conn) as db:  # type: ignore[union-attr]
+                    yield _SqliteUnit(self, db)
+            elif atomic:
+                async with driver.transaction():  # type: ignore[union-attr]
+                    yield _PostgresUnit(self, driver)
             else:
-                counts = await self._postgres_unit(driver, work)
+                yield _PostgresUnit(self, driver)
         if self._durable is not None:
             await self._durable.wait()
-        return counts
 
-    async def _sqlite_unit(self, db: sqlite3.Connection, work: list[tuple[_Compiled, dict[str, Any]]]) -> list[int]:
+    @contextlib.asynccontextmanager
+    async def _sqlite_transaction(self, db: sqlite3.Connection) -> AsyncIterator[sqlite3.Connection]:
         for delay in inline_sqlite.lock_wait_delays():
             try:
                 db.execute("BEGIN IMMEDIATE")
@@ -116,7 +191,7 @@ class PointWrites:
                     raise
             await asyncio.sleep(delay)
         try:
-            counts = [db.execute(compiled.sql, compiled.params(values)).rowcount for compiled, values in work]
+            yield db
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -124,9 +199,3 @@ class PointWrites:
             raise
         if self._durable is not None:
             self._durable.committed()
-        return counts
-
-    @staticmethod
-    async def _postgres_unit(db: Any, work: list[tuple[_Compiled, dict[str, Any]]]) -> list[int]:
-        async with db.transaction():
-            return [_row_count(await db.execute(compiled.sql, *compiled.params(values))) for compiled, values in work]

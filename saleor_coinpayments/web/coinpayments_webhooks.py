@@ -6,12 +6,12 @@ from __future__ import annotations
 import structlog
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.delivery import notifications
 from saleor_coinpayments.payments.refresh import refresh_payment
+from saleor_coinpayments.store.point_writes import WriteStep
 from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.urls import COINPAYMENTS_NOTIFICATION_PREFIX
 from saleor_coinpayments.web.deps import Ctx, error_response, read_limited_body
@@ -29,8 +29,8 @@ async def _refresh_soon(ctx: AppContext, accepted: notifications.Accepted) -> No
 
 
 async def _reread(ctx: AppContext, payment_id: str, batch: list[notifications.Accepted]) -> None:
-    async def handled(session: AsyncSession, payment: Payment) -> None:
-        await notifications.mark_handled_in(session, batch, f"state {payment.state}")
+    def handled(payment: Payment) -> list[WriteStep]:
+        return notifications.mark_handled_steps(batch, f"state {payment.state}")
 
     try:
         key = next((accepted.invoice_key for accepted in batch if accepted.invoice_key), None)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.coinpayments.webhooks import (
     CoinPaymentsNotification,
@@ -25,6 +24,7 @@ from saleor_coinpayments.payments.refresh import InvoiceKey, invoice_key
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.notifications import NotificationRepository
+from saleor_coinpayments.store.point_writes import WriteStep
 from saleor_coinpayments.urls import coinpayments_notification_url
 
 log = structlog.get_logger(__name__)
@@ -89,7 +89,10 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
     payment = await ctx.db.reads.payment_by_invoice(notification.invoice_id)
     if payment is not None and payment.installation_id != config.installation_id:
         payment = None
-    steps = [
+    # The payment is made due first: a crash before the notification is recorded leaves it due a
+    # re-read anyway (the reconciler does it), and CoinPayments redelivers what got no answer.
+    steps = [] if payment is None else [PaymentRepository.mark_notified_step(payment.id)]
+    steps.append(
         NotificationRepository.record_step(
             ctx.db.writes.is_postgres,
             source=_source(config.installation_id),
@@ -98,10 +101,8 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
             event_type=notification.raw_type,
             state=notification.raw_state,
         )
-    ]
-    if payment is not None:
-        steps.append(PaymentRepository.mark_notified_step(payment.id))
-    duplicate = (await ctx.db.writes.run(steps))[0] == 0
+    )
+    duplicate = (await ctx.db.writes.run(steps, atomic=False))[-1] == 0
     outcome = "duplicate" if duplicate else ("accepted" if payment else "unknown_invoice")
     NOTIFICATIONS.labels(outcome=outcome).inc()
     log.info(
@@ -120,12 +121,11 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
 
 
 async def mark_handled(ctx: AppContext, accepted: Sequence[Accepted], outcome: str) -> None:
-    async with ctx.db.session() as session:
-        await mark_handled_in(session, accepted, outcome)
+    await ctx.db.writes.run(mark_handled_steps(accepted, outcome))
 
 
-async def mark_handled_in(session: AsyncSession, accepted: Sequence[Accepted], outcome: str) -> None:
-    """Within a unit of work already open (the re-read's own transition); one statement for all."""
-    await NotificationRepository(session).mark_handled(
+def mark_handled_steps(accepted: Sequence[Accepted], outcome: str) -> list[WriteStep]:
+    """For a unit already open (the re-read's own transition)."""
+    return NotificationRepository.mark_handled_steps(
         [(_source(a.installation_id), a.notification_id) for a in accepted], outcome
     )

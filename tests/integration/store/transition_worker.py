@@ -7,7 +7,8 @@ FOLDER/holder-read), so it holds whatever its unit of work holds between its rea
 ROLE `other` announces FOLDER/other-locking when it issues a statement that takes the write lock
 (`BEGIN …` on SQLite, `… FOR UPDATE` on PostgreSQL), so the test knows it is queued behind the holder.
 Each writes FOLDER/<role>-done at the end. The hooks are SQLAlchemy cursor events on every engine
-of the process: they observe the statements the app sends, they do not change them.
+of the process, and the point units' own lock requests: they observe what the app sends, they do
+not change it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +29,7 @@ from saleor_coinpayments.context import app_context
 from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.refresh import apply_transition
 from saleor_coinpayments.settings import load_settings
+from saleor_coinpayments.store import inline_sqlite, point_writes
 
 SECRET_KEY = "two-writers-secret"
 AMOUNT = Decimal("20.00")
@@ -63,6 +66,28 @@ def _install_hooks(role: str, folder: Path) -> None:
 
     event.listen(Engine, "after_cursor_execute", after)
     event.listen(Engine, "before_cursor_execute", before)
+    if role == "other":
+        _announce_point_locks(folder, once)
+
+
+def _announce_point_locks(folder: Path, once: Callable[[str], bool]) -> None:
+    """The point units (store/point_writes.py) lock on the driver itself, past SQLAlchemy's events:
+    announce where they ask for the lock (SQLite's BEGIN IMMEDIATE attempts, PostgreSQL's FOR UPDATE)."""
+    waits = inline_sqlite.lock_wait_delays
+    row = point_writes._PostgresUnit.row
+
+    def announced_waits() -> Iterator[float | None]:
+        if once("locking"):
+            (folder / "other-locking").touch()
+        return waits()
+
+    async def announced_row(self: Any, table: Any, key: dict[str, str]) -> dict[str, Any] | None:
+        if once("locking"):
+            (folder / "other-locking").touch()
+        return await row(self, table, key)
+
+    inline_sqlite.lock_wait_delays = announced_waits  # type: ignore[assignment]
+    point_writes._PostgresUnit.row = announced_row  # type: ignore[method-assign]
 
 
 async def run(database_url: str, payment_id: str, role: str, folder: Path) -> None:
