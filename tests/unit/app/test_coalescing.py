@@ -106,25 +106,34 @@ def test_a_failed_run_raises_to_its_opener_and_the_key_runs_again() -> None:
     assert asyncio.run(scenario()) == [["a"], ["b"]]
 
 
-def test_an_opener_cancelled_while_waiting_drops_its_batch_and_frees_the_key() -> None:
+@pytest.mark.parametrize(
+    ("slots", "waiting_key"),
+    [(None, "p"), (1, "q")],
+    ids=["waiting-for-its-key", "waiting-for-a-slot"],
+)
+def test_an_opener_cancelled_while_waiting_drops_its_batch_and_frees_its_key_and_slot(
+    slots: int | None, waiting_key: str
+) -> None:
     async def scenario() -> list[list[str]]:
-        coalescer: Coalescer[str] = Coalescer()
+        coalescer: Coalescer[str] = Coalescer(slots=slots)
         runs = Runs()
         first = asyncio.create_task(coalescer.submit("p", "a", runs))
         await runs.started.wait()
-        waiting = asyncio.create_task(coalescer.submit("p", "b", runs))
+        waiting = asyncio.create_task(coalescer.submit(waiting_key, "b", runs))
         await asyncio.sleep(0)
-        assert coalescer.gathering("p") == 1
+        assert coalescer.gathering(waiting_key) == 1
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
-        assert coalescer.gathering("p") == 0
+        assert coalescer.gathering(waiting_key) == 0
         runs.release.set()
         await first
-        await asyncio.wait_for(coalescer.submit("p", "c", runs), timeout=2)
+        # The key (and with slots=1 the one slot) is free again: both runs go through.
+        await asyncio.wait_for(coalescer.submit(waiting_key, "c", runs), timeout=2)
+        await asyncio.wait_for(coalescer.submit("r", "d", runs), timeout=2)
         return runs.batches
 
-    assert asyncio.run(scenario()) == [["a"], ["c"]]
+    assert asyncio.run(scenario()) == [["a"], ["c"], ["d"]]
 
 
 def test_no_more_runs_than_slots_and_a_key_waiting_for_a_slot_keeps_gathering() -> None:
@@ -155,25 +164,3 @@ def test_no_more_runs_than_slots_and_a_key_waiting_for_a_slot_keeps_gathering() 
     most, seen = asyncio.run(scenario())
     assert most == 2
     assert seen == [["a"], ["b"], ["c1", "c2", "c3"]]
-
-
-def test_an_opener_cancelled_while_waiting_for_a_slot_frees_its_key_and_takes_no_slot() -> None:
-    async def scenario() -> list[list[str]]:
-        coalescer: Coalescer[str] = Coalescer(slots=1)
-        runs = Runs()
-        holder = asyncio.create_task(coalescer.submit("a", "a1", runs))
-        await runs.started.wait()
-        waiting = asyncio.create_task(coalescer.submit("b", "b1", runs))
-        await asyncio.sleep(0)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
-        assert coalescer.gathering("b") == 0
-        runs.release.set()
-        await holder
-        # The key and the one slot are both free again.
-        await asyncio.wait_for(coalescer.submit("b", "b2", runs), timeout=2)
-        await asyncio.wait_for(coalescer.submit("c", "c1", runs), timeout=2)
-        return runs.batches
-
-    assert asyncio.run(scenario()) == [["a1"], ["b2"], ["c1"]]
