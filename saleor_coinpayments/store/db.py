@@ -88,18 +88,18 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             # The single writer, in the loop's thread; in-process writers queue for it in turn.
+            path = sqlite_path(url)
             self.write_engine = create_async_engine(
                 url,
                 echo=echo,
                 pool_size=1,
                 max_overflow=0,
                 pool_timeout=120,
-                async_creator=inline_sqlite.inline_creator(sqlite_path(url)),
+                async_creator=inline_sqlite.inline_creator(path),
             )
             event.listen(self.write_engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.write_engine.sync_engine, "connect", inline_sqlite.no_busy_wait)
             event.listen(self.write_engine.sync_engine, "begin", inline_sqlite.begin_immediate)
-            path = sqlite_path(url)
             if path != ":memory:":
                 self.durable = inline_sqlite.DurableCommits(path + "-wal")
                 event.listen(self.write_engine.sync_engine, "commit", self.durable.noted)

@@ -28,7 +28,6 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.util import await_only
 
 # How long a unit waits for another process's write transaction before it fails (as busy_timeout
@@ -75,7 +74,9 @@ def inline_creator(path: str) -> Callable[[], Any]:
     return create
 
 
-def is_busy(exc: BaseException | None) -> bool:
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "busy"/"locked", raised by the driver or wrapped by SQLAlchemy (`.orig`)."""
+    exc = getattr(exc, "orig", None) or exc
     return isinstance(exc, sqlite3.OperationalError) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (
         sqlite3.SQLITE_BUSY,
         sqlite3.SQLITE_LOCKED,
@@ -101,16 +102,24 @@ def lock_wait_delays() -> Iterator[float | None]:
     yield None
 
 
+def begin_attempts(begin: Callable[[], object]) -> Iterator[float]:
+    """Run `begin` (a `BEGIN IMMEDIATE`) until it takes the lock, yielding how long to sleep after
+    each "busy"; it raises the last "busy" once LOCK_WAIT_SECONDS are spent, and any other error at
+    once. The caller sleeps its own way: asyncio, or `await_only` inside SQLAlchemy's greenlet."""
+    for delay in lock_wait_delays():
+        try:
+            begin()
+            return
+        except Exception as exc:
+            if delay is None or not is_busy(exc):
+                raise
+        yield delay
+
+
 def begin_immediate(conn: Connection) -> None:
     """The engine's `begin` event: take the write lock before the unit's first read, waiting for
     another process's writer with asyncio sleeps (this runs inside SQLAlchemy's greenlet)."""
-    for delay in lock_wait_delays():
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except DBAPIError as exc:
-            if delay is None or not is_busy(exc.orig):
-                raise
+    for delay in begin_attempts(lambda: conn.exec_driver_sql("BEGIN IMMEDIATE")):
         await_only(asyncio.sleep(delay))
 
 
@@ -134,11 +143,9 @@ class DurableCommits:
         self._synced = 0
         self._syncing: asyncio.Future[None] | None = None
 
-    def committed(self) -> None:
+    def noted(self, *_conn: Connection) -> None:
+        """A commit was made (also the engine's `commit` event, which passes the connection)."""
         self._committed += 1
-
-    def noted(self, _conn: Connection) -> None:
-        self.committed()
 
     async def wait(self) -> None:
         target = self._committed

@@ -63,6 +63,16 @@ class CompiledRead:
         }
 
 
+def sqlite_fetch_one(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """One row, in the calling thread, with its cursor closed at once."""
+    cursor = db.execute(sql, params)
+    try:
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else tuple(row)
+
+
 def detached_payment(values: dict[str, Any]) -> Payment:
     """A `Payment` that no session knows, loaded as if read (nothing is marked as changed)."""
     mapper: Mapper[Payment] = Payment.__mapper__
@@ -126,12 +136,7 @@ class PointReads:
     def _sqlite_fetch_one(self, sql: str, params: list[str]) -> Sequence[Any] | None:
         if self._sqlite is None:
             self._sqlite = self._open_sqlite()
-        cursor = self._sqlite.execute(sql, params)
-        try:
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        return None if row is None else tuple(row)
+        return sqlite_fetch_one(self._sqlite, sql, params)
 
     def _open_sqlite(self) -> sqlite3.Connection:
         connection = sqlite3.connect(

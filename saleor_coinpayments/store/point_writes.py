@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import UpdateBase
 
 from saleor_coinpayments.store import inline_sqlite
-from saleor_coinpayments.store.point_reads import CompiledRead
+from saleor_coinpayments.store.point_reads import CompiledRead, sqlite_fetch_one
 
 WriteStep = tuple[UpdateBase, dict[str, Any]]
 
@@ -100,12 +100,8 @@ class _SqliteUnit:
 
     async def row(self, table: Table, key: dict[str, str]) -> dict[str, Any] | None:
         query = self._writes.query(table, tuple(key))
-        cursor = self._db.execute(query.sql, query.params(key))
-        try:
-            raw = cursor.fetchone()
-        finally:
-            cursor.close()
-        return None if raw is None else query.row(tuple(raw))
+        raw = sqlite_fetch_one(self._db, query.sql, query.params(key))
+        return None if raw is None else query.row(raw)
 
 
 class _PostgresUnit:
@@ -182,13 +178,7 @@ class PointWrites:
 
     @contextlib.asynccontextmanager
     async def _sqlite_transaction(self, db: sqlite3.Connection) -> AsyncIterator[sqlite3.Connection]:
-        for delay in inline_sqlite.lock_wait_delays():
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if delay is None or not inline_sqlite.is_busy(exc):
-                    raise
+        for delay in inline_sqlite.begin_attempts(lambda: db.execute("BEGIN IMMEDIATE")):
             await asyncio.sleep(delay)
         try:
             yield db
@@ -198,4 +188,4 @@ class PointWrites:
                 db.execute("ROLLBACK")
             raise
         if self._durable is not None:
-            self._durable.committed()
+            self._durable.noted()
