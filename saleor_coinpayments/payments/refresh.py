@@ -55,11 +55,12 @@ class InvoiceKey:
     configuration_id: str
 
 
-def invoice_key(payment: Payment) -> InvoiceKey | None:
-    """None while there is nothing to re-read (a sent-out invoice waits for its order transaction)."""
-    if payment.invoice_id is None or payment.saleor_transaction_id is None:
+def invoice_key(invoice_id: str | None, configuration_id: str, saleor_transaction_id: str | None) -> InvoiceKey | None:
+    """A payment's key, from its columns of these names; None while there is nothing to re-read (a
+    sent-out invoice waits for its order transaction)."""
+    if invoice_id is None or saleor_transaction_id is None:
         return None
-    return InvoiceKey(payment.invoice_id, payment.configuration_id)
+    return InvoiceKey(invoice_id, configuration_id)
 
 
 def snapshot_of(payment: Payment) -> states.PaymentSnapshot:
@@ -242,7 +243,8 @@ async def refresh_payment_row(
     """`refresh_payment`, giving the updated row itself (for answers that need its links and details)."""
     if key is None:
         payment = await ctx.db.reads.payment(payment_id)
-        key = None if payment is None else invoice_key(payment)
+        if payment is not None:
+            key = invoice_key(payment.invoice_id, payment.configuration_id, payment.saleor_transaction_id)
         if key is None:
             return None
     invoice_id, configuration_id = key.invoice_id, key.configuration_id

@@ -47,11 +47,6 @@ _SAVE_TRANSITION = (
     .where(_PAYMENTS.c.id == bindparam("payment_id"))
     .values({name: bindparam(f"new_{name}") for name in TRANSITION_COLUMNS})
 )
-_MARK_NOTIFIED = (
-    update(_PAYMENTS)
-    .where(_PAYMENTS.c.id == bindparam("payment_id"))
-    .values(last_notification_at=bindparam("now"), next_check_at=bindparam("now"))
-)
 
 
 class PaymentRepository:
@@ -141,11 +136,6 @@ class PaymentRepository:
             .where(Payment.id == payment_id)
             .values(saleor_transaction_id=transaction_id, next_check_at=utcnow())
         )
-
-    @staticmethod
-    def mark_notified_step(payment_id: str) -> WriteStep:
-        """CoinPayments notified about this payment: due a re-read now (a point write)."""
-        return _MARK_NOTIFIED, {"payment_id": payment_id, "now": utcnow()}
 
     def _due(self, now: datetime) -> list[ColumnElement[bool]]:
         return [

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from saleor_coinpayments.store import inline_sqlite
+from saleor_coinpayments.store.driver_pool import DriverPool
 from saleor_coinpayments.store.point_reads import PointReads
 from saleor_coinpayments.store.point_writes import PointWrites
 
@@ -80,6 +81,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.durable: inline_sqlite.DurableCommits | None = None
+        self.driver_pool: DriverPool | None = None  # PostgreSQL's hot paths
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             ensure_sqlite_folder(url)
@@ -111,9 +113,10 @@ class Database:
             event.listen(self.engine.sync_engine.pool, "checkin", _note_checkin)
             event.listen(self.engine.sync_engine.pool, "checkout", _ping_if_idle)
             self.write_engine = self.engine
+            self.driver_pool = DriverPool(self.engine.url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.reads = PointReads(self.engine)
-        self.writes = PointWrites(self.write_engine, self.durable)
+        self.reads = PointReads(self.engine, self.driver_pool)
+        self.writes = PointWrites(self.write_engine, self.durable, self.driver_pool)
         self.write_sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @contextlib.asynccontextmanager
@@ -139,6 +142,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.reads.close()
+        if self.driver_pool is not None:
+            await self.driver_pool.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

@@ -1,17 +1,24 @@
-"""All SQL about received CoinPayments notifications (the de-duplicating inbox)."""
+"""All SQL about received CoinPayments notifications (the de-duplicating inbox), and the receipt
+that records one and makes its payment due."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from saleor_coinpayments.store.dialects import insert_or_ignore_statement
-from saleor_coinpayments.store.point_writes import WriteStep
-from saleor_coinpayments.store.tables import Notification, core_table, new_id
+from saleor_coinpayments.store.point_writes import PointWrites, WriteStep
+from saleor_coinpayments.store.tables import Notification, Payment, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
 _NOTIFICATIONS = core_table(Notification)
+_PAYMENTS = core_table(Payment)
+_RECORDED_COLUMNS = ("id", "source", "external_id", "invoice_id", "event_type", "state", "received_at")
 # Built once, the values are parameters (named unlike any column: an UPDATE would SET those).
 _MARK_HANDLED = (
     update(_NOTIFICATIONS)
@@ -20,12 +27,63 @@ _MARK_HANDLED = (
 )
 
 
+# The receipt's payment: the invoice's, of the installation whose configuration verified the
+# notification, made due a re-read now; it gives back what that re-read needs to know.
+_NOTIFIED_PAYMENT = (
+    update(_PAYMENTS)
+    .where(
+        _PAYMENTS.c.invoice_id == bindparam("of_invoice"),
+        _PAYMENTS.c.installation_id == bindparam("of_installation"),
+    )
+    .values(last_notification_at=bindparam("now"), next_check_at=bindparam("now"), updated_at=bindparam("now"))
+    .returning(_PAYMENTS.c.id, _PAYMENTS.c.configuration_id, _PAYMENTS.c.saleor_transaction_id)
+)
+
+
+def _receipt_in_one_statement() -> Select[Any]:
+    """PostgreSQL: both writes in one statement (one round trip, atomic), as data-modifying CTEs,
+    which run once and to completion whatever the outer SELECT reads of them."""
+    notified = _NOTIFIED_PAYMENT.cte("notified")
+    recorded = (
+        pg_insert(_NOTIFICATIONS)
+        .values({name: bindparam(name) for name in _RECORDED_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(_NOTIFICATIONS.c.id)
+        .cte("recorded")
+    )
+    return select(
+        *(select(column).scalar_subquery() for column in notified.c),
+        select(func.count()).select_from(recorded).scalar_subquery(),
+    )
+
+
+_RECEIPT = _receipt_in_one_statement()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The payment the notification made due (None if its invoice is not this installation's), and
+    whether this source had not sent this notification before."""
+
+    payment_id: str | None
+    configuration_id: str | None
+    saleor_transaction_id: str | None
+    recorded: bool
+
+
 class NotificationRepository:
     """Point writes only (store/point_writes.py): both run on the hot path of every notification."""
 
     @staticmethod
     def record_step(
-        postgres: bool, *, source: str, external_id: str, invoice_id: str | None, event_type: str, state: str | None
+        postgres: bool,
+        *,
+        source: str,
+        external_id: str,
+        invoice_id: str | None,
+        event_type: str,
+        state: str | None,
+        received_at: datetime | None = None,
     ) -> WriteStep:
         """Store a notification once, as a point write: it changes no row when this source already
         sent this id."""
@@ -37,8 +95,43 @@ class NotificationRepository:
             "invoice_id": invoice_id,
             "event_type": event_type[:64],
             "state": state[:40] if state else None,
-            "received_at": utcnow(),
+            "received_at": received_at or utcnow(),
         }
+
+    @staticmethod
+    async def receive(
+        writes: PointWrites,
+        *,
+        installation_id: str,
+        source: str,
+        external_id: str,
+        invoice_id: str,
+        event_type: str,
+        state: str | None,
+    ) -> Receipt:
+        """Record a notification once and make its invoice's payment due a re-read, in one unit
+        (one statement on PostgreSQL). A duplicate makes the payment due again, which is harmless."""
+        now = utcnow()
+        payment = {"of_invoice": invoice_id, "of_installation": installation_id, "now": now}
+        statement, recorded = NotificationRepository.record_step(
+            writes.is_postgres,
+            source=source,
+            external_id=external_id,
+            invoice_id=invoice_id,
+            event_type=event_type,
+            state=state,
+            received_at=now,
+        )
+        async with writes.unit(atomic=False) as unit:
+            if writes.is_postgres:
+                row = await unit.fetch_one(_RECEIPT, payment | recorded)
+                assert row is not None  # a SELECT of scalar subqueries gives one row
+                payment_id, configuration_id, transaction_id, count = row
+            else:
+                notified = await unit.fetch_one(_NOTIFIED_PAYMENT, payment)
+                payment_id, configuration_id, transaction_id = notified or (None, None, None)
+                count = await unit.execute(statement, recorded)
+        return Receipt(payment_id, configuration_id, transaction_id, recorded=count > 0)
 
     @staticmethod
     def mark_handled_steps(notifications: Sequence[tuple[str, str]], outcome: str) -> list[WriteStep]:

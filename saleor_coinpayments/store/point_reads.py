@@ -9,7 +9,7 @@ driver:
 - SQLite: a read-only connection used in the event loop itself. A read in WAL mode never waits for
   a writer and costs less than one thread hop would. `busy_timeout` is 0, so the loop never sleeps
   in SQLite: in the rare case it answers "busy" (WAL recovery), the read goes the ordinary way.
-- PostgreSQL: a small asyncpg pool of its own.
+- PostgreSQL: the hot paths' own asyncpg pool (store/driver_pool.py).
 
 Rows come back as detached `Payment` objects, converted by the same column types the ORM uses.
 Each read is its own snapshot of committed data. Nothing here writes: a read-modify-write belongs
@@ -18,8 +18,6 @@ in `Database.session(write=True)`.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,11 +27,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapper, configure_mappers
 
+from saleor_coinpayments.store.driver_pool import DriverPool
 from saleor_coinpayments.store.tables import Payment, core_table
 
 Processor = Callable[[Any], Any] | None
 
-_PG_POOL_MAX = 5
 PAYMENTS = core_table(Payment)
 
 
@@ -89,14 +87,14 @@ def detached_payment(values: dict[str, Any]) -> Payment:
 class PointReads:
     """Reads of one payment by a unique key (see the module docstring)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, pool: DriverPool | None) -> None:
+        """`pool` on PostgreSQL, None on SQLite."""
         self._engine = engine
         self._dialect = engine.dialect
         self._url = engine.url
-        self._is_sqlite = self._url.get_backend_name() == "sqlite"
+        self._is_sqlite = pool is None
         self._sqlite: sqlite3.Connection | None = None
-        self._pool: Any = None  # asyncpg.Pool, made on first use (it needs the running loop)
-        self._pool_lock = asyncio.Lock()
+        self._pool = pool
         self._statements: dict[tuple[str, ...], CompiledRead] = {}
 
     async def payment_by_transaction(self, installation_id: str, transaction_id: str) -> Payment | None:
@@ -129,8 +127,8 @@ class PointReads:
             async with self._engine.connect() as connection:
                 row = (await connection.exec_driver_sql(sql, tuple(params))).first()
             return None if row is None else tuple(row)
-        pool = self._pool or await self._make_pool()
-        row = await pool.fetchrow(sql, *params)
+        assert self._pool is not None
+        row = await self._pool.fetchrow(sql, params)
         return None if row is None else tuple(row)
 
     def _sqlite_fetch_one(self, sql: str, params: list[str]) -> Sequence[Any] | None:
@@ -146,25 +144,7 @@ class PointReads:
         connection.execute("PRAGMA query_only=ON")
         return connection
 
-    async def _make_pool(self) -> Any:
-        import asyncpg  # type: ignore[import-untyped]  # only on PostgreSQL
-
-        async with self._pool_lock:
-            if self._pool is None:
-                dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
-                self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=_PG_POOL_MAX, init=_json_codecs)
-        return self._pool
-
     async def close(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
-
-
-async def _json_codecs(connection: Any) -> None:
-    """JSON columns as Python values, as SQLAlchemy's asyncpg dialect sets them up."""
-    for type_name in ("json", "jsonb"):
-        await connection.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

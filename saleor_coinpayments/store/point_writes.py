@@ -4,11 +4,13 @@ A notification's receipt is two statements (record it once, make its payment due
 AsyncSession that costs about 0.6 ms of CPU, almost all of it SQLAlchemy's per-statement machinery;
 the statements themselves cost tens of µs. Here each statement is SQLAlchemy Core, compiled once
 per dialect with its bind processors (the same conversions the ORM applies), and the unit runs on
-the writer's own connection, taken from its pool in turn like any `session(write=True)`:
+the driver:
 
-- SQLite: the in-loop connection (store/inline_sqlite.py): `BEGIN IMMEDIATE`, waiting for another
-  process's lock with asyncio sleeps, the statements, `COMMIT`; then the group fsync.
-- PostgreSQL: asyncpg, in a transaction: one round trip per statement, prepared once per connection.
+- SQLite: the writer's in-loop connection (store/inline_sqlite.py), taken from its pool in turn
+  like any `session(write=True)`: `BEGIN IMMEDIATE`, waiting for another process's lock with
+  asyncio sleeps, the statements, `COMMIT`; then the group fsync.
+- PostgreSQL: a connection of the hot paths' asyncpg pool (store/driver_pool.py), in a
+  transaction: one round trip per statement, prepared once per connection.
 
 A unit (`PointWrites.unit`) may also read a row, locked, and decide in between: a notification's
 re-read that changes nothing Saleor must hear of (no outbox rows) runs its whole transition here.
@@ -23,22 +25,27 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnDefault, Table
+from sqlalchemy import ColumnDefault, Select, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import UpdateBase
 
 from saleor_coinpayments.store import inline_sqlite
+from saleor_coinpayments.store.driver_pool import DriverPool
 from saleor_coinpayments.store.point_reads import CompiledRead, sqlite_fetch_one
 
 WriteStep = tuple[UpdateBase, dict[str, Any]]
+# A statement that gives back one row: DML with RETURNING, or a SELECT around DML in CTEs.
+Returning = UpdateBase | Select[Any]
 
 
 class _Compiled:
     """One statement as the driver takes it: SQL text and a function from values to its parameters."""
 
-    def __init__(self, statement: UpdateBase, keys: Sequence[str], engine: AsyncEngine) -> None:
+    def __init__(self, statement: Returning, keys: Sequence[str], engine: AsyncEngine) -> None:
         # As SQLAlchemy compiles for an execution: an INSERT gets the columns given values.
-        compiled = statement.compile(dialect=engine.dialect, column_keys=list(keys))
+        # A SELECT around DML in CTEs takes only the values its statements name.
+        column_keys = list(keys) if isinstance(statement, UpdateBase) else None
+        compiled = statement.compile(dialect=engine.dialect, column_keys=column_keys)
         self.sql = compiled.string
         order = list(compiled.positiontup or [])
         processors = compiled._bind_processors  # SQLAlchemy's own, per name
@@ -81,6 +88,10 @@ class PointUnit(Protocol):
         """Run one statement; the number of rows it changed."""
         ...
 
+    async def fetch_one(self, statement: Returning, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Run one statement that returns rows; its first row, as the driver gives it."""
+        ...
+
     async def row(self, table: Table, key: dict[str, str]) -> dict[str, Any] | None:
         """The row of `table` whose unique key columns hold these values, as the ORM would load
         it, locked until the unit ends (FOR UPDATE on PostgreSQL; SQLite's writer holds the file)."""
@@ -97,6 +108,10 @@ class _SqliteUnit:
     async def execute(self, statement: UpdateBase, values: dict[str, Any]) -> int:
         compiled = self._writes.statement(statement, values)
         return self._db.execute(compiled.sql, compiled.params(values)).rowcount
+
+    async def fetch_one(self, statement: Returning, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        compiled = self._writes.statement(statement, values)
+        return sqlite_fetch_one(self._db, compiled.sql, compiled.params(values))
 
     async def row(self, table: Table, key: dict[str, str]) -> dict[str, Any] | None:
         query = self._writes.query(table, tuple(key))
@@ -115,6 +130,11 @@ class _PostgresUnit:
         compiled = self._writes.statement(statement, values)
         return _row_count(await self._db.execute(compiled.sql, *compiled.params(values)))
 
+    async def fetch_one(self, statement: Returning, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        compiled = self._writes.statement(statement, values)
+        raw = await self._db.fetchrow(compiled.sql, *compiled.params(values))
+        return None if raw is None else tuple(raw)
+
     async def row(self, table: Table, key: dict[str, str]) -> dict[str, Any] | None:
         query = self._writes.query(table, tuple(key))
         raw = await self._db.fetchrow(query.sql, *query.params(key))
@@ -122,12 +142,16 @@ class _PostgresUnit:
 
 
 class PointWrites:
-    """See the module docstring. `durable` is SQLite's group commit (None on PostgreSQL)."""
+    """See the module docstring. SQLite: `write_engine` is the writer's and `durable` its group
+    commit; PostgreSQL: `pool` is the hot paths' pool."""
 
-    def __init__(self, write_engine: AsyncEngine, durable: inline_sqlite.DurableCommits | None) -> None:
+    def __init__(
+        self, write_engine: AsyncEngine, durable: inline_sqlite.DurableCommits | None, pool: DriverPool | None
+    ) -> None:
         self._engine = write_engine
         self._durable = durable
-        self._is_sqlite = write_engine.dialect.name == "sqlite"
+        self._pool = pool
+        self._is_sqlite = pool is None
         self._statements: dict[tuple[int, tuple[str, ...]], _Compiled] = {}
         self._queries: dict[tuple[str, tuple[str, ...]], CompiledRead] = {}
 
@@ -135,7 +159,7 @@ class PointWrites:
     def is_postgres(self) -> bool:
         return not self._is_sqlite
 
-    def statement(self, statement: UpdateBase, values: dict[str, Any]) -> _Compiled:
+    def statement(self, statement: Returning, values: dict[str, Any]) -> _Compiled:
         # By identity: the hot paths' statements are module constants, built once.
         key = (id(statement), tuple(values))
         compiled = self._statements.get(key)
@@ -163,16 +187,18 @@ class PointWrites:
     async def unit(self, *, atomic: bool = True) -> AsyncIterator[PointUnit]:
         """A unit of work, committed if the block succeeds and rolled back if it raises; on SQLite
         it returns once its commit is on disk (after letting the writer go)."""
-        async with self._engine.connect() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
-            if self._is_sqlite:
-                async with self._sqlite_transaction(driver._conn) as db:  # type: ignore[union-attr]
-                    yield _SqliteUnit(self, db)
-            elif atomic:
-                async with driver.transaction():  # type: ignore[union-attr]
-                    yield _PostgresUnit(self, driver)
-            else:
-                yield _PostgresUnit(self, driver)
+        if self._pool is not None:
+            async with self._pool.connection() as connection:
+                if atomic:
+                    async with connection.transaction():
+                        yield _PostgresUnit(self, connection)
+                else:
+                    yield _PostgresUnit(self, connection)
+            return
+        async with self._engine.connect() as engine_connection:
+            driver = (await engine_connection.get_raw_connection()).driver_connection
+            async with self._sqlite_transaction(driver._conn) as db:  # type: ignore[union-attr]
+                yield _SqliteUnit(self, db)
         if self._durable is not None:
             await self._durable.wait()
 

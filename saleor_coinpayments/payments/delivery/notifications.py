@@ -21,7 +21,6 @@ from saleor_coinpayments.coinpayments.webhooks import (
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.gateway import configuration
 from saleor_coinpayments.payments.refresh import InvoiceKey, invoice_key
-from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.notifications import NotificationRepository
 from saleor_coinpayments.store.point_writes import WriteStep
@@ -44,7 +43,7 @@ class Accepted:
     payment_id: str | None
     notification_id: str
     installation_id: str
-    invoice_key: InvoiceKey | None = None  # what the re-read needs of the row, read here already
+    invoice_key: InvoiceKey | None = None  # what the re-read needs of the row, given back by the receipt
 
 
 @dataclass(frozen=True)
@@ -86,24 +85,17 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
         status = 400 if exc.reason.value == "bad_body" else 401
         return Rejected(status, "INVALID_NOTIFICATION", exc.message)
 
-    payment = await ctx.db.reads.payment_by_invoice(notification.invoice_id)
-    if payment is not None and payment.installation_id != config.installation_id:
-        payment = None
-    # The payment is made due first: a crash before the notification is recorded leaves it due a
-    # re-read anyway (the reconciler does it), and CoinPayments redelivers what got no answer.
-    steps = [] if payment is None else [PaymentRepository.mark_notified_step(payment.id)]
-    steps.append(
-        NotificationRepository.record_step(
-            ctx.db.writes.is_postgres,
-            source=_source(config.installation_id),
-            external_id=notification.id,
-            invoice_id=notification.invoice_id,
-            event_type=notification.raw_type,
-            state=notification.raw_state,
-        )
+    receipt = await NotificationRepository.receive(
+        ctx.db.writes,
+        installation_id=config.installation_id,
+        source=_source(config.installation_id),
+        external_id=notification.id,
+        invoice_id=notification.invoice_id,
+        event_type=notification.raw_type,
+        state=notification.raw_state,
     )
-    duplicate = (await ctx.db.writes.run(steps, atomic=False))[-1] == 0
-    outcome = "duplicate" if duplicate else ("accepted" if payment else "unknown_invoice")
+    duplicate = not receipt.recorded
+    outcome = "duplicate" if duplicate else ("accepted" if receipt.payment_id else "unknown_invoice")
     NOTIFICATIONS.labels(outcome=outcome).inc()
     log.info(
         "coinpayments_notification",
@@ -111,12 +103,15 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
         notification_type=notification.raw_type,
         invoice_id=notification.invoice_id,
     )
+    key = None
+    if receipt.configuration_id is not None:
+        key = invoice_key(notification.invoice_id, receipt.configuration_id, receipt.saleor_transaction_id)
     return Accepted(
         duplicate=duplicate,
-        payment_id=payment.id if payment else None,
+        payment_id=receipt.payment_id,
         notification_id=notification.id,
         installation_id=config.installation_id,
-        invoice_key=invoice_key(payment) if payment else None,
+        invoice_key=key,
     )
 
 
