@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
+from saleor_coinpayments.store.dialects import insert_or_ignore_statement, is_postgres
 from saleor_coinpayments.store.point_reads import detached_payment
 from saleor_coinpayments.store.point_writes import WriteStep
 from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
@@ -106,11 +106,12 @@ class PaymentRepository:
         )
         return list(rows.scalars())
 
-    async def insert_if_absent(self, **values: Any) -> bool:
-        """Insert the claim row for a transaction (a Core statement, no savepoint); False if
+    @staticmethod
+    def claim_step(postgres: bool, **values: Any) -> WriteStep:
+        """Insert the claim row for a transaction, as a point write: it changes no row when
         another request already holds it."""
-        row = {"id": new_id(), **values}
-        return await insert_or_ignore(self._session, Payment, row, ["installation_id", "saleor_transaction_id"])
+        statement = insert_or_ignore_statement(postgres, Payment, ["installation_id", "saleor_transaction_id"])
+        return statement, {"id": new_id(), **values}
 
     async def add_if_absent(self, payment: Payment) -> bool:
         """Insert the claim row for a transaction; False if another request already holds it."""

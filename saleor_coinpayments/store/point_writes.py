@@ -25,8 +25,9 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnDefault, Select, Table
+from sqlalchemy import ColumnDefault, Select, Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.expression import UpdateBase
 
 from saleor_coinpayments.store import inline_sqlite
@@ -64,8 +65,17 @@ class _Compiled:
             if not isinstance(default, ColumnDefault):
                 raise TypeError(f"{column.key}: only Python-side defaults are computed here")
             self._defaults.append((column.key, default))
+        # Literals the statement carries as parameters (SQLite's `julianday('now')`).
+        given = set(keys) | {key for key, _ in self._defaults}
+        self._literals = {
+            name: compiled.binds[name].effective_value
+            for name in order
+            if name not in given and not compiled.binds[name].required
+        }
 
     def params(self, values: dict[str, Any]) -> list[Any]:
+        if self._literals:
+            values = values | self._literals
         if self._defaults:
             values = values | {
                 key: default.arg if default.is_scalar else default.arg(None) for key, default in self._defaults
@@ -74,6 +84,26 @@ class _Compiled:
             values[name] if convert is None or values[name] is None else convert(values[name])
             for name, convert in self._conversions
         ]
+
+
+_SAVES: dict[tuple[str, tuple[str, ...]], UpdateBase] = {}
+
+
+def save_changes_step(table: Table, instance: Any) -> WriteStep:
+    """The columns set on `instance` since it was loaded (a row read in a unit and made an object
+    with point_reads.detached_payment), written back by its `id`: the ORM's flush as a point write."""
+    names = tuple(sorted(instance_state(instance).committed_state))
+    unknown = [name for name in names if name not in table.c]
+    if unknown:
+        raise TypeError(f"{table.name} has no column {unknown[0]}")
+    statement = _SAVES.get((table.name, names))
+    if statement is None:
+        statement = _SAVES[(table.name, names)] = (
+            update(table)
+            .where(table.c.id == bindparam("of_id"))
+            .values({name: bindparam(f"new_{name}") for name in names})
+        )
+    return statement, {"of_id": instance.id, **{f"new_{name}": getattr(instance, name) for name in names}}
 
 
 def _row_count(status: str) -> int:

@@ -9,18 +9,13 @@ the next slot nobody holds comes, refused or not, so a background booker can tim
 
 from __future__ import annotations
 
-import asyncio
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Float, bindparam, cast, extract, func, select, update
-from sqlalchemy.exc import OperationalError
 
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
+from saleor_coinpayments.store.dialects import insert_or_ignore_statement
 from saleor_coinpayments.store.tables import RateLimitSlot, core_table
-
-_SQLITE_BUSY_RETRIES = 5
-
 
 _SECONDS = Float(precision=53)
 _SLOTS = core_table(RateLimitSlot)
@@ -72,38 +67,28 @@ class RateLimitRepository:
     ) -> Booking:
         """Book the next `count` slots of `client_key` (one interval apart), none sooner than `lead`
         seconds from now (the answer must arrive before its slot); with `within`, only if the next
-        free slot is at most that many seconds after that."""
-        for attempt in range(_SQLITE_BUSY_RETRIES + 1):
-            try:
-                return await self._book_once(client_key, interval, within, count, lead)
-            except OperationalError as exc:
-                # SQLite in WAL mode answers "database is locked" at once, without waiting out the
-                # busy timeout, when another process wrote between this transaction's snapshot and
-                # its write: the booking was not made, so making it again is safe.
-                if not self._db.is_sqlite or "locked" not in str(exc) or attempt == _SQLITE_BUSY_RETRIES:
-                    raise
-                await asyncio.sleep(0.005 * (attempt + 1))
-        raise AssertionError("unreachable")
+        free slot is at most that many seconds after that.
 
-    async def _book_once(
-        self, client_key: str, interval: float, within: float | None, count: int, lead: float
-    ) -> Booking:
-        async with self._db.session(write=True) as session:
+        A point unit (store/point_writes.py): one booking precedes every CoinPayments request, and
+        through a session it cost more CPU than the request. Each statement is atomic by itself,
+        so PostgreSQL runs them without a transaction around them."""
+        writes = self._db.writes
+        statements = _STATEMENTS[writes.is_postgres]
+        params = {"of_key": client_key, "lead": lead, "step": interval * count}
+        if within is None:
+            statement = statements.book
+        else:
+            statement, params["window"] = statements.book_within, lead + within
+        async with writes.unit(atomic=False) as unit:
             if client_key not in self._known:
-                row = {"client_key": client_key, "next_slot": 0.0}
-                await insert_or_ignore(session, RateLimitSlot, row, ["client_key"])
-            statements = _STATEMENTS[is_postgres(session)]
-            params = {"of_key": client_key, "lead": lead, "step": interval * count}
-            if within is None:
-                statement = statements.book
-            else:
-                statement, params["window"] = statements.book_within, lead + within
-            connection = await session.connection()
-            booked = (await connection.execute(statement, params)).one_or_none()
+                create = insert_or_ignore_statement(writes.is_postgres, RateLimitSlot, ["client_key"])
+                await unit.execute(create, {"client_key": client_key, "next_slot": 0.0})
+            booked = await unit.fetch_one(statement, params)
             if booked is None:  # refused: only say when the next slot is free
-                refused = (await connection.execute(statements.next_free, {"of_key": client_key})).one()
+                refused = await unit.fetch_one(statements.next_free, {"of_key": client_key})
         self._known.add(client_key)  # only once the row is committed
         if booked is None:
+            assert refused is not None, "the client's row exists"
             return Booking(None, max(0.0, float(refused[0])), float(refused[1]))
         next_free = max(0.0, float(booked[0]))
         return Booking(max(0.0, next_free - interval * count), next_free, float(booked[1]))

@@ -41,6 +41,8 @@ from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_o
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
 from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.installations import InstallationRecord
+from saleor_coinpayments.store.point_reads import PAYMENTS, detached_payment
+from saleor_coinpayments.store.point_writes import save_changes_step
 from saleor_coinpayments.store.tables import Payment, PaymentFlow, PaymentState
 from saleor_coinpayments.store.types import utcnow
 from saleor_coinpayments.urls import coinpayments_notification_url
@@ -83,30 +85,33 @@ async def _claim(
     options: StorefrontOptions,
 ) -> tuple[Payment, bool]:
     """The payment row of this transaction, and whether this request inserted it."""
-    async with ctx.db.session(write=True) as session:
-        inserted = await PaymentRepository(session).insert_if_absent(
-            installation_id=installation.id,
-            configuration_id=config.id,
-            flow=PaymentFlow.CHECKOUT.value if s.source_type == "checkout" else PaymentFlow.SENT_INVOICE.value,
-            saleor_transaction_id=s.transaction_id,
-            source_type=s.source_type,
-            source_id=s.source_id,
-            channel_slug=s.channel_slug,
-            our_invoice_ref=make_invoice_ref(installation.id, s.transaction_id),
-            currency=s.amount.currency,
-            amount=s.amount.amount,
-            state=PaymentState.UNPAID.value,
-            details={"idempotency_key": s.idempotency_key, **pay_link.page_details(config, options)},
-        )
+    claim = PaymentRepository.claim_step(
+        ctx.db.writes.is_postgres,
+        installation_id=installation.id,
+        configuration_id=config.id,
+        flow=PaymentFlow.CHECKOUT.value if s.source_type == "checkout" else PaymentFlow.SENT_INVOICE.value,
+        saleor_transaction_id=s.transaction_id,
+        source_type=s.source_type,
+        source_id=s.source_id,
+        channel_slug=s.channel_slug,
+        our_invoice_ref=make_invoice_ref(installation.id, s.transaction_id),
+        currency=s.amount.currency,
+        amount=s.amount.amount,
+        state=PaymentState.UNPAID.value,
+        details={"idempotency_key": s.idempotency_key, **pay_link.page_details(config, options)},
+    )
+    inserted = (await ctx.db.writes.run([claim]))[0] == 1
     row = await ctx.db.reads.payment_by_transaction(installation.id, s.transaction_id)
     assert row is not None, "claimed without a row"
     return row, inserted
 
 
 async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoice, extra: dict[str, Any]) -> Payment:
-    async with ctx.db.session(write=True) as session:
-        row = await PaymentRepository(session).get(payment_id, lock=True)
-        assert row is not None
+    """A point unit: the locked row, the invoice put on it, the columns that changed written back."""
+    async with ctx.db.writes.unit() as unit:
+        values = await unit.row(PAYMENTS, {"id": payment_id})
+        assert values is not None
+        row = detached_payment(values)
         row.invoice_id = created.id
         row.invoice_link = created.link
         row.checkout_link = created.checkout_link
@@ -132,6 +137,7 @@ async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoi
         row.details = details
         stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
         pay_link.attach_if_wanted(row, ctx.settings)
+        await unit.execute(*save_changes_step(PAYMENTS, row))
         return row
 
 
