@@ -7,10 +7,11 @@ per process that starts every transaction with `BEGIN IMMEDIATE`, so the write l
 before the read until the commit — across processes too (`serve` beside `reconcile`, or two
 `serve`s on one file). That connection runs in the event loop's thread (store/inline_sqlite.py): a
 unit holds SQLite's lock only while SQLite works, not while hops through a thread wait on a busy
-loop. Other units use the ordinary pool: WAL lets them read beside the writer. Hot units that only
-write (the initialize claim, a notification's record, the rate-limit booking) take `write=True` as
-well: they then queue in this process in turn instead of sleeping in SQLite's busy handler, whose
-waits grow in steps of 1 to 100 ms.
+loop. Other units use the ordinary pool: WAL lets them read beside the writer. The hot paths' units
+(store/point_writes.py: the initialize claim, a notification's receipt, the rate-limit booking) run
+on the writer too: they queue in this process in turn instead of sleeping in SQLite's busy handler,
+whose waits grow in steps of 1 to 100 ms. On PostgreSQL they run on an asyncpg pool of their own
+(store/driver_pool.py).
 """
 
 from __future__ import annotations

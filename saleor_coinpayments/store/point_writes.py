@@ -1,10 +1,10 @@
-"""Write units of a few statements for the hot paths, run straight on the writer's driver connection.
+"""Write units of a few statements for the hot paths, run straight on the driver.
 
-A notification's receipt is two statements (record it once, make its payment due now). Through an
-AsyncSession that costs about 0.6 ms of CPU, almost all of it SQLAlchemy's per-statement machinery;
-the statements themselves cost tens of µs. Here each statement is SQLAlchemy Core, compiled once
-per dialect with its bind processors (the same conversions the ORM applies), and the unit runs on
-the driver:
+A rate-limit booking is one statement, a notification's receipt two (one on PostgreSQL: make its
+payment due now, record it once). Through an AsyncSession each such unit cost about 0.6 ms of CPU,
+almost all of it SQLAlchemy's per-statement machinery; the statements themselves cost tens of µs.
+Here each statement is SQLAlchemy Core, compiled once per dialect with its bind processors (the
+same conversions the ORM applies), and the unit runs on the driver:
 
 - SQLite: the writer's in-loop connection (store/inline_sqlite.py), taken from its pool in turn
   like any `session(write=True)`: `BEGIN IMMEDIATE`, waiting for another process's lock with
@@ -13,8 +13,9 @@ the driver:
   transaction: one round trip per statement, prepared once per connection.
 
 A unit (`PointWrites.unit`) may also read a row, locked, and decide in between: a notification's
-re-read that changes nothing Saleor must hear of (no outbox rows) runs its whole transition here.
-Anything larger stays in `Database.session(write=True)`.
+re-read that changes nothing Saleor must hear of (no outbox rows) runs its whole transition here,
+and initialize stores its new invoice here (`save_changes_step` writes back what it set). Anything
+larger stays in `Database.session(write=True)`.
 """
 
 from __future__ import annotations

@@ -14,14 +14,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import inspect, select
 
-from saleor_coinpayments.store.configurations import ConfigurationRepository
-from saleor_coinpayments.store.crypto import SecretBox
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.store.tables import Payment, new_id
-from saleor_coinpayments.store.types import utcnow
-
-BOX = SecretBox("test-secret-key")
+from tests.helpers.payments import stored_payment
 
 
 @pytest_asyncio.fixture
@@ -31,48 +26,13 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-async def _payment(db: Database) -> Payment:
-    """A payment with every kind of column filled: text, decimals, JSON, booleans, aware datetimes."""
-    async with db.session() as session:
-        installation = await InstallationRepository(session, BOX).save(
-            f"https://{new_id()}.test/graphql/", "QXBwOjE=", "tok", {"keys": []}
-        )
-        config = await ConfigurationRepository(session, BOX).upsert(
-            installation.id, "main", client_id="c", client_secret="s", api_url="http://cp.test"
-        )
-        now = utcnow()
-        payment = Payment(
-            installation_id=installation.id,
-            configuration_id=config.id,
-            saleor_transaction_id=f"tx-{new_id()}",
-            source_type="checkout",
-            source_id="checkout-1",
-            channel_slug="default",
-            our_invoice_ref=f"ref-{new_id()}",
-            invoice_id=f"inv-{new_id()}",
-            currency="USD",
-            amount=Decimal("12.345"),
-            credited_amount=Decimal("0.1"),
-            is_final=True,
-            pending_reported=True,
-            details={"credits": [{"psp_reference": "p", "amount": "1.10"}], "nested": {"a": [1, None]}},
-            last_checked_at=now,
-            next_check_at=now + timedelta(seconds=30),
-            coin_amount=Decimal("0.00012345"),
-            coin_status={"status": "seen"},
-            pay_token_hash="a" * 64,
-        )
-        session.add(payment)
-    return payment
-
-
 def _columns(payment: Payment) -> dict[str, object]:
     return {column.key: getattr(payment, column.key) for column in Payment.__table__.columns}
 
 
 @pytest.mark.asyncio
 async def test_every_key_reads_the_same_values_and_types_as_the_orm(db: Database) -> None:
-    stored = await _payment(db)
+    stored = await stored_payment(db)
     async with db.session() as session:
         orm = (await session.execute(select(Payment).where(Payment.id == stored.id))).scalar_one()
     expected = _columns(orm)
@@ -102,7 +62,7 @@ async def test_every_key_reads_the_same_values_and_types_as_the_orm(db: Database
 @pytest.mark.asyncio
 async def test_a_missing_row_is_none_and_a_later_commit_is_seen(db: Database) -> None:
     assert await db.reads.payment(new_id()) is None
-    stored = await _payment(db)
+    stored = await stored_payment(db)
     assert await db.reads.payment(stored.id) is not None  # each read is its own snapshot
     async with db.session() as session:
         row = await session.get(Payment, stored.id)
@@ -117,7 +77,7 @@ async def test_a_missing_row_is_none_and_a_later_commit_is_seen(db: Database) ->
 async def test_sqlite_busy_reads_through_the_engine(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     if not db.is_sqlite:
         pytest.skip("the in-loop connection exists only on SQLite")
-    stored = await _payment(db)
+    stored = await stored_payment(db)
 
     def busy(sql: str, params: list[str]) -> None:
         raise sqlite3.OperationalError("database is locked")
@@ -131,7 +91,7 @@ async def test_sqlite_busy_reads_through_the_engine(db: Database, monkeypatch: p
 @pytest.mark.asyncio
 async def test_a_fresh_process_whose_first_database_use_is_a_point_read(db: Database) -> None:
     """No ORM query has configured the mappers there yet (a `serve` whose first request is a poll)."""
-    stored = await _payment(db)
+    stored = await stored_payment(db)
     script = (
         "import asyncio, sys\n"
         "from saleor_coinpayments.store.db import Database\n"

@@ -1,6 +1,6 @@
 """Point writes (store/point_writes.py) on both databases: values go in converted as the ORM would
 convert them and read back the same through a session; a unit commits all or nothing; a row read in
-a unit comes back as the ORM loads it."""
+a unit comes back as the ORM loads it, and what is set on it is written back, nothing else."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.notifications import NotificationRepository
-from saleor_coinpayments.store.point_writes import WriteStep
-from saleor_coinpayments.store.tables import Notification, core_table
+from saleor_coinpayments.store.point_reads import PAYMENTS, detached_payment
+from saleor_coinpayments.store.point_writes import WriteStep, save_changes_step
+from saleor_coinpayments.store.tables import Notification, Payment, core_table
 from saleor_coinpayments.store.types import utcnow
+from tests.helpers.payments import stored_payment
 
 NOTIFICATIONS = core_table(Notification)
 
@@ -92,3 +94,36 @@ async def test_a_row_read_in_a_unit_is_loaded_as_the_orm_loads_it(db: Database) 
         "received_at": orm.received_at,
         "handled_at": None,
     }
+
+
+@pytest.mark.asyncio
+async def test_saved_changes_write_only_the_columns_set_and_json_goes_in_once(db: Database) -> None:
+    payment = await stored_payment(db)
+    details = {"credits": [], "nested": {"quote": 'a "b"', "list": [1, None]}}
+    async with db.writes.unit() as unit:
+        values = await unit.row(PAYMENTS, {"id": payment.id})
+        assert values is not None
+        row = detached_payment(values)
+        row.invoice_link = "https://cp.test/i/1"
+        row.details = details
+        statement, step = save_changes_step(PAYMENTS, row)
+        assert set(step) == {"of_id", "new_details", "new_invoice_link"}
+        assert await unit.execute(statement, step) == 1
+    async with db.session() as session:
+        orm = (await session.execute(select(Payment).where(Payment.id == payment.id))).scalar_one()
+    assert orm.details == details  # a dict again, not a JSON string of a JSON string
+    assert orm.invoice_link == "https://cp.test/i/1"
+    assert (orm.coin_status, orm.amount, orm.pay_token_hash) == (payment.coin_status, payment.amount, "a" * 64)
+    assert orm.updated_at > payment.updated_at  # the column's onupdate, as a flush sets it
+
+
+@pytest.mark.asyncio
+async def test_a_pool_connection_comes_back_without_its_open_transaction(db: Database) -> None:
+    if db.driver_pool is None:
+        pytest.skip("the hot paths' asyncpg pool exists only on PostgreSQL")
+    async with db.driver_pool.connection() as connection:
+        await connection.execute("BEGIN")
+        await connection.execute("SELECT 1")
+    async with db.driver_pool.connection() as connection:
+        assert not connection.is_in_transaction()
+        assert await connection.fetchval("SELECT txid_current_if_assigned() IS NULL")
