@@ -1,17 +1,20 @@
-"""PostgreSQL's pool: a connection the server closed while it sat idle is replaced before a unit of
-work gets it; one used moments ago is handed out without a ping (no round trip per checkout)."""
+"""PostgreSQL's pools: a connection the server closed while it sat idle is replaced before a unit of
+work gets it; one used moments ago is handed out without a ping (no round trip per checkout). The
+hot paths' asyncpg pool replaces a closed connection too."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from saleor_coinpayments.store import db as db_module
 from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.store.tables import new_id
 
 
 @pytest_asyncio.fixture
@@ -60,3 +63,15 @@ async def test_a_connection_used_moments_ago_is_not_pinged(db: Database, monkeyp
     with pytest.raises(DBAPIError):
         await _backend(db)
     assert await _backend(db) != first  # and the pool has dropped it
+
+
+@pytest.mark.asyncio
+async def test_the_hot_paths_pool_replaces_a_connection_the_server_closed(db: Database) -> None:
+    assert db.driver_pool is not None
+    async with db.driver_pool.connection() as connection:
+        first = await connection.fetchval("SELECT pg_backend_pid()")
+    await _terminate(db, first)
+    await asyncio.sleep(0.2)  # the closed socket reaches the event loop, as it does for an idle one
+    async with db.writes.unit() as unit:  # a point write unit gets a working connection
+        assert await unit.fetch_one(select(func.pg_backend_pid()), {}) != (first,)
+    assert await db.reads.payment(new_id()) is None  # and so does a point read
