@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, getcontext, localcontext
 from typing import Any
 
 # ISO 4217 minor units that differ from the usual 2 (fiat only; crypto precision comes from
@@ -51,8 +51,14 @@ def to_decimal(value: object) -> Decimal:
 
 
 def quantize(amount: Decimal, decimals: int) -> Decimal:
-    """Round to `decimals` places the way Saleor does (half to even: 7.505 → 7.50, 7.519 → 7.52)."""
-    return amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    """Round to `decimals` places the way Saleor does (half to even: 7.505 → 7.50, 7.519 → 7.52).
+
+    With as many significant digits as the result has: the default context's 28 would refuse a
+    large amount with many places (a coin's smallest units, or an absurd amount sent in), raising
+    InvalidOperation instead of giving the exact figure."""
+    digits = max(amount.adjusted() + 1, 1) + decimals
+    with localcontext(prec=max(digits, getcontext().prec)):
+        return amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
 
 
 def format_decimal(amount: Decimal, decimals: int) -> str:

@@ -88,6 +88,15 @@ def test_quantize_rounds_half_to_even_whatever_the_decimal_context_says() -> Non
             assert str(quantize(D("7.519"), 2)) == "7.52"
 
 
+@pytest.mark.parametrize("precision", [5, 28])
+def test_quantize_gives_every_digit_of_a_long_amount_whatever_the_context_precision(precision: int) -> None:
+    # 33 significant digits: beyond the default context's 28, which raised InvalidOperation.
+    with localcontext(prec=precision):
+        assert str(quantize(D("123456789012345678901234567890.125"), 2)) == "123456789012345678901234567890.12"
+        assert str(quantize(D("123456789012345678901234567890.135"), 2)) == "123456789012345678901234567890.14"
+        assert format_decimal(D("1E+12"), 18) == "1000000000000.000000000000000000"
+
+
 @pytest.mark.parametrize(
     ("amount", "decimals", "expected"),
     [
