@@ -39,7 +39,7 @@ from graphql import (
     visit,
 )
 
-from saleor_coinpayments.saleor.schema import SCHEMA_LINES
+from saleor_coinpayments.saleor.schema import SCHEMA_LINES, SUBSCRIPTION_EVENTS, load_subscription
 from tests import shared_refs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,8 +64,11 @@ def storefront_documents() -> dict[str, str]:
 
 
 def all_documents() -> list[str]:
-    """Every document the subsets are made from: the files of `document_paths` and the storefront's."""
-    return [path.read_text(encoding="utf-8") for path in document_paths()] + list(storefront_documents().values())
+    """Every document the subsets are made from: the files of `document_paths`, every event's
+    subscription as the manifest carries it (some share a file) and the storefront's."""
+    files = [path.read_text(encoding="utf-8") for path in document_paths()]
+    subscriptions = [load_subscription(event) for event in SUBSCRIPTION_EVENTS]
+    return files + subscriptions + list(storefront_documents().values())
 
 
 def document_paths() -> list[Path]:

@@ -1,6 +1,7 @@
 """The app's GraphQL documents and its own subset of the Saleor schema, as package data.
 
-`subscriptions/<event>.graphql` are the manifest webhook queries (one per event),
+`subscriptions/<event>.graphql` are the manifest webhook queries (one per event; the order events
+share ORDER_CREATED's, with their own event type),
 `documents/<name>.graphql` what the app sends to Saleor, and `schema/subset*.graphql` the
 types and fields those use, copied field for field from Saleor's schema (a test keeps the
 copy honest): one subset per tested schema line, the oldest supported (3.20) and the newest,
@@ -19,6 +20,7 @@ __all__ = [
     "SCHEMA_LINES",
     "SUBSCRIPTION_EVENTS",
     "load_document",
+    "subscription_file",
     "load_subscription",
     "schema_line_of",
     "subset_sdl",
@@ -74,12 +76,35 @@ def _read(folder: str, stem: str) -> str:
     return resources.files(_PACKAGE).joinpath(folder, f"{stem}.graphql").read_text(encoding="utf-8")
 
 
-def load_subscription(event_name: str) -> str:
-    """The subscription query for a webhook event (`TRANSACTION_INITIALIZE_SESSION` or lower case)."""
+#: Events whose query is another event's with their own event type in it (the same order fields).
+_SHARED_QUERIES = {
+    "ORDER_CONFIRMED": "ORDER_CREATED",
+    "ORDER_UPDATED": "ORDER_CREATED",
+    "ORDER_CANCELLED": "ORDER_CREATED",
+}
+
+
+def _event_type(event: str) -> str:
+    """The event's GraphQL type: ORDER_CREATED → OrderCreated."""
+    return "".join(word.capitalize() for word in event.split("_"))
+
+
+def subscription_file(event_name: str) -> str:
+    """The stem of the file under subscriptions/ that holds an event's query."""
     event = event_name.strip().upper().replace("-", "_")
     if event not in SUBSCRIPTION_EVENTS:
         raise KeyError(f"no subscription for event {event_name!r}")
-    return _read("subscriptions", event.lower())
+    return _SHARED_QUERIES.get(event, event).lower()
+
+
+def load_subscription(event_name: str) -> str:
+    """The subscription query for a webhook event (`TRANSACTION_INITIALIZE_SESSION` or lower case)."""
+    event = event_name.strip().upper().replace("-", "_")
+    stem = subscription_file(event)
+    query = _read("subscriptions", stem)
+    if stem != event.lower():
+        query = query.replace(_event_type(stem.upper()), _event_type(event))
+    return query
 
 
 def load_document(name: str) -> str:
