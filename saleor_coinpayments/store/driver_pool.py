@@ -12,7 +12,10 @@ size opened and closed overflow connections. Here the hot paths share a pool of 
   store/point_writes.py) and comes out parsed, as SQLAlchemy's asyncpg dialect sets it up.
 
 A connection the server has closed (restart, failover) is noticed by asyncpg and replaced on the
-next acquire.
+next acquire. One left idle for IDLE_CLOSE_SECONDS is closed and opened again when next needed: a
+firewall or load balancer on the way may drop an idle connection without a word (some after four
+minutes), and a statement sent on it would hang. A busy pool reuses its connections within
+milliseconds and never reaches that age.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 POOL_MAX = 10  # point reads and writes in flight at once per process; each holds it for round trips only
+IDLE_CLOSE_SECONDS = 60.0
 
 
 async def _keep_session(_connection: Any) -> None:
@@ -65,7 +69,12 @@ class DriverPool:
         async with self._lock:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    self._dsn, min_size=1, max_size=POOL_MAX, init=_json_codecs, reset=_keep_session
+                    self._dsn,
+                    min_size=0,  # asyncpg keeps its floor connections however long they idle
+                    max_size=POOL_MAX,
+                    max_inactive_connection_lifetime=IDLE_CLOSE_SECONDS,
+                    init=_json_codecs,
+                    reset=_keep_session,
                 )
         return self._pool
 

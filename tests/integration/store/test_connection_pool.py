@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from saleor_coinpayments.store import db as db_module
+from saleor_coinpayments.store import driver_pool
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.tables import new_id
 
@@ -75,3 +76,14 @@ async def test_the_hot_paths_pool_replaces_a_connection_the_server_closed(db: Da
     async with db.writes.unit() as unit:  # a point write unit gets a working connection
         assert await unit.fetch_one(select(func.pg_backend_pid()), {}) != (first,)
     assert await db.reads.payment(new_id()) is None  # and so does a point read
+
+
+@pytest.mark.asyncio
+async def test_the_hot_paths_pool_closes_a_connection_left_idle(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(driver_pool, "IDLE_CLOSE_SECONDS", 0.3)  # read when the pool is made, on first use
+    assert db.driver_pool is not None
+    async with db.driver_pool.connection() as connection:
+        first = await connection.fetchval("SELECT pg_backend_pid()")
+    await asyncio.sleep(1.0)  # idle: closed, before any middlebox could drop it silently
+    async with db.driver_pool.connection() as connection:
+        assert await connection.fetchval("SELECT pg_backend_pid()") != first
