@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.dialects import insert_or_ignore_statement, is_postgres
 from saleor_coinpayments.store.point_reads import detached_payment
-from saleor_coinpayments.store.point_writes import WriteStep
+from saleor_coinpayments.store.point_writes import PointWrites, WriteStep
 from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
@@ -47,6 +47,15 @@ _SAVE_TRANSITION = (
     .where(_PAYMENTS.c.id == bindparam("payment_id"))
     .values({name: bindparam(f"new_{name}") for name in TRANSITION_COLUMNS})
 )
+
+# INSERT … ON CONFLICT DO NOTHING RETURNING the whole row, per database kind (built once: point
+# writes cache statements by identity).
+_CLAIMS = {
+    postgres: insert_or_ignore_statement(postgres, Payment, ["installation_id", "saleor_transaction_id"]).returning(
+        *_PAYMENTS.c
+    )
+    for postgres in (False, True)
+}
 
 
 class PaymentRepository:
@@ -107,11 +116,12 @@ class PaymentRepository:
         return list(rows.scalars())
 
     @staticmethod
-    def claim_step(postgres: bool, **values: Any) -> WriteStep:
-        """Insert the claim row for a transaction, as a point write: it changes no row when
-        another request already holds it."""
-        statement = insert_or_ignore_statement(postgres, Payment, ["installation_id", "saleor_transaction_id"])
-        return statement, {"id": new_id(), **values}
+    async def claim_transaction(writes: PointWrites, **values: Any) -> Payment | None:
+        """Insert the claim row for a transaction, as a point write, and give it back as stored;
+        None when another request already holds it (nothing is changed then)."""
+        statement = _CLAIMS[writes.is_postgres]
+        row = await writes.fetch_row(statement, {"id": new_id(), **values}, _PAYMENTS)
+        return None if row is None else detached_payment(row)
 
     async def add_if_absent(self, payment: Payment) -> bool:
         """Insert the claim row for a transaction; False if another request already holds it."""

@@ -205,6 +205,13 @@ class PointWrites:
             self._queries[(table.name, key_names)] = compiled
         return compiled
 
+    async def fetch_row(self, statement: Returning, values: dict[str, Any], table: Table) -> dict[str, Any] | None:
+        """One statement whose RETURNING gives every column of `table` in order, as a unit of its
+        own: the row as the ORM would load it, or None when it gave none (an ignored insert)."""
+        async with self.unit(atomic=False) as unit:
+            raw = await unit.fetch_one(statement, values)
+        return None if raw is None else self.query(table, ("id",)).row(raw)
+
     async def run(self, steps: Sequence[WriteStep], *, atomic: bool = True) -> list[int]:
         """The statements in order, in one transaction; the number of rows each one changed.
 

@@ -85,8 +85,8 @@ async def _claim(
     options: StorefrontOptions,
 ) -> tuple[Payment, bool]:
     """The payment row of this transaction, and whether this request inserted it."""
-    claim = PaymentRepository.claim_step(
-        ctx.db.writes.is_postgres,
+    claimed = await PaymentRepository.claim_transaction(
+        ctx.db.writes,
         installation_id=installation.id,
         configuration_id=config.id,
         flow=PaymentFlow.CHECKOUT.value if s.source_type == "checkout" else PaymentFlow.SENT_INVOICE.value,
@@ -100,10 +100,11 @@ async def _claim(
         state=PaymentState.UNPAID.value,
         details={"idempotency_key": s.idempotency_key, **pay_link.page_details(config, options)},
     )
-    inserted = (await ctx.db.writes.run([claim]))[0] == 1
+    if claimed is not None:
+        return claimed, True
     row = await ctx.db.reads.payment_by_transaction(installation.id, s.transaction_id)
     assert row is not None, "claimed without a row"
-    return row, inserted
+    return row, False
 
 
 async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoice, extra: dict[str, Any]) -> Payment:
