@@ -89,21 +89,26 @@ def _event_type(event: str) -> str:
     return "".join(word.capitalize() for word in event.split("_"))
 
 
-def subscription_file(event_name: str) -> str:
-    """The stem of the file under subscriptions/ that holds an event's query."""
+def _events(event_name: str) -> tuple[str, str]:
+    """The event as Saleor names it (from any case, dashes or underscores) and the event whose file
+    holds its query; KeyError for an event the app does not subscribe to."""
     event = event_name.strip().upper().replace("-", "_")
     if event not in SUBSCRIPTION_EVENTS:
         raise KeyError(f"no subscription for event {event_name!r}")
-    return _SHARED_QUERIES.get(event, event).lower()
+    return event, _SHARED_QUERIES.get(event, event)
+
+
+def subscription_file(event_name: str) -> str:
+    """The stem of the file under subscriptions/ that holds an event's query."""
+    return _events(event_name)[1].lower()
 
 
 def load_subscription(event_name: str) -> str:
     """The subscription query for a webhook event (`TRANSACTION_INITIALIZE_SESSION` or lower case)."""
-    event = event_name.strip().upper().replace("-", "_")
-    stem = subscription_file(event)
-    query = _read("subscriptions", stem)
-    if stem != event.lower():
-        query = query.replace(_event_type(stem.upper()), _event_type(event))
+    event, source = _events(event_name)
+    query = _read("subscriptions", source.lower())
+    if source != event:
+        query = query.replace(_event_type(source), _event_type(event))
     return query
 
 
