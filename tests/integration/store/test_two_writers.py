@@ -5,7 +5,8 @@ its read and its write; a second process applies another transition meanwhile. T
 for the first (SQLite: `BEGIN IMMEDIATE` before the read; PostgreSQL: the row lock), so the result is
 exactly both transitions one after the other. Deterministic: the order is forced with files, nothing
 is timed. Before issue #10 the SQLite read ran outside the write transaction: the second process
-committed, then the holder wrote over it from its stale read.
+committed, then the holder wrote over it from its stale read. The holder's unit is either the full
+one of a transition with reports or the point unit of a quiet one (the invoice still waiting).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from saleor_coinpayments.money import Money, format_decimal
@@ -94,9 +96,18 @@ def _wait_for(folder: Path, *names: str, workers: list[subprocess.Popen[bytes]])
         time.sleep(0.01)
 
 
-def test_two_processes_applying_transitions_lose_no_update(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("holder_role", "final_state", "credited"),
+    [
+        ("holder", PaymentState.PAID, Decimal("20.00")),  # its own transition queues reports
+        ("quiet-holder", PaymentState.PAID, Decimal("10.00")),  # a quiet one, then the other's credit
+    ],
+)
+def test_two_processes_applying_transitions_lose_no_update(
+    database_url: str, tmp_path: Path, holder_role: str, final_state: PaymentState, credited: Decimal
+) -> None:
     payment_id = asyncio.run(_payment(database_url))
-    holder = _worker(database_url, payment_id, "holder", tmp_path)
+    holder = _worker(database_url, payment_id, holder_role, tmp_path)
     workers = [holder]
     try:
         _wait_for(tmp_path, "holder-read", workers=workers)
@@ -118,11 +129,11 @@ def test_two_processes_applying_transitions_lose_no_update(database_url: str, tm
     start = states.PaymentSnapshot(state=PaymentState.UNPAID, invoice_id=INVOICE_ID, amount=Money.of(AMOUNT, "USD"))
     # Exactly the two transitions one after the other (the holder's first: the other waited), with
     # every report queued once and the row recording all of them: no update lost.
-    first = states.apply(start, view_for("holder"))
+    first = states.apply(start, view_for(holder_role))
     second = states.apply(first.snapshot(start), view_for("other"))
     assert stored == second.snapshot(first.snapshot(start))
-    assert stored.state == PaymentState.PAID
-    assert row.credited_amount == stored.credited == Decimal("20.00")
+    assert stored.state == final_state
+    assert row.credited_amount == stored.credited == credited
     reports = {
         r.dedup_key: format_decimal(r.amount, 2) if r.amount is not None else None
         for r in (*first.reports, *second.reports)

@@ -4,6 +4,8 @@
 
 ROLE `holder` stops right after it has read the payment row, until FOLDER/go exists (it announces
 FOLDER/holder-read), so it holds whatever its unit of work holds between its read and its write.
+ROLE `quiet-holder` does the same with a view that queues no report, so the unit it holds is the
+point unit of a quiet transition (payments/refresh.py `_apply_quietly`).
 ROLE `other` announces FOLDER/other-locking when it issues a statement that takes the write lock
 (`BEGIN …` on SQLite, `… FOR UPDATE` on PostgreSQL), so the test knows it is queued behind the holder.
 Each writes FOLDER/<role>-done at the end. The hooks are SQLAlchemy cursor events on every engine
@@ -36,10 +38,13 @@ AMOUNT = Decimal("20.00")
 
 
 def view_for(role: str) -> states.InvoiceView:
-    """The holder sees the invoice paid in full; the other saw it earlier, half paid (a partial credit)."""
+    """The holder sees the invoice paid in full; the quiet holder sees it still waiting (nothing to
+    report); the other saw it earlier, half paid (a partial credit)."""
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     if role == "holder":
         return states.InvoiceView(status="paid", credited=AMOUNT, confirmations=6, observed_at=now)
+    if role == "quiet-holder":
+        return states.InvoiceView(status="unpaid", observed_at=now)
     return states.InvoiceView(status="pending", credited=AMOUNT / 2, confirmations=2, observed_at=now)
 
 
@@ -52,12 +57,15 @@ def _install_hooks(role: str, folder: Path) -> None:
         fired.add(name)
         return True
 
+    def hold() -> None:
+        (folder / "holder-read").touch()
+        while not (folder / "go").exists():  # hold the unit of work open, between read and write
+            time.sleep(0.01)
+
     def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         text = " ".join(statement.split()).upper()
         if role == "holder" and text.startswith("SELECT") and "FROM PAYMENTS" in text and once("read"):
-            (folder / "holder-read").touch()
-            while not (folder / "go").exists():  # hold the unit of work open, between read and write
-                time.sleep(0.01)
+            hold()
 
     def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         text = " ".join(statement.split()).upper()
@@ -68,6 +76,23 @@ def _install_hooks(role: str, folder: Path) -> None:
     event.listen(Engine, "before_cursor_execute", before)
     if role == "other":
         _announce_point_locks(folder, once)
+    if role == "quiet-holder":
+        _hold_after_point_reads(hold)
+
+
+def _hold_after_point_reads(hold: Callable[[], None]) -> None:
+    """The quiet transition reads its row in a point unit, past SQLAlchemy's events: hold there."""
+    for unit in (point_writes._SqliteUnit, point_writes._PostgresUnit):
+
+        def held(original: Any) -> Any:
+            async def row(self: Any, table: Any, key: dict[str, str]) -> dict[str, Any] | None:
+                values = await original(self, table, key)
+                hold()
+                return values
+
+            return row
+
+        unit.row = held(unit.row)  # type: ignore[method-assign]
 
 
 def _announce_point_locks(folder: Path, once: Callable[[str], bool]) -> None:
