@@ -46,7 +46,6 @@ from bench.run import (
     SECRET_KEY,
     Server,
     _clean_env,
-    _free_port,
     _stop,
     _uvicorn,
     _wait_ready,
@@ -59,6 +58,7 @@ from saleor_coinpayments.store.crypto import SecretBox
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.migrate import upgrade
 from saleor_coinpayments.store.tables import Payment
+from tests.helpers.servers import free_port
 
 
 def _get(host: str, path: str) -> PreparedRequest:
@@ -160,7 +160,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="saleor-cp-bench-pay-"))
-    app_port, sim_port = _free_port(), _free_port()
+    app_port, sim_port = free_port(), free_port()
     app_url, sim_url = f"http://{HOST}:{app_port}", f"http://{HOST}:{sim_port}"
     client_id, client_secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
     key = SaleorKey()

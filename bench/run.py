@@ -36,7 +36,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -73,6 +72,7 @@ from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.store.migrate import upgrade
 from saleor_coinpayments.store.tables import Notification, Payment
 from saleor_coinpayments.urls import coinpayments_notification_path
+from tests.helpers.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -89,12 +89,6 @@ GC_PAUSE_TARGET_MS = 10.0
 
 INITIALIZE = SaleorEvent.TRANSACTION_INITIALIZE_SESSION
 PROCESS = SaleorEvent.TRANSACTION_PROCESS_SESSION
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def _ok(status: int, _body: bytes) -> bool:
@@ -711,7 +705,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="saleor-cp-bench-"))
-    app_port, sim_port = _free_port(), _free_port()
+    app_port, sim_port = free_port(), free_port()
     app_url, sim_url = f"http://{HOST}:{app_port}", f"http://{HOST}:{sim_port}"
     client_id, client_secret = uuid.uuid4().hex, secrets.token_urlsafe(32)
     key = SaleorKey()

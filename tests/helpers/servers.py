@@ -3,19 +3,62 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
+import random
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+_LOWEST_TEST_PORT = 10000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _first_ephemeral_port() -> int:
+    """Where the kernel starts handing out ports to `bind(0)` and to outgoing connections."""
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _worker_ports() -> Iterator[int]:
+    """This test worker's own slice of the ports below the ephemeral range, from a random start.
+
+    A port that `bind(0)` picked and let go can be taken before a server binds it: by another
+    xdist worker's `bind(0)`, or as the local port of any outgoing connection. A server that
+    loses that race fails to bind, and a readiness check may then reach another worker's
+    server. Slices per worker, outside the kernel's range, rule both out within a run.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker) if worker.isdigit() else 0
+    width = (_first_ephemeral_port() - _LOWEST_TEST_PORT) // max(workers, 1)
+    first = _LOWEST_TEST_PORT + index * width
+    start = random.randrange(width)
+    return (first + (start + step) % width for step in itertools.count())
+
+
+_ports = _worker_ports()
+_ports_lock = threading.Lock()
+
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nobody listens on, that no other worker of this run will hand out."""
+    with _ports_lock:
+        for port in _ports:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise AssertionError("unreachable: the port cycle is endless")
 
 
 class _Server(uvicorn.Server):

@@ -1,0 +1,37 @@
+"""The suite's own port allocator: xdist workers never hand out the same port, and no port comes
+from the kernel's ephemeral range, where outgoing connections take theirs (a CI run once saw
+an app fail to bind, and its readiness check answered by another worker's app)."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+
+import pytest
+
+from tests.helpers import servers
+
+
+def _slice(monkeypatch: pytest.MonkeyPatch, worker: str, workers: int, count: int) -> set[int]:
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(workers))
+    return set(itertools.islice(servers._worker_ports(), count))
+
+
+def test_workers_get_disjoint_ports_below_the_ephemeral_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    ephemeral = servers._first_ephemeral_port()
+    slices = [_slice(monkeypatch, f"gw{n}", 3, 40_000) for n in range(3)]
+    for one, other in itertools.combinations(slices, 2):
+        assert not one & other
+    every = set().union(*slices)
+    assert min(every) >= 10_000
+    assert max(every) < ephemeral
+
+
+def test_a_port_that_is_taken_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", servers.free_port()))
+        listener.listen()
+        taken = listener.getsockname()[1]
+        monkeypatch.setattr(servers, "_ports", itertools.chain([taken], servers._ports))
+        assert servers.free_port() != taken
