@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -39,6 +39,7 @@ from tests.fakes.saleor_model import (
     MoneyValue,
     Order,
     OrderDiscountNode,
+    OrderEvent,
     OrderLineNode,
     TransactionEvent,
     TransactionItem,
@@ -273,6 +274,12 @@ def _checkout_transactions(source: Checkout, info: GraphQLResolveInfo) -> list[T
 def _order_transactions(source: Order, info: GraphQLResolveInfo) -> list[TransactionItem]:
     require_any(info, "MANAGE_ORDERS", "HANDLE_PAYMENTS")
     return source.transactions
+
+
+@resolver("Order", "events")
+def _order_events(source: Order, info: GraphQLResolveInfo) -> list[OrderEvent]:
+    require_any(info, "MANAGE_ORDERS")
+    return source.events
 
 
 @resolver("App", "webhooks")
@@ -619,6 +626,15 @@ def invoice_send_notification(_root: Any, info: GraphQLResolveInfo, *, id: str) 
     if problems:
         return {"invoice": None, "errors": problems}
     invoice.sent_notifications += 1
+    invoice.order.events.append(
+        OrderEvent(
+            pk=model_of(info).next_pk(),
+            type="INVOICE_SENT",
+            date=datetime.now(UTC),
+            app=requester(info),
+            email=invoice.order.user_email,
+        )
+    )
     return {"invoice": invoice, "errors": []}
 
 
@@ -695,6 +711,10 @@ def order_note_add(_root: Any, info: GraphQLResolveInfo, *, order: str, input: d
     if not message:
         return {"order": None, "errors": [error("message", "REQUIRED", "Message can't be empty.")]}
     found.notes.append(message)
+    model = model_of(info)
+    found.events.append(
+        OrderEvent(pk=model.next_pk(), type="NOTE_ADDED", date=datetime.now(UTC), app=requester(info), message=message)
+    )
     return {"order": found, "errors": []}
 
 

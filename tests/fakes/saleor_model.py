@@ -524,6 +524,24 @@ class Invoice:
         return global_id("Invoice", self.pk)
 
 
+@dataclass(frozen=True)
+class OrderEvent:
+    """An entry of an order's history; Saleor stamps `date` itself (invoiceSendNotification adds
+    INVOICE_SENT with the buyer's e-mail, orderNoteAdd NOTE_ADDED with the message)."""
+
+    TYPENAME = "OrderEvent"
+    pk: int
+    type: str
+    date: datetime
+    app: App | None = None
+    email: str | None = None
+    message: str | None = None
+
+    @property
+    def id(self) -> str:
+        return global_id("OrderEvent", self.pk)
+
+
 @dataclass
 class Order:
     TYPENAME = "Order"
@@ -543,6 +561,7 @@ class Order:
     transactions: list[TransactionItem] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    events: list[OrderEvent] = field(default_factory=list)  # oldest first
 
     @property
     def id(self) -> str:

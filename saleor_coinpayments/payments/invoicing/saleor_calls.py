@@ -3,12 +3,14 @@ invoice" (`invoiceCreate`), payment reminders (`invoiceSendNotification` + a not
 CANCEL_SUCCESS of an invoice cancelled because its order was cancelled or changed.
 
 Each reads the payment at delivery time, so a call queued while Saleor was down goes out with what
-is true then (a reminder for an invoice paid meanwhile is dropped).
+is true then (a reminder for an invoice paid meanwhile is dropped). None is made twice when an
+answer is lost: `invoiceCreate` looks for the order's invoice first, and a reminder tried again
+looks for an INVOICE_SENT event since it was queued (Saleor's e-mail cannot be taken back).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -35,6 +37,8 @@ KINDS = frozenset({INVOICE_CREATE, REMINDER, CANCEL_REPORT})
 SALEOR_INVOICE = "saleor_invoice_id"
 
 _DELIVERED: Delivery = (DELIVERED, None)
+# How far Saleor's clock may run behind ours when its INVOICE_SENT events are compared with a reminder's queueing.
+CLOCK_SKEW = timedelta(minutes=10)
 
 
 async def remember_saleor_invoice(ctx: AppContext, payment_id: str, saleor_invoice_id: str) -> None:
@@ -110,10 +114,16 @@ async def _reminder(
     saleor_invoice_id = (payment.details or {}).get(SALEOR_INVOICE)
     if not saleor_invoice_id:
         return RETRY, "Saleor's invoice record for this order is not made yet"
-    data = await _call(ctx, installation, "invoice_send_notification", {"id": saleor_invoice_id})
-    failed = _error(data, "invoiceSendNotification")
-    if failed:
-        return failed
+    if message.attempts > 1 and await _invoice_sent_since(
+        ctx, installation, payment.source_id, message.created_at - CLOCK_SKEW
+    ):
+        # An earlier try's answer was lost after Saleor had e-mailed the buyer: only the note is left.
+        log.info("reminder_already_sent", invoice_id=payment.invoice_id, reminder_id=message.payload.get("reminderId"))
+    else:
+        data = await _call(ctx, installation, "invoice_send_notification", {"id": saleor_invoice_id})
+        failed = _error(data, "invoiceSendNotification")
+        if failed:
+            return failed
     details = payment.details or {}
     offset = int(message.payload.get("offsetDays", 0))
     due_date = details.get("due_date")
@@ -127,6 +137,25 @@ async def _reminder(
         key = f"reminder:{message.payload.get('reminderId')}"
         await queue_note(session, installation.id, key, payment.source_id, text)
     return _DELIVERED
+
+
+async def _invoice_sent_since(
+    ctx: AppContext, installation: InstallationRecord, order_id: str, since: datetime
+) -> bool:
+    """Whether Saleor e-mailed this order's invoice at or after `since` (its INVOICE_SENT events)."""
+    data = await _call(ctx, installation, "order_invoices_sent", {"id": order_id})
+    order = data.get("order")
+    events = order.get("events") if isinstance(order, dict) else None
+    for event in events or []:
+        if not isinstance(event, dict) or event.get("type") != "INVOICE_SENT":
+            continue
+        try:
+            sent_at = datetime.fromisoformat(str(event.get("date")))
+        except ValueError:
+            continue
+        if sent_at.tzinfo is not None and sent_at >= since:
+            return True
+    return False
 
 
 async def _cancel_report(ctx: AppContext, installation: InstallationRecord, payment: Payment) -> Delivery:

@@ -61,6 +61,7 @@ DOCUMENT_NAMES: tuple[str, ...] = (
     "invoice_send_notification",
     "invoice_update",
     "order_for_invoice",
+    "order_invoices_sent",
     "order_note_add",
     "orders_to_bill",
     "transaction",

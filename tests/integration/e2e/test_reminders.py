@@ -115,3 +115,26 @@ def test_a_reminder_waits_for_saleor(world: World) -> None:
     eventually(lambda: _sent(world, order.id) == 1, timeout=30, what="reminder after the outage")
     time.sleep(1.0)
     assert _sent(world, order.id) == 1
+
+
+def test_a_reminder_whose_answer_was_lost_is_not_emailed_twice(world: World) -> None:
+    """Saleor e-mails the buyer, then its answer is lost (a 504 from a proxy): the outbox tries again,
+    finds the INVOICE_SENT event on the order, and only adds the note."""
+    set_billing(world, due_days=7, reminders=[0])
+    order, _ = world.saleor.complete_draft_order(lines("10.00"), **order_options())
+    eventually(lambda: saleor_invoices(world, order.id), what="invoiceCreate")
+    [payment] = payments(world)
+    due = datetime.fromisoformat(payment.details["due_date"])
+    world.saleor.lose_answers_to.add("InvoiceSendNotification")
+    assert _work(world, due + timedelta(minutes=1)) == 1
+    eventually(lambda: _sent(world, order.id) == 1, what="the first try reaching Saleor")
+    time.sleep(0.5)  # its lost answer is taken for a transient failure
+    world.saleor.lose_answers_to.clear()
+    [note] = eventually(lambda: _reminder_notes(world, order.id), timeout=30, what="reminder note")
+    assert "on the due date" in note
+    assert _sent(world, order.id) == 1
+    [sent] = [e for e in world.saleor.order(order.id).events if e.type == "INVOICE_SENT"]
+    assert sent.email == world.saleor.order(order.id).user_email
+    time.sleep(1.5)
+    assert _sent(world, order.id) == 1
+    assert len(_reminder_notes(world, order.id)) == 1
