@@ -18,7 +18,26 @@ from saleor_coinpayments.store.types import utcnow
 
 _NOTIFICATIONS = core_table(Notification)
 _PAYMENTS = core_table(Payment)
-_RECORDED_COLUMNS = ("id", "source", "external_id", "invoice_id", "event_type", "state", "received_at")
+
+
+def _recorded_row(
+    source: str, external_id: str, invoice_id: str | None, event_type: str, state: str | None, received_at: datetime
+) -> dict[str, Any]:
+    """A notification's stored values: the point write's, and by their names the PostgreSQL receipt's
+    insert, so a column added here cannot be dropped there."""
+    return {
+        "id": new_id(),
+        "source": source,
+        "external_id": external_id,
+        "invoice_id": invoice_id,
+        "event_type": event_type[:64],
+        "state": state[:40] if state else None,
+        "received_at": received_at,
+    }
+
+
+_RECORDED_COLUMNS = tuple(_recorded_row("", "", None, "", None, datetime.min))
+
 # Built once, the values are parameters (named unlike any column: an UPDATE would SET those).
 _MARK_HANDLED = (
     update(_NOTIFICATIONS)
@@ -88,15 +107,7 @@ class NotificationRepository:
         """Store a notification once, as a point write: it changes no row when this source already
         sent this id."""
         statement = insert_or_ignore_statement(postgres, Notification, ["source", "external_id"])
-        return statement, {
-            "id": new_id(),
-            "source": source,
-            "external_id": external_id,
-            "invoice_id": invoice_id,
-            "event_type": event_type[:64],
-            "state": state[:40] if state else None,
-            "received_at": received_at or utcnow(),
-        }
+        return statement, _recorded_row(source, external_id, invoice_id, event_type, state, received_at or utcnow())
 
     @staticmethod
     async def receive(
