@@ -142,9 +142,13 @@ async def _reminder(
 async def _invoice_sent_since(
     ctx: AppContext, installation: InstallationRecord, order_id: str, since: datetime
 ) -> bool:
-    """Whether Saleor e-mailed this order's invoice at or after `since` (its INVOICE_SENT events)."""
     data = await _call(ctx, installation, "order_invoices_sent", {"id": order_id})
-    order = data.get("order")
+    return invoice_sent_since(data.get("order"), since)
+
+
+def invoice_sent_since(order: Any, since: datetime) -> bool:
+    """Whether the order (as `order_invoices_sent` reads it) has an INVOICE_SENT event at or after
+    `since`: Saleor e-mailed its invoice then. Events without a readable, zoned date do not count."""
     events = order.get("events") if isinstance(order, dict) else None
     for event in events or []:
         if not isinstance(event, dict) or event.get("type") != "INVOICE_SENT":
