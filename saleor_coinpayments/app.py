@@ -31,6 +31,7 @@ from saleor_coinpayments.web import (
     install,
     invoices,
     pay_page,
+    public_pages,
     saleor_webhooks,
 )
 from saleor_coinpayments.web.deps import HttpError, error_response
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.include_router(dashboard_refunds.router)
     app.include_router(invoices.router)
     app.include_router(pay_page.router)
+    app.include_router(public_pages.router)
     app.add_middleware(WebhookTimer)
     app.add_middleware(CountRequestsInFlight)  # outermost: the whole request, background tasks included
     return app

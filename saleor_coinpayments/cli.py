@@ -11,12 +11,17 @@ from typing import Any
 from saleor_coinpayments.settings import Settings, SettingsError, load_settings
 
 
-def _settings() -> Settings:
+def _settings(**overrides: object) -> Settings:
     try:
-        return load_settings()
+        return load_settings(**overrides)
     except SettingsError as exc:
         print(f"saleor-coinpayments: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def serve_settings(port: int | None) -> Settings:
+    """`serve --port` counts as PORT, so the default public URL (and the manifest) follows it too."""
+    return _settings(port=port) if port else _settings()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -25,10 +30,10 @@ def _serve(args: argparse.Namespace) -> int:
     from saleor_coinpayments.app import create_app
     from saleor_coinpayments.store.migrate import upgrade
 
-    settings = _settings()
+    settings = serve_settings(args.port)
     upgrade(settings.resolved_database_url)
     host = args.host or settings.host
-    port = args.port or settings.port
+    port = settings.port
     print(
         f"saleor-coinpayments serving on http://{host}:{port} (public URL {settings.app_public_url})",
         flush=True,

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     app_public_url: str = Field(
-        "http://localhost:8000", description="Base URL that Saleor and CoinPayments use to reach the app."
+        "http://localhost:8000",
+        description="Base URL that Saleor and CoinPayments use to reach the app. Default: localhost on PORT.",
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -88,6 +89,20 @@ class Settings(BaseSettings):
     pay_page_requests_per_second: float = Field(
         2.0, gt=0, description="Requests per second one pay page link may make (bursts of 10x), per process."
     )
+    docs_url: str = Field(
+        "", description="Where the app's documentation is published; the public pages link to it. Empty: none."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _public_url_follows_the_port(cls, data: object) -> object:
+        """Without APP_PUBLIC_URL the app is reached on localhost at the port it listens on, so
+        `PORT=8090` also moves the manifest's URLs (they would otherwise name a port nobody serves)."""
+        if isinstance(data, dict) and not str(data.get("app_public_url") or "").strip():
+            port = str(data.get("port", 8000)).strip()
+            if port.isdigit():
+                return {**data, "app_public_url": f"http://localhost:{int(port)}"}
+        return data
 
     @field_validator("app_public_url", "coinpayments_api_url")
     @classmethod
@@ -124,6 +139,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"not an origin (scheme://host[:port]): {origin!r}")
             origins.append(cleaned)
         return origins
+
+    @field_validator("docs_url")
+    @classmethod
+    def _docs_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(f"must be an http(s) URL or empty, got {value!r}")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -5,6 +5,11 @@ from __future__ import annotations
 from saleor_coinpayments.settings import Settings
 
 COINPAYMENTS_NOTIFICATION_PREFIX = "/api/webhooks/coinpayments"
+# The app's public pages, which the manifest names as homepage, support and data privacy.
+HOME_PATH = "/"
+SUPPORT_PATH = "/support"
+PRIVACY_PATH = "/privacy"
+MANIFEST_PATH = "/api/manifest"
 
 
 def coinpayments_notification_path(configuration_id: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from saleor_coinpayments import __version__
 from saleor_coinpayments.saleor.events import WEBHOOKS
 from saleor_coinpayments.settings import Settings
+from saleor_coinpayments.urls import HOME_PATH, PRIVACY_PATH, SUPPORT_PATH
 
 APP_IDENTIFIER = "saleor.coinpayments"
 REQUIRED_SALEOR_VERSION = ">=3.20 <4"  # 3.20 is the long-term-support line (README "Supported Saleor versions")
@@ -26,9 +27,9 @@ def build_manifest(settings: Settings) -> dict[str, Any]:
         "permissions": list(PERMISSIONS),
         "appUrl": f"{base}/dashboard",
         "tokenTargetUrl": f"{base}/api/register",
-        "homepageUrl": f"{base}/",
-        "supportUrl": f"{base}/",
-        "dataPrivacyUrl": f"{base}/",
+        "homepageUrl": settings.public_url(HOME_PATH),
+        "supportUrl": settings.public_url(SUPPORT_PATH),
+        "dataPrivacyUrl": settings.public_url(PRIVACY_PATH),
         "brand": {"logo": {"default": f"{base}/static/logo.png"}},
         "requiredSaleorVersion": REQUIRED_SALEOR_VERSION,
         "extensions": [],

@@ -11,12 +11,13 @@ from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.saleor.manifest import build_manifest
 from saleor_coinpayments.saleor.registration import RegisterApp, Registered
 from saleor_coinpayments.store.installations import InstallationRepository
+from saleor_coinpayments.urls import MANIFEST_PATH
 from saleor_coinpayments.web.deps import Ctx, read_limited_body
 
 router = APIRouter()
 
 
-@router.get("/api/manifest")
+@router.get(MANIFEST_PATH)
 async def manifest(ctx: Ctx) -> dict[str, Any]:
     return build_manifest(ctx.settings)
 

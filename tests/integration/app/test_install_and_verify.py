@@ -101,7 +101,8 @@ def test_fresh_serve_with_no_settings_serves_a_valid_manifest(tmp_path: Path) ->
     from tests.helpers.manifest_rules import manifest_problems
 
     assert manifest_problems(manifest, build_schema(subset_sdl())) == []
-    assert manifest["tokenTargetUrl"] == "http://localhost:8000/api/register"
+    # `--port` moves the default public URL with it: the manifest names the port the app serves on.
+    assert manifest["tokenTargetUrl"] == f"http://localhost:{port}/api/register"
     assert (tmp_path / "data" / "app.db").exists()
     assert (tmp_path / "data" / "secret_key").exists()
     assert "secret_key_generated" in output

@@ -98,3 +98,41 @@ def test_allowed_saleor_urls_match_the_whole_url() -> None:
     assert not settings.saleor_api_url_allowed("https://shop.example.com/graphql/evil")
     assert not settings.saleor_api_url_allowed("https://evil.com/?https://shop.example.com/graphql/")
     assert load_settings().saleor_api_url_allowed("https://anything.test/graphql/")
+
+
+def test_manifest_links_the_apps_own_pages() -> None:
+    manifest = build_manifest(load_settings(app_public_url="https://pay.example.com/base"))
+    assert manifest["homepageUrl"] == "https://pay.example.com/base/"
+    assert manifest["supportUrl"] == "https://pay.example.com/base/support"
+    assert manifest["dataPrivacyUrl"] == "https://pay.example.com/base/privacy"
+
+
+def test_without_app_public_url_the_public_url_follows_the_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("APP_PUBLIC_URL", raising=False)
+    assert load_settings().app_public_url == "http://localhost:8000"
+    assert build_manifest(load_settings(port=8090))["homepageUrl"] == "http://localhost:8090/"
+    monkeypatch.setenv("PORT", "8091")
+    assert build_manifest(load_settings())["tokenTargetUrl"] == "http://localhost:8091/api/register"
+    monkeypatch.setenv("APP_PUBLIC_URL", "")
+    assert load_settings().app_public_url == "http://localhost:8091"
+    monkeypatch.setenv("APP_PUBLIC_URL", "https://pay.example.com")
+    assert load_settings(port=8092).app_public_url == "https://pay.example.com"
+
+
+def test_docs_url_must_be_a_web_address() -> None:
+    from saleor_coinpayments.settings import SettingsError
+
+    assert load_settings().docs_url == ""
+    assert load_settings(docs_url=" https://docs.example.com/x ").docs_url == "https://docs.example.com/x"
+    with pytest.raises(SettingsError, match="DOCS_URL"):
+        load_settings(docs_url="javascript:alert(1)")
+
+
+def test_serve_port_option_moves_the_default_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from saleor_coinpayments.cli import serve_settings
+
+    monkeypatch.delenv("APP_PUBLIC_URL", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
+    settings = serve_settings(8093)
+    assert (settings.port, settings.app_public_url) == (8093, "http://localhost:8093")
+    assert serve_settings(None).app_public_url == "http://localhost:8000"
