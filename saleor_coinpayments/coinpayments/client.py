@@ -1,10 +1,11 @@
 """`CoinPaymentsClient`: every CoinPayments call the app makes, signed, rate-limited and bounded in time.
 
 Three rules shape this file:
-- A JSON body is serialised once; those exact bytes are signed and sent (§2.3).
+- A JSON body is serialised once; those exact bytes are signed and sent (coinpayments.md#signing).
 - Every call fits a time budget that leaves room inside Saleor's 18 s webhook deadline.
-- Creating an invoice is never retried blindly (there is no idempotency key, §9.3): after an answer
-  that leaves the outcome unknown, the invoice is looked up by our `invoiceId` first.
+- Creating an invoice is never retried blindly (there is no idempotency key,
+  coinpayments.md#idempotency): after an answer that leaves the outcome unknown, the invoice is
+  looked up by our `invoiceId` first.
 Failures are mapped once, here, into the types of `coinpayments.errors`.
 """
 
@@ -97,7 +98,7 @@ def _utcnow() -> datetime:
 
 
 def _segment(value: str) -> str:
-    """A path segment; `:` stays literal because token ids look like `4:0xdac…` (§3.5)."""
+    """A path segment; `:` stays literal because token ids look like `4:0xdac…` (coinpayments.md#amounts)."""
     if not value or value in {".", ".."}:
         raise ValueError(f"not a usable id: {value!r}")
     return quote(value, safe=":")
@@ -245,12 +246,15 @@ class CoinPaymentsClient:
         return await self._get(Invoice, f"/api/v2/merchant/invoices/{_segment(invoice_id)}", params=params)
 
     async def get_payment_address(self, invoice_id: str, currency_id: str) -> PaymentAddress:
-        """`GET /api/v1/invoices/{id}/payment-currencies/{currency}`: deposit address and amount (§4)."""
+        """`GET /api/v1/invoices/{id}/payment-currencies/{currency}`: deposit address and amount.
+
+        See coinpayments.md#payment-address.
+        """
         path = f"/api/v1/invoices/{_segment(invoice_id)}/payment-currencies/{_segment(currency_id)}"
         return await self._get(PaymentAddress, path)
 
     async def get_payment_status(self, invoice_id: str, currency_id: str) -> PaymentStatus:
-        """`GET …/payment-currencies/{currency}/status`: confirmations and amounts seen (§5)."""
+        """`GET …/payment-currencies/{currency}/status`: confirmations and amounts (coinpayments.md#payment-status)."""
         path = f"/api/v1/invoices/{_segment(invoice_id)}/payment-currencies/{_segment(currency_id)}/status"
         return await self._get(PaymentStatus, path)
 

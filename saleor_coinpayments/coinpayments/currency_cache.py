@@ -2,7 +2,7 @@
 
 The list is large and changes rarely, and creating an invoice needs the fiat id on every checkout;
 one fetch per TTL per process is plenty. Entries are keyed by base URL because ids may differ per
-instance (§8.2).
+instance (coinpayments.md#currency-ids).
 """
 
 from __future__ import annotations

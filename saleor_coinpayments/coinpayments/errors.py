@@ -17,7 +17,7 @@ _PUBLIC_UNAVAILABLE = "The crypto payment provider is not available right now. P
 
 
 class ProblemDetails(BaseModel):
-    """RFC 7807 body of a 4xx (ASP.NET adds `errors` per field and `traceId`), §9.1."""
+    """RFC 7807 body of a 4xx (ASP.NET adds `errors` per field and `traceId`), coinpayments.md#errors."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -67,7 +67,7 @@ class CoinPaymentsError(AppError):
 
 
 class CoinPaymentsAuthError(CoinPaymentsError):
-    """401: the signature or the credentials were refused (§2.4 lists the causes)."""
+    """401: the signature or the credentials were refused (coinpayments.md#refused-signatures lists the causes)."""
 
     code = "COINPAYMENTS_AUTH"
     MERCHANT_HINT = (
@@ -124,7 +124,7 @@ class CoinPaymentsNotFoundError(CoinPaymentsError):
 
 
 class CoinPaymentsRateLimitedError(CoinPaymentsError):
-    """429: more than 70 requests a second (§9.2). `retry_after` in seconds when the server said."""
+    """429: over 70 requests a second (coinpayments.md#rate-limit). `retry_after`: seconds, if the server said."""
 
     code = "COINPAYMENTS_RATE_LIMITED"
     retryable = True

@@ -1,4 +1,4 @@
-"""Client-side limits per CoinPayments client id (the API caps at 70 requests/s, §9.2).
+"""Client-side limits per CoinPayments client id (the API caps at 70 requests/s, coinpayments.md#rate-limit).
 
 The app uses `SharedRateLimiter`: slots booked in the database (store/rate_limits.py), so every
 replica on one database together stays under the cap. Slots are spaced 1/(0.96 × limit) apart:

@@ -1,4 +1,4 @@
-"""Request and webhook signatures (API.md §2.3).
+"""Request and webhook signatures (coinpayments.md#signing).
 
 One function computes the signature for both directions, so the client that signs requests and
 the receiver that checks notifications can never drift apart.

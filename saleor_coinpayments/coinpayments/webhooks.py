@@ -1,4 +1,6 @@
-"""Verifying a CoinPayments notification (§7.4) and reading its envelope (§7.3).
+"""Verifying a CoinPayments notification and reading its envelope.
+
+See coinpayments.md#webhook-verification, #webhook-body.
 
 The signature covers the URL CoinPayments posted to, so the caller passes the URL exactly as it
 was registered; it is never rebuilt from the request or proxy headers, which an attacker or a
@@ -65,7 +67,7 @@ class CoinPaymentsNotification:
 
 
 def normalise_client_id(value: str) -> str:
-    """The dashless lower-case form, so `dc6a16e5-45c3-…` and `dc6a16e545c3…` compare equal (§2.1)."""
+    """The dashless lower-case form: `dc6a16e5-45c3-…` and `dc6a16e545c3…` are equal (coinpayments.md#credentials)"""
     return value.strip().lower().replace("-", "")
 
 

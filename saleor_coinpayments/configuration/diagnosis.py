@@ -1,10 +1,10 @@
 """ "Test connection": one signed call to CoinPayments, and a verdict an admin can act on.
 
-CoinPayments answers every credential problem with the same bare 401 (API.md §2.4): a wrong secret,
-a client id from another instance, an IP outside the integration's Allowed IPs and a clock more than
-a minute off all look alike. The one we can tell apart is the clock: the `Date` header of any answer
-from the API host says what time CoinPayments thinks it is. The others are listed, in order of
-likelihood, with what to check.
+CoinPayments answers every credential problem with the same bare 401
+(coinpayments.md#refused-signatures): a wrong secret, a client id from another instance, an IP
+outside the integration's Allowed IPs and a clock more than a minute off all look alike. The one we
+can tell apart is the clock: the `Date` header of any answer from the API host says what time
+CoinPayments thinks it is. The others are listed, in order of likelihood, with what to check.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The CoinPayments create-invoice body (API.md §3.2) for one Saleor checkout or order — pure.
+"""The CoinPayments create-invoice body (coinpayments.md#create-invoice) for one Saleor checkout or order — pure.
 
 CoinPayments checks the arithmetic of an invoice: `subtotal` is the sum of the item amounts,
 `taxTotal` the sum of the item taxes, and `total` = subtotal + shipping + handling + taxTotal −
@@ -30,7 +30,7 @@ from saleor_coinpayments.money import Money, MoneyError, format_decimal, quantiz
 SourceKind = Literal["checkout", "order"]
 
 INVOICE_EVENTS: tuple[str, ...] = tuple(event.value for event in SUBSCRIBED_EVENTS)
-"""Every invoice notification CoinPayments is known to send (§7.2); we subscribe to all of them."""
+"""Every invoice notification CoinPayments is known to send; we subscribe to all (coinpayments.md#webhook-events)."""
 
 NAME_LIMIT = 127
 SKU_LIMIT = 127

@@ -51,7 +51,7 @@ MESSAGE_LIMIT = 512
 DEFAULT_LATE_WINDOW = timedelta(hours=24)
 """How long after an invoice ended (expiry or cancellation) we keep looking for late money."""
 
-# Normalised CoinPayments invoice statuses (API.md §6.1).
+# Normalised CoinPayments invoice statuses (coinpayments.md#statuses).
 STATUSES = ("draft", "scheduled", "unpaid", "pending", "paid", "completed", "cancelled", "timedOut", "deleted")
 _STATUS_ALIASES = {
     **{status.lower(): status for status in STATUSES},

@@ -1,4 +1,4 @@
-"""The CoinPayments routes the production client uses (API.md §1.2), signed or anonymous."""
+"""The CoinPayments routes the production client uses (coinpayments.md#endpoints), signed or anonymous."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Checking signed requests (API.md §2, §11.2) exactly as CoinPayments would, and saying why not.
+"""Checking signed requests (coinpayments.md#signing, #simulator) exactly as CoinPayments would, and saying why not.
 
 The real service answers 401/403 with nothing to go on; the simulator does the same on the
 wire but keeps the reason in `AuthLog` (`GET /__sim/auth-failures`) so a merchant can debug.

@@ -1,6 +1,6 @@
 """The currencies the simulator knows and the fixed rate table that prices invoices in coins.
 
-Ids for USD (5057), BTC (1), ETH (4), LTCT (1002) and the USDT tokens come from API.md §8.2;
+Ids for USD (5057), BTC (1), ETH (4), LTCT (1002) and the USDT tokens come from coinpayments.md#currency-ids;
 the other fiat ids and the maintenance coin are the simulator's own choice. Prices are USD per
 unit and configurable, so every crypto amount is reproducible.
 """
@@ -21,7 +21,7 @@ USDT_TRC20 = "9:TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
 
 @dataclass(frozen=True, slots=True)
 class Currency:
-    """One entry of `GET /api/v1/currencies` (CurrencyDto, API.md §3.3)."""
+    """One entry of `GET /api/v1/currencies` (coinpayments.md#created-invoice)."""
 
     id: str
     type: str  # crypto | token | fiat

@@ -1,4 +1,6 @@
-"""Sending signed notifications (API.md §7.4, §7.5) in the background, with retries and a log.
+"""Sending signed notifications in the background, with retries and a log.
+
+See coinpayments.md#webhook-verification, #webhook-delivery.
 
 One worker per notification URL keeps deliveries to a receiver in emission order (so tests
 are deterministic); disorder, loss and duplicates come only from injected faults. Nothing

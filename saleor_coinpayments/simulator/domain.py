@@ -118,7 +118,7 @@ class HotWallet:
 
 @dataclass
 class Payment:
-    """The white-label payment of an invoice (API.md §3.1): refund e-mail, window, hot wallets."""
+    """The white-label payment of an invoice (coinpayments.md#invoice-flows): refund e-mail, window, hot wallets."""
 
     id: str
     created_at: datetime

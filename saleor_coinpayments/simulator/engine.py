@@ -1,4 +1,4 @@
-"""The simulator's memory and its rules: invoice life (API.md §6.1, §11.4) and the events it emits.
+"""The simulator's memory and its rules: invoice life (coinpayments.md#statuses, #simulator) and the events it emits.
 
 Every public method takes the engine lock, so a uvicorn server (one loop, maybe threads in
 tests) sees consistent invoices. Methods never wait on I/O: notifications are queued in an
@@ -39,7 +39,7 @@ _AMOUNT_SPEC = re.compile(r"(full|partial|over)(?::\s*(\d+(?:\.\d+)?))?")
 
 @dataclass
 class SimSettings:
-    """Knobs the real service does not document; defaults per API.md §11.3."""
+    """Knobs the real service does not document; defaults in coinpayments.md#simulator."""
 
     payment_window: timedelta = timedelta(minutes=60)
     invoice_lifetime: timedelta = timedelta(days=365)

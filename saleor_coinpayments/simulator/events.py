@@ -12,7 +12,7 @@ PAYMENT_CREATED = "paymentCreated"
 PAYMENT_TIMED_OUT = "paymentTimedOut"
 
 #: Subscription literal → the event it means. The payment events are listed under both names
-#: because API.md §7.2 cannot tell which one the real server uses.
+#: because the sources disagree on which one the real server uses (coinpayments.md#webhook-events).
 SUBSCRIPTION_NAMES: dict[str, str] = {
     INVOICE_CREATED: INVOICE_CREATED,
     INVOICE_PENDING: INVOICE_PENDING,

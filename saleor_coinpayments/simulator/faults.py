@@ -41,7 +41,7 @@ class Faults:
     fail_path: str | None = None  # only requests whose path contains this
     latency_seconds: float = 0.0  # every API answer waits this long first
     latency_path: str | None = None
-    rate_limit_per_second: float | None = None  # token bucket → 429 (API.md §9.2: 70 req/s)
+    rate_limit_per_second: float | None = None  # token bucket → 429 (coinpayments.md#rate-limit: 70 req/s)
     webhook_drop: int = 0  # the next N notifications are never sent
     webhook_duplicate: int = 0  # the next N notifications are sent twice
     webhook_reorder: int = 0  # hold the next N notifications, then send them newest first

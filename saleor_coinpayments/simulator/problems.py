@@ -1,6 +1,6 @@
 """RFC 7807 problem responses for 400/404/415 and the exception that carries them out of handlers.
 
-401 and 403 have empty bodies (API.md §11.7), so they are not problems.
+401 and 403 have empty bodies (coinpayments.md#errors), so they are not problems.
 """
 
 from __future__ import annotations

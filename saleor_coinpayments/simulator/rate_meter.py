@@ -1,6 +1,6 @@
 """Counts `/api/…` requests per client id as they arrive: totals, the most that arrived within any
 one second (a sliding window), and how many were answered 429. Tests and benchmarks read it to
-check the summed rate of several app processes against CoinPayments' limit (API.md §9.2)."""
+check the summed rate of several app processes against CoinPayments' limit (coinpayments.md#rate-limit)."""
 
 from __future__ import annotations
 

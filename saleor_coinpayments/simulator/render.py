@@ -1,4 +1,6 @@
-"""REST response bodies (API.md §3.3, §4, §5, §6): invoices, payments and money in both encodings.
+"""REST response bodies: invoices, payments and money in both encodings.
+
+See coinpayments.md#created-invoice, #payment-address, #payment-status, #get-invoice.
 
 v2 amounts are decimal strings in major units; v1 money objects carry smallest units as a
 string plus the same number as `valueAsDecimal` (a Decimal, written as a JSON number).
@@ -237,7 +239,7 @@ def invoice_v2(invoice: Invoice, full_details: bool) -> dict[str, Any]:
 
 
 def invoice_v1(invoice: Invoice) -> dict[str, Any]:
-    """The docs-source v1 shape: v2 fields with money objects in smallest units (API.md §6.2)."""
+    """The docs-source v1 shape: v2 fields with money objects in smallest units (coinpayments.md#get-invoice)."""
     fiat = invoice.currency
     body = _common(invoice)
     body["items"] = [
@@ -269,7 +271,7 @@ def summary_v1(invoice: Invoice) -> dict[str, Any]:
 
 
 def payment_details(invoice: Invoice, wallet: HotWallet) -> dict[str, Any]:
-    """`GET /api/v1/invoices/{id}/payment-currencies/{currency}` (API.md §4)."""
+    """`GET /api/v1/invoices/{id}/payment-currencies/{currency}` (coinpayments.md#payment-address)."""
     assert invoice.payment is not None
     coin = wallet.currency
     amount = money_v1(wallet.expected, coin)
@@ -285,7 +287,7 @@ def payment_details(invoice: Invoice, wallet: HotWallet) -> dict[str, Any]:
 
 
 def payment_status(invoice: Invoice, coin: Currency, wallet: HotWallet | None, due: Decimal) -> dict[str, Any]:
-    """`…/payment-currencies/{currency}/status` (API.md §5)."""
+    """`…/payment-currencies/{currency}/status` (coinpayments.md#payment-status)."""
     zero = Decimal(0)
     expected = wallet.expected if wallet else due
     payment: dict[str, Any] = {

@@ -1,7 +1,7 @@
-"""The CoinPayments request/webhook signature (API.md §2.3), written independently of the client.
+"""The CoinPayments request/webhook signature (coinpayments.md#signing), written independently of the client.
 
 The simulator must not share this code with `saleor_coinpayments.coinpayments`: both sides are
-checked against the API.md §2.6 vectors, so a bug in one cannot hide behind the other.
+checked against the same vectors (coinpayments.md#signing), so a bug in one cannot hide behind the other.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def format_timestamp(moment: datetime) -> str:
 def parse_timestamp(text: str) -> datetime | None:
     """The header timestamp as an aware UTC datetime, or None unless it is exactly the documented form.
 
-    Milliseconds, `Z` and offsets are refused on purpose (API.md §2.2, §9.4 pitfall 2).
+    Milliseconds, `Z` and offsets are refused on purpose (coinpayments.md#signing).
     """
     if not _TIMESTAMP.fullmatch(text):
         return None

@@ -1,7 +1,7 @@
-"""Strict validation of `POST /api/v2/merchant/invoices` bodies (API.md §3.2, §11.3).
+"""Strict validation of `POST /api/v2/merchant/invoices` bodies (coinpayments.md#create-invoice, #simulator).
 
 Collects every error before answering, as ASP.NET model validation does, and keys them by
-the PascalCase property path (`Items[0].Quantity.Value`) like API.md Example 9-A.
+the PascalCase property path (`Items[0].Quantity.Value`) as ASP.NET does (coinpayments.md#errors).
 """
 
 from __future__ import annotations

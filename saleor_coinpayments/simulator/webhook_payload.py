@@ -1,4 +1,4 @@
-"""The body of an invoice notification (API.md §7.3): envelope plus the stored-invoice object.
+"""The body of an invoice notification (coinpayments.md#webhook-body): envelope plus the stored-invoice object.
 
 Defaults follow the official signed sample: PascalCase `type`/`state`, epoch-second times,
 integer smallest-unit amounts. `casing="camel"` and `amounts="decimal"` switch to the other

@@ -1,6 +1,6 @@
 """Building blocks shared by the CoinPayments models: enums, amount and time types, currencies.
 
-Strict where API.md is sure, tolerant where it records doubt: enum casing differs between docs
+Strict where the facts are sure (coinpayments.md), tolerant where it records doubt: enum casing differs between docs
 (camelCase) and deliveries (PascalCase), so enums are matched case-insensitively; numbers arrive as
 JSON strings or numbers, and are read as `Decimal` — a Python float is refused outright.
 """
@@ -64,7 +64,7 @@ class CaseInsensitiveEnum(StrEnum):
 
 
 class InvoiceStatus(CaseInsensitiveEnum):
-    """Invoice status (§6.1) plus the two extra stored states (`scheduledForPayout`, `cancelling`)."""
+    """Invoice status and the two extra stored states (`scheduledForPayout`, `cancelling`): coinpayments.md#statuses."""
 
     DRAFT = "draft"
     SCHEDULED = "scheduled"
@@ -84,7 +84,7 @@ class InvoiceStatus(CaseInsensitiveEnum):
 
 
 class PaymentState(CaseInsensitiveEnum):
-    """State of one payment (one coin) on an invoice (§6.1); `UNKNOWN` for anything new."""
+    """State of one payment (one coin) on an invoice (coinpayments.md#statuses); `UNKNOWN` for anything new."""
 
     CREATED = "created"
     DETECTED = "detected"
@@ -108,7 +108,10 @@ class PaymentState(CaseInsensitiveEnum):
 
 
 class WebhookEventType(CaseInsensitiveEnum):
-    """Notification `type` (§7.2); delivered PascalCase, subscribed camelCase; `UNKNOWN` for others."""
+    """Notification `type`: delivered PascalCase, subscribed camelCase; `UNKNOWN` for others.
+
+    See coinpayments.md#webhook-events.
+    """
 
     INVOICE_CREATED = "invoiceCreated"
     INVOICE_PENDING = "invoicePending"
@@ -122,7 +125,7 @@ class WebhookEventType(CaseInsensitiveEnum):
 
     @classmethod
     def _aliases(cls) -> dict[str, str]:
-        # Sources disagree on the payment events' names (§7.2); both forms mean the same event.
+        # Sources disagree on the payment events' names (coinpayments.md#webhook-events); both mean the same.
         return {"invoicepaymentcreated": "paymentcreated", "invoicepaymenttimedout": "paymenttimedout"}
 
     @classmethod
@@ -140,7 +143,7 @@ INVOICE_EVENTS: tuple[WebhookEventType, ...] = (
     WebhookEventType.INVOICE_CANCELLED,
     WebhookEventType.INVOICE_TIMED_OUT,
 )
-"""The six invoice events whose subscription names are confirmed (§7.2)."""
+"""The six invoice events whose subscription names are confirmed (coinpayments.md#webhook-events)."""
 
 
 def _decimal(value: object) -> Decimal:
@@ -178,7 +181,7 @@ def _wire_amount(value: object) -> int | Decimal:
 
 
 WireAmount = Annotated[int | Decimal, BeforeValidator(_wire_amount)]
-"""A webhook amount of uncertain encoding (§7.3): an integer is smallest units, a string major units."""
+"""A notification amount of uncertain encoding (coinpayments.md#webhook-body): int = smallest units, str = major."""
 
 
 def wire_amount_to_decimal(value: int | Decimal, decimals: int) -> Decimal:
@@ -207,7 +210,7 @@ Timestamp = Annotated[datetime, AfterValidator(_aware)]
 
 
 def status_or_state(data: Any, *, target: str = "status") -> Any:
-    """v1 payloads name the invoice status `state` (PascalCase) where v2 says `status` (§6.2)."""
+    """v1 payloads name the invoice status `state` (PascalCase) where v2 says `status` (coinpayments.md#get-invoice)."""
     if isinstance(data, dict) and data.get(target) is None:
         other = "state" if target == "status" else "status"
         if data.get(other) is not None:
@@ -221,7 +224,7 @@ class CurrencyLogo(WireModel):
 
 
 class Currency(WireModel):
-    """`CurrencyDto` (§3.3). `type` is absent on invoice currencies, so it is optional here."""
+    """`CurrencyDto` (coinpayments.md#created-invoice). `type` is absent on invoice currencies, so optional here."""
 
     id: CurrencyId
     symbol: str
@@ -282,7 +285,10 @@ class Paging(WireModel):
 
 
 def items_envelope(data: Any) -> Any:
-    """Lists come as `{items: [...], paging}` or, in older docs, as a bare array (§6.3, §8.1)."""
+    """Lists come as `{items: [...], paging}` or, in older docs, as a bare array.
+
+    See coinpayments.md#list-invoices, #currencies.
+    """
     if isinstance(data, list):
         return {"items": data}
     if isinstance(data, dict) and "cursor" in data and "paging" not in data:
@@ -291,7 +297,7 @@ def items_envelope(data: Any) -> Any:
 
 
 class CurrencyList(WireModel):
-    """`GET /api/v1/currencies`: a bare array in v1, `{items: [...]}` elsewhere (§8.1); both read."""
+    """`GET /api/v1/currencies`: a bare array (v1) or `{items: [...]}`; both read (coinpayments.md#currencies)."""
 
     items: list[Currency] = Field(default_factory=list)
 

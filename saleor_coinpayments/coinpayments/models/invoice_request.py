@@ -1,4 +1,4 @@
-"""The v2 create-invoice request (§3.2) for both flows, and a builder whose sums always hold.
+"""The v2 create-invoice request (coinpayments.md#create-invoice) for both flows, and a builder whose sums always hold.
 
 White-label / hosted checkout: `payment.refundEmail` (+ optional `payment.paymentCurrency`),
 `successUrl`/`cancelUrl`, per-invoice `webhooks`, `customData`, `invoiceId`, `hideShoppingCart`.
@@ -172,7 +172,7 @@ class CreateInvoiceRequest(RequestModel):
 
 
 def _check_sums(items: Sequence[InvoiceItem], amount: InvoiceAmount) -> None:
-    """The arithmetic CoinPayments checks (§3.2), exactly, in `Decimal`."""
+    """The arithmetic CoinPayments checks (coinpayments.md#create-invoice), exactly, in `Decimal`."""
     parts = amount.breakdown
     for label, value in (
         ("total", amount.total),

@@ -1,4 +1,5 @@
-"""Answers about invoices: create (§3.3), get v2 (§6.2), list (§6.3), payment address (§4), status (§5)."""
+"""Answers about invoices: create, get v2, list, payment address, status (coinpayments.md#created-invoice,
+#get-invoice, #list-invoices, #payment-address, #payment-status)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ LenientPaymentState = Annotated[PaymentState, BeforeValidator(PaymentState.parse
 
 
 class _StatusOrState(WireModel):
-    """Reads `status`, or `state` when only that is sent (v1 shapes disagree, §6.2)."""
+    """Reads `status`, or `state` when only that is sent (v1 shapes disagree, coinpayments.md#get-invoice)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -1,4 +1,6 @@
-"""Client webhook subscriptions (§7.1) and the notification envelope CoinPayments delivers (§7.3).
+"""Client webhook subscriptions and the notification envelope CoinPayments delivers.
+
+See coinpayments.md#webhook-subscriptions, #webhook-body.
 
 The envelope is read leniently: deliveries are triggers (the invoice is re-read before acting),
 and sources disagree on casing and amount encoding, so only `id`, `type` and `invoice.id` are required.

@@ -1,6 +1,6 @@
 """A CoinPayments notification: verify it, record it once, and make its invoice due for a re-read.
 
-The notification is only a trigger (API.md §7.3 amounts are unreliable): after it is recorded the
+The notification is only a trigger (its amounts are unreliable, coinpayments.md#webhook-body): after it is recorded the
 invoice is re-read from CoinPayments and the state machine acts on that. The answer is quick; the
 re-read runs right after it, and the reconciler covers a crash in between.
 """
