@@ -1,12 +1,13 @@
 # The two commands of the README do all the set-up on a fresh machine:
 #   make run   — the app on SQLite under ./data (http://127.0.0.1:8000)
 #   make test  — lint, types, and the whole suite on SQLite and on PostgreSQL
-#   make mutation — mutation testing of the money core (not part of make test; README "Mutation testing")
+#   make mutation — mutation testing of the money core (not part of make test; docs/contributing/mutation.md)
+#   make docs  — the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8001
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint install browser mutation
+.PHONY: run test lint install browser mutation docs
 
 $(BIN)/saleor-coinpayments: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ lint: install
 	$(BIN)/ruff check saleor_coinpayments tests bench
 	$(BIN)/ruff format --check saleor_coinpayments tests bench
 	$(BIN)/mypy
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 test: install browser
 	TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2

@@ -10,9 +10,9 @@ from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.urls import HOME_PATH, PRIVACY_PATH, SUPPORT_PATH
 
 APP_IDENTIFIER = "saleor.coinpayments"
-REQUIRED_SALEOR_VERSION = ">=3.20 <4"  # 3.20 is the long-term-support line (README "Supported Saleor versions")
+REQUIRED_SALEOR_VERSION = ">=3.20 <4"  # 3.20 is the long-term-support line (docs/admin/install.md)
 # HANDLE_PAYMENTS: payment webhooks, transactionCreate/transactionEventReport.
-# MANAGE_ORDERS: INVOICE_REQUESTED, invoiceUpdate and orderNoteAdd (sent-out invoices). See README.
+# MANAGE_ORDERS: INVOICE_REQUESTED, invoiceUpdate and orderNoteAdd (sent-out invoices). See docs/admin/install.md.
 PERMISSIONS = ["HANDLE_PAYMENTS", "MANAGE_ORDERS"]
 
 

@@ -1,4 +1,4 @@
-"""The `data` returned to the storefront with every session answer (documented in the README)."""
+"""The `data` returned to the storefront with every session answer (documented in docs/storefront/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `data` a storefront may pass to transactionInitialize (documented in the README)."""
+"""The `data` a storefront may pass to transactionInitialize (documented in docs/storefront/api.md)."""
 
 from __future__ import annotations
 

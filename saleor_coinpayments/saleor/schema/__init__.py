@@ -29,7 +29,7 @@ __all__ = [
 _PACKAGE = "saleor_coinpayments.saleor"
 
 #: The oldest Saleor line the app supports (its long-term-support release) and the newest one
-#: it is tested against; the app sends only what both schemas have (see README).
+#: it is tested against; the app sends only what both schemas have (see docs/admin/install.md).
 OLDEST_LINE = "3.20"
 NEWEST_LINE = "newest"
 SCHEMA_LINES: tuple[str, ...] = (OLDEST_LINE, NEWEST_LINE)
