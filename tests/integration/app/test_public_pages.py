@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from saleor_coinpayments.store.tables import Base
 from tests.helpers.app_server import app_in_thread, app_settings, settings_env, wait_ready
 from tests.helpers.servers import free_port
 
@@ -62,6 +63,30 @@ def test_support_and_privacy_pages_answer_with_their_content(database_url: str, 
         for fact in ("About buyers", "About shops", "For how long", "e-mail address", "IP addresses are not kept"):
             assert fact in privacy.text, fact
         assert "retried for\n      48 hours" in privacy.text  # the retention of a failing report follows the setting
+
+
+# What the privacy page says about each table; a new table fails the test below until the page
+# says what it keeps (or, like the rate-limit slots, that it holds nothing about anyone).
+PRIVACY_PAGE_COVERS = {
+    "installations": "Each Saleor that installed the app",
+    "configurations": "Each CoinPayments configuration",
+    "channel_configurations": "the channels it serves",
+    "payments": "For each payment",
+    "refunds": "For a refund",
+    "invoice_reminders": "its payment reminders",
+    "notifications": "For each notification from CoinPayments",
+    "outbox": "Reports waiting to be sent to Saleor",
+    "rate_limit_slots": None,  # the next free CoinPayments request slot per client id: nobody's data
+}
+
+
+def test_the_privacy_page_speaks_of_every_table(database_url: str, tmp_path: Path) -> None:
+    assert sorted(PRIVACY_PAGE_COVERS) == sorted(Base.metadata.tables)
+    with app_in_thread(database_url, tmp_path, run_workers=False) as app:
+        page = " ".join(httpx.get(f"{app.base_url}/privacy").text.split())
+    for table, words in PRIVACY_PAGE_COVERS.items():
+        if words is not None:
+            assert words in page, table
 
 
 def test_the_manifest_urls_lead_to_the_apps_own_pages(database_url: str, tmp_path: Path) -> None:
