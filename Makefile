@@ -2,7 +2,7 @@
 #   make run   — the app on SQLite under ./data (http://127.0.0.1:8000)
 #   make test  — lint, types, and the whole suite on SQLite and on PostgreSQL
 #   make mutation — mutation testing of the money core (not part of make test; docs/contributing/mutation.md)
-#   make docs  — the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8001
+#   make docs  — the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8008
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -32,7 +32,7 @@ lint: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 docs: install
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8008
 
 test: install browser
 	TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2
