@@ -5,7 +5,7 @@ Every collection's wall time and the CPU time this thread spent in it are record
 collector working); the bench resets the record before its
 measured runs and reads it afterwards (`GET /bench/gc`), so the longest pause a request could have
 waited on is reported beside the latencies. Collections that started with no request in flight
-(the older generations, which `saleor_coinpayments.quiet_gc` keeps for such moments) are counted
+(the older generations, which `saleor_coinpayments.runtime.quiet_gc` keeps for such moments) are counted
 apart: no request was waiting when they began.
 """
 
@@ -15,25 +15,27 @@ import gc
 import time
 from typing import Any
 
-from saleor_coinpayments.quiet_gc import COLLECTOR
+from saleor_coinpayments.runtime.quiet_gc import RequestCounter
 
 
 class GcPauses:
-    def __init__(self) -> None:
+    def __init__(self, in_flight: RequestCounter) -> None:
+        self._in_flight = in_flight
         self._started = 0.0
         self._started_cpu = 0.0
         self._quiet = False
         self.reset()
 
     def reset(self) -> None:
-        self.count = [0, 0, 0]
-        self.longest_ms = [0.0, 0.0, 0.0]
-        self.longest_cpu_ms = [0.0, 0.0, 0.0]
-        self.collected = [0, 0, 0]
+        n = len(gc.get_threshold())  # the interpreter's generations, however many
+        self.count = [0] * n
+        self.longest_ms = [0.0] * n
+        self.longest_cpu_ms = [0.0] * n
+        self.collected = [0] * n
         self.total_ms = 0.0
         self.over_10ms = 0
-        self.quiet_count = [0, 0, 0]
-        self.quiet_longest_ms = [0.0, 0.0, 0.0]
+        self.quiet_count = [0] * n
+        self.quiet_longest_ms = [0.0] * n
 
     def install(self) -> None:
         gc.callbacks.append(self._callback)
@@ -42,11 +44,11 @@ class GcPauses:
         if phase == "start":
             self._started = time.perf_counter()
             self._started_cpu = time.thread_time()
-            self._quiet = COLLECTOR.in_flight == 0
+            self._quiet = self._in_flight.in_flight == 0
             return
         pause = (time.perf_counter() - self._started) * 1000
         cpu = (time.thread_time() - self._started_cpu) * 1000
-        generation = int(info.get("generation", 0))
+        generation = min(int(info.get("generation", 0)), len(self.count) - 1)
         if self._quiet:
             self.quiet_count[generation] += 1
             self.quiet_longest_ms[generation] = max(self.quiet_longest_ms[generation], pause)

@@ -697,13 +697,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the simulator's answer time in the slow-CoinPayments runs (default 300, like the real service)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="where the JSON goes")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="instead of the runs above: each speed mechanism switched off in turn against all on, on the "
+        "path it is for (bench/ablation.py); a markdown table",
+    )
     args = parser.parse_args(argv)
     args.database_kind = "sqlite" if args.database == "sqlite" else "postgresql"
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+@dataclass
+class Started:
+    """The simulator and the app, running, with what a bench needs to drive them."""
+
+    args: argparse.Namespace
+    app: Server
+    sim: Server
+    database_url: str
+    key: SaleorKey
+    installed: Installed
+    client_id: str
+    client_secret: str
+    app_url: str
+    workdir: Path
+
+
+@contextlib.contextmanager
+def started(args: argparse.Namespace, settings: dict[str, str] | None = None) -> Iterator[Started]:
+    """A fresh database, the simulator and the app (the app's settings as the bench sets them,
+    then `settings` on top); everything stopped and removed after the block, logs kept on failure."""
     workdir = Path(tempfile.mkdtemp(prefix="saleor-cp-bench-"))
     app_port, sim_port = free_port(), free_port()
     app_url, sim_url = f"http://{HOST}:{app_port}", f"http://{HOST}:{sim_port}"
@@ -739,17 +763,15 @@ def main(argv: list[str] | None = None) -> int:
                 "RECONCILE_INTERVAL_SECONDS": str(args.reconcile_interval),
                 "LOG_LEVEL": args.log_level,
                 "RUN_WORKERS": "true",
+                **(settings or {}),
             }
             app = _uvicorn("bench.server:app", app_port, app_env, workdir, workdir / "app.log", "app")
             servers.append(app)
             _wait_ready(app, "/health/ready")
             print(f"app pid {app.pid} on {app_url}, simulator pid {sim.pid} on {sim_url}, work folder {workdir}")
-            outcome = _run(args, app, sim, database_url, key, installed, client_id, client_secret, app_url)
+            yield Started(args, app, sim, database_url, key, installed, client_id, client_secret, app_url, workdir)
             for server in servers:
                 _stop(server)
-            if any(run["errors"] for run in outcome["runs"].values()):
-                keep = True
-                print(f"unexpected answers: the logs stay in {workdir}")
     except BaseException:
         keep = True
         for server in servers:
@@ -760,8 +782,31 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for server in servers:
             _stop(server)
-        if not keep:
+        if not (keep or args.keep):  # (a caller that saw unexpected answers sets args.keep)
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_in_loop(go: Any) -> Any:
+    """Run the coroutine function `go` on uvloop if it is installed (as `serve` does)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(go())
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(go())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.ablation:
+        from bench.ablation import run_ablation
+
+        return run_ablation(args)
+    with started(args) as s:
+        outcome = _run(args, s.app, s.sim, s.database_url, s.key, s.installed, s.client_id, s.client_secret, s.app_url)
+        if any(run["errors"] for run in outcome["runs"].values()):
+            args.keep = True
+            print(f"unexpected answers: the logs stay in {s.workdir}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(outcome, indent=2, default=str) + "\n")
     print(f"\nwritten to {args.output}")
@@ -789,12 +834,8 @@ def _run(
         finally:
             await db.dispose()
 
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(go())
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(go())
+    result: dict[str, Any] = run_in_loop(go)
+    return result
 
 
 if __name__ == "__main__":

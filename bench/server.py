@@ -1,6 +1,7 @@
 """The ASGI apps the benchmark runs, each in its own process under uvicorn (`--factory`).
 
-`app()` is exactly `create_app(settings)` with settings from the environment, plus one bare route,
+`app()` is the app as `saleor-coinpayments serve` makes it (its process tuning applied, each part as
+the settings in the environment say), plus one bare route,
 `POST /bench/echo`, that parses the JSON body and returns it: the baseline the app's routes are
 compared with (same process, same server, same middleware stack, same run); and `GET|DELETE
 /bench/gc`, the garbage-collector pauses seen since the last reset (bench/gc_pauses.py).
@@ -18,6 +19,8 @@ from fastapi.responses import JSONResponse
 
 from bench.gc_pauses import GcPauses
 from saleor_coinpayments.app import create_app
+from saleor_coinpayments.runtime import ProcessTuning
+from saleor_coinpayments.runtime.quiet_gc import CountRequestsInFlight, RequestCounter
 from saleor_coinpayments.settings import load_settings
 from saleor_coinpayments.simulator.app import create_simulator_app
 
@@ -26,13 +29,17 @@ GC_PATH = "/bench/gc"
 
 
 def app() -> FastAPI:
-    application = create_app(load_settings())
+    settings = load_settings()
+    tuning = ProcessTuning.from_settings(settings)
+    tuning.apply_at_start()
+    application = create_app(settings, tuning=tuning)
 
     @application.post(ECHO_PATH)
     async def echo(request: Request) -> JSONResponse:
         return JSONResponse(json.loads(await request.body()))
 
-    pauses = GcPauses()
+    in_flight = RequestCounter()  # the bench's own count: the quiet collector may be switched off
+    pauses = GcPauses(in_flight)
     pauses.install()
 
     @application.get(GC_PATH)
@@ -44,6 +51,7 @@ def app() -> FastAPI:
         pauses.reset()
         return JSONResponse(pauses.to_json())
 
+    application.add_middleware(CountRequestsInFlight, collector=in_flight)
     return application
 
 

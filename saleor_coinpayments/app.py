@@ -16,12 +16,8 @@ from saleor_coinpayments import __version__
 from saleor_coinpayments.context import app_context
 from saleor_coinpayments.logs import configure_logging
 from saleor_coinpayments.payments.delivery.workers import run_background_workers
-from saleor_coinpayments.process_tuning import (
-    freeze_startup_objects,
-    limit_malloc_arenas,
-    shorten_gil_switch_interval,
-)
-from saleor_coinpayments.quiet_gc import COLLECTOR, CountRequestsInFlight
+from saleor_coinpayments.runtime.process_tuning import ProcessTuning
+from saleor_coinpayments.runtime.quiet_gc import CountRequestsInFlight
 from saleor_coinpayments.settings import Settings, get_settings
 from saleor_coinpayments.web import (
     coinpayments_webhooks,
@@ -40,10 +36,12 @@ from saleor_coinpayments.web.timing import WebhookTimer
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, run_workers: bool | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, run_workers: bool | None = None, tuning: ProcessTuning | None = None
+) -> FastAPI:
+    """The app. With `tuning` (what `serve` passes, having applied its process-wide part) the
+    collector's part runs in the lifespan; without it, the process is left as it was."""
     settings = settings or get_settings()
-    limit_malloc_arenas()
-    shorten_gil_switch_interval()
     configure_logging(settings.log_level, settings.log_format)
     workers_enabled = settings.run_workers if run_workers is None else run_workers
 
@@ -58,8 +56,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
                     # `serve` calls this on SIGTERM, so claiming stops while open requests drain.
                     app.state.stop_background_work = lambda: loop.call_soon_threadsafe(stopping.set)
                     await stack.enter_async_context(run_background_workers(ctx, stopping))
-                freeze_startup_objects()
-                await stack.enter_async_context(COLLECTOR.running())
+                if tuning is not None:
+                    await stack.enter_async_context(tuning.running())
                 log.info("app_started", public_url=settings.app_public_url, workers=workers_enabled)
                 yield
 
@@ -91,5 +89,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
     app.include_router(pay_page.router)
     app.include_router(public_pages.router)
     app.add_middleware(WebhookTimer)
-    app.add_middleware(CountRequestsInFlight)  # outermost: the whole request, background tasks included
+    if tuning is not None and tuning.quiet_gc:
+        # outermost: the whole request, background tasks included
+        app.add_middleware(CountRequestsInFlight, collector=tuning.collector)
     return app

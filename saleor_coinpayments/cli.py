@@ -28,9 +28,12 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from saleor_coinpayments.app import create_app
+    from saleor_coinpayments.runtime import ProcessTuning
     from saleor_coinpayments.store.migrate import upgrade
 
     settings = serve_settings(args.port)
+    tuning = ProcessTuning.from_settings(settings)
+    tuning.apply_at_start()  # before the migration's and the app's threads start
     upgrade(settings.resolved_database_url)
     host = args.host or settings.host
     port = settings.port
@@ -38,7 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
         f"saleor-coinpayments serving on http://{host}:{port} (public URL {settings.app_public_url})",
         flush=True,
     )
-    app = create_app(settings)
+    app = create_app(settings, tuning=tuning)
     config = uvicorn.Config(
         app,
         host=host,

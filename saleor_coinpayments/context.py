@@ -9,14 +9,11 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from saleor_coinpayments.background_lane import BackgroundLane
-from saleor_coinpayments.coalescing import Coalescer
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
-from saleor_coinpayments.http_transport import outgoing_client
+from saleor_coinpayments.runtime import BackgroundLane, Coalescer, SingleFlight, outgoing_client
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
 from saleor_coinpayments.settings import Settings
-from saleor_coinpayments.single_flight import SingleFlight
 from saleor_coinpayments.store.configurations import ConfigurationCache
 from saleor_coinpayments.store.crypto import SecretBox, resolve_secret_key
 from saleor_coinpayments.store.db import Database
@@ -36,18 +33,22 @@ class AppContext:
     saleor: SaleorClient
     jwks_refetch: RefetchLimiter = field(init=False)
     installations: InstallationCache = field(default_factory=InstallationCache)
-    refreshes: SingleFlight = field(default_factory=SingleFlight)
+    refreshes: SingleFlight = field(init=False)
     # Notifications of one payment that arrive before its re-read starts share that re-read.
     notification_rereads: Coalescer[Accepted] = field(init=False)
     # Re-reads that polls leave behind compute one at a time beside requests.
-    lane: BackgroundLane = field(default_factory=BackgroundLane)
+    lane: BackgroundLane = field(init=False)
     configurations: ConfigurationCache = field(default_factory=ConfigurationCache)
     # CoinPayments' limit per client id, shared with every replica through the database.
     rate_limits: SharedRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)
-        self.notification_rereads = Coalescer(slots=self.settings.notification_reread_concurrency)
+        self.refreshes = SingleFlight(enabled=self.settings.refresh_single_flight)
+        self.notification_rereads = Coalescer(
+            slots=self.settings.notification_reread_concurrency, coalesce=self.settings.notification_coalescing
+        )
+        self.lane = BackgroundLane(enabled=self.settings.background_lane)
         self.rate_limits = SharedRateLimiter(
             RateLimitRepository(self.db).book, self.settings.coinpayments_rate_limit_per_second
         )
@@ -57,7 +58,7 @@ class AppContext:
 async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
     db = Database(settings.resolved_database_url)
     box = SecretBox(resolve_secret_key(settings.secret_key.get_secret_value(), settings.data_dir))
-    async with outgoing_client() as http:
+    async with outgoing_client(transport=settings.outgoing_http_transport) as http:
         ctx = AppContext(
             settings=settings,
             db=db,

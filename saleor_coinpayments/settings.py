@@ -92,6 +92,32 @@ class Settings(BaseSettings):
     docs_url: str = Field(
         "", description="Where the app's documentation is published; the public pages link to it. Empty: none."
     )
+    # The speed machinery (saleor_coinpayments/runtime): each part can be switched off. The process-wide
+    # ones (RUNTIME_*) apply only under `serve`.
+    runtime_quiet_gc: bool = Field(
+        True, description="`serve`: collect the older GC generations at quiet moments, not mid-request."
+    )
+    runtime_gc_freeze: bool = Field(
+        True, description="`serve`: freeze start-up objects (and the first warm caches) out of the collector's sight."
+    )
+    runtime_switch_interval_ms: float = Field(
+        1.0, ge=0, le=100, description="`serve`: the GIL switch interval; 0 leaves Python's default (5 ms)."
+    )
+    runtime_malloc_arenas: int = Field(
+        2, ge=0, le=64, description="`serve`: glibc malloc arenas (M_ARENA_MAX); 0 leaves glibc's default."
+    )
+    notification_coalescing: bool = Field(
+        True, description="Notifications of one invoice that arrive before its re-read starts share that re-read."
+    )
+    refresh_single_flight: bool = Field(
+        True, description="Polls of one payment start at most one background re-read of CoinPayments at a time."
+    )
+    background_lane: bool = Field(
+        True, description="Background re-reads compute one at a time beside the requests (they still overlap waits)."
+    )
+    outgoing_http_transport: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp", description="What carries the app's calls to CoinPayments and Saleor under httpx's API."
+    )
 
     @model_validator(mode="before")
     @classmethod

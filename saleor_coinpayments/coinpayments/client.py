@@ -23,9 +23,8 @@ import httpx
 import structlog
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from saleor_coinpayments.background_lane import network_wait
-from saleor_coinpayments.http_transport import outgoing_client
 from saleor_coinpayments.money import dump_json, parse_json
+from saleor_coinpayments.runtime import network_wait, outgoing_client
 
 from . import errors as e
 from . import metrics

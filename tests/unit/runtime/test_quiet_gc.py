@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from saleor_coinpayments.quiet_gc import NEVER, CountRequestsInFlight, QuietCollector
+from saleor_coinpayments.runtime.quiet_gc import NEVER, CountRequestsInFlight, QuietCollector, deferred_thresholds
 from tests.helpers.servers import serve_asgi
 
 
@@ -54,27 +54,40 @@ def test_only_young_collections_are_automatic_while_it_runs_and_thresholds_come_
     before = gc.get_threshold()
     collector = QuietCollector(check_every_seconds=3600)
 
+    callbacks = list(gc.callbacks)
+    deferred = (before[0], *([NEVER] * (len(before) - 1)))  # as many generations as there are
+
     async def scenario() -> None:
         async with collector.running():
-            assert gc.get_threshold() == (before[0], NEVER, NEVER)
+            assert gc.get_threshold() == deferred
             async with collector.running():  # a second app in the same process shares it
-                assert gc.get_threshold() == (before[0], NEVER, NEVER)
-            assert gc.get_threshold() == (before[0], NEVER, NEVER)
+                assert gc.get_threshold() == deferred
+            assert gc.get_threshold() == deferred
         assert gc.get_threshold() == before
+        assert gc.callbacks == callbacks  # stopped counting with the last user
 
     asyncio.run(scenario())
 
 
 def test_due_generation_follows_cpythons_own_ratios() -> None:
     collector = QuietCollector(young_per_older=3, older_per_full=2)
-    gc.collect()  # every count back to zero
-    assert collector.due_generation() is None
-    for _ in range(3):
-        gc.collect(0)
-    assert collector.due_generation() == 1
-    gc.collect(1)
-    gc.collect(1)
-    assert collector.due_generation() == 2
+    with collector.counting():
+        gc.collect()
+        assert collector.due_generation() is None
+        for _ in range(3):
+            gc.collect(0)
+        assert collector.due_generation() == 1
+        gc.collect(1)
+        assert collector.due_generation() is None  # the middle one ran: young ones count from zero
+        gc.collect(1)
+        assert collector.due_generation() == len(gc.get_threshold()) - 1  # the oldest, however many
+        gc.collect()
+        assert collector.due_generation() is None
+
+
+@pytest.mark.parametrize("saved", [(700, 10, 10), (2000, 10, 0), (700, 10)])
+def test_only_the_young_threshold_stays_whatever_the_number_of_generations(saved: tuple[int, ...]) -> None:
+    assert deferred_thresholds(saved) == (saved[0], *([NEVER] * (len(saved) - 1)))
 
 
 def test_a_busy_process_collects_only_within_the_budget_unless_overdue(older_collections: list[int]) -> None:
@@ -82,7 +95,7 @@ def test_a_busy_process_collects_only_within_the_budget_unless_overdue(older_col
     gc.collect()
     older_collections.clear()
     collector.request_started()
-    try:
+    with collector.counting():
         ref = garbage_cycle_in_older_generation(young_collections=10)
         assert collector.collect_if_cheap() is None  # any scan is over a budget of 0
         assert collector.collect_if_overdue() is None  # and none is overdue yet
@@ -98,17 +111,16 @@ def test_a_busy_process_collects_only_within_the_budget_unless_overdue(older_col
         collector.force_after_seconds = 0.0
         assert collector.collect_if_overdue() == 1  # in flight and over budget: overdue wins
         assert ref() is None
-    finally:
-        collector.request_ended()
 
 
 def test_a_collection_refused_for_its_size_runs_once_it_fits() -> None:
     collector = QuietCollector(young_per_older=1, quiet_scan_limit=0, check_every_seconds=1.0)
-    gc.collect(0)
-    assert collector.collect_if_cheap() is None
-    time.sleep(0.11)
-    collector.quiet_scan_limit = 10**9
-    assert collector.collect_if_cheap() == 1
+    with collector.counting():
+        gc.collect(0)
+        assert collector.collect_if_cheap() is None
+        time.sleep(0.11)
+        collector.quiet_scan_limit = 10**9
+        assert collector.collect_if_cheap() == 1
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 @dataclass
 class _Holding:
-    lane: BackgroundLane
+    slot: asyncio.Semaphore
     holding: bool
 
 
@@ -28,16 +28,23 @@ _HELD: ContextVar[_Holding | None] = ContextVar("background_lane_held", default=
 
 
 class BackgroundLane:
-    """One piece of background work computes at a time (per app)."""
+    """One piece of background work computes at a time (per app).
 
-    def __init__(self) -> None:
+    With `enabled=False` (the BACKGROUND_LANE setting off) `held()` does nothing: background work
+    computes whenever the event loop gets to it."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
         self._slot = asyncio.Semaphore(1)
 
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
         """Hold the lane for this block, except while it waits on the network."""
+        if not self.enabled:
+            yield
+            return
         await self._slot.acquire()
-        holding = _Holding(self, True)
+        holding = _Holding(self._slot, True)
         token = _HELD.set(holding)
         try:
             yield
@@ -59,9 +66,9 @@ async def network_wait() -> AsyncIterator[None]:
         yield
         return
     holding.holding = False
-    holding.lane._slot.release()
+    holding.slot.release()
     try:
         yield
     finally:
-        await holding.lane._slot.acquire()  # cancelled here: not holding, and `held` knows it
+        await holding.slot.acquire()  # cancelled here: not holding, and `held` knows it
         holding.holding = True

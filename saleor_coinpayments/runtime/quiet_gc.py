@@ -4,11 +4,16 @@ A collection of CPython's older generations scans every object they hold; under 
 objects of every request in flight (hundreds each), so at 32 in flight one such pause took 15–70 ms,
 and every one of those requests waited on it. Here only the youngest generation is collected
 automatically (it holds what the last few hundred allocations left: about a millisecond). An older
-one, once CPython's own thresholds say it is due, is collected as soon as its scan fits the pause
+one, once it is due by CPython's default ratios, is collected as soon as its scan fits the pause
 budget (`busy_scan_limit` objects, a few milliseconds) or no request is in flight (then up to
 `quiet_scan_limit`: only a request arriving meanwhile waits on the rest): right after the last open
 request ends, or at a check every second. A process that never quiets and always holds more than
 the budget collects anyway every `force_after_seconds`, which bounds what cyclic garbage can hold.
+
+Nothing here assumes a number of generations: it takes as many as `gc.get_threshold()` returns
+(three up to Python 3.13; 3.14's incremental collector keeps the three-tuple but has two), and it
+counts collections itself through `gc.callbacks` rather than reading `gc.get_count()`, whose
+meaning changed with the incremental collector.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -26,6 +32,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 log = structlog.get_logger(__name__)
 
 NEVER = 1 << 30  # an automatic-collection threshold that is never reached
+
+
+def generations() -> int:
+    """How many generations this interpreter's collector reports."""
+    return len(gc.get_threshold())
+
+
+def deferred_thresholds(saved: tuple[int, ...]) -> tuple[int, ...]:
+    """The young threshold as it was, every older one out of reach."""
+    return (saved[0], *([NEVER] * (len(saved) - 1)))
 
 
 @dataclass
@@ -36,7 +52,7 @@ class QuietCollector:
     # flight, and when none is.
     busy_scan_limit: int = 8_000
     quiet_scan_limit: int = 30_000
-    # CPython's own ratios: an older collection per 10 young ones, a full one per 10 older ones.
+    # CPython's own default ratios: an older collection per 10 young ones, a full one per 10 older ones.
     young_per_older: int = 10
     older_per_full: int = 10
     check_every_seconds: float = 1.0
@@ -45,8 +61,10 @@ class QuietCollector:
     _last_older: float = field(default_factory=time.monotonic)
     _deferred_until: float = 0.0
     _refused_limit: int = 0
-    _saved_thresholds: tuple[int, int, int] | None = None
+    _saved_thresholds: tuple[int, ...] | None = None
     _users: int = 0
+    # _since[g]: collections of generation g-1 since the last one of generation g or older (g ≥ 1).
+    _since: list[int] = field(default_factory=lambda: [0] * generations())
 
     # ----------------------------------------------------------------------------- requests
 
@@ -60,15 +78,42 @@ class QuietCollector:
             # just arrived counts as in flight by then, and the collection waits for it).
             asyncio.get_running_loop().call_soon(self.collect_if_cheap)
 
+    # ----------------------------------------------------------------------------- counting
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        """Count every collection of the process (anyone's) while the block runs."""
+        self._start_counting()
+        try:
+            yield
+        finally:
+            self._stop_counting()
+
+    def _start_counting(self) -> None:
+        self._since = [0] * generations()
+        gc.callbacks.append(self._count)
+
+    def _stop_counting(self) -> None:
+        if self._count in gc.callbacks:
+            gc.callbacks.remove(self._count)
+
+    def _count(self, phase: str, info: dict[str, Any]) -> None:
+        if phase != "stop":
+            return
+        collected = min(int(info.get("generation", 0)), len(self._since) - 1)
+        for younger in range(1, collected + 1):
+            self._since[younger] = 0
+        if collected + 1 < len(self._since):
+            self._since[collected + 1] += 1
+
     # ----------------------------------------------------------------------------- collecting
 
     def due_generation(self) -> int | None:
-        """The older generation CPython's own thresholds would have collected by now, if any."""
-        _young, young_since_older, older_since_full = gc.get_count()
-        if older_since_full >= self.older_per_full:
-            return 2
-        if young_since_older >= self.young_per_older:
-            return 1
+        """The oldest generation CPython's default ratios would have collected by now, if any."""
+        for generation in range(len(self._since) - 1, 0, -1):
+            ratio = self.young_per_older if generation == 1 else self.older_per_full
+            if self._since[generation] >= ratio:
+                return generation
         return None
 
     def collect_if_cheap(self) -> int | None:
@@ -112,10 +157,11 @@ class QuietCollector:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Young collections stay automatic, older ones are left to this collector meanwhile
-        (nested uses, such as several apps in one test process, share it)."""
+        (overlapping uses, such as several apps in one process, share it)."""
         if self._users == 0:
+            self._start_counting()
             self._saved_thresholds = gc.get_threshold()
-            gc.set_threshold(self._saved_thresholds[0], NEVER, NEVER)
+            gc.set_threshold(*deferred_thresholds(self._saved_thresholds))
             self._last_older = time.monotonic()
         self._users += 1
         checker = asyncio.get_running_loop().create_task(self._check_periodically(), name="quiet-gc")
@@ -129,6 +175,7 @@ class QuietCollector:
             if self._users == 0 and self._saved_thresholds is not None:
                 gc.set_threshold(*self._saved_thresholds)
                 self._saved_thresholds = None
+                self._stop_counting()
 
     async def _check_periodically(self) -> None:
         while True:
@@ -137,14 +184,23 @@ class QuietCollector:
                 self.collect_if_overdue()
 
 
-COLLECTOR = QuietCollector()
+class RequestCounter:
+    """Anything told when a request starts and ends (the collector, or a bench's own counter)."""
+
+    in_flight: int = 0
+
+    def request_started(self) -> None:
+        self.in_flight += 1
+
+    def request_ended(self) -> None:
+        self.in_flight -= 1
 
 
 class CountRequestsInFlight:
-    """ASGI middleware telling the collector when requests start and end (background tasks that
+    """ASGI middleware telling a counter when requests start and end (background tasks that
     run after the response, such as a notification's re-read, count as part of their request)."""
 
-    def __init__(self, app: ASGIApp, collector: QuietCollector = COLLECTOR) -> None:
+    def __init__(self, app: ASGIApp, collector: QuietCollector | RequestCounter) -> None:
         self.app = app
         self.collector = collector
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from saleor_coinpayments.background_lane import BackgroundLane, network_wait
+from saleor_coinpayments.runtime.background_lane import BackgroundLane, network_wait
 
 
 def test_a_second_job_waits_while_the_first_computes() -> None:
@@ -120,3 +120,30 @@ def test_outside_a_lane_a_network_wait_changes_nothing() -> None:
         return lane.busy
 
     assert asyncio.run(scenario()) is False
+
+
+def test_with_the_lane_off_background_work_does_not_wait_for_it() -> None:
+    async def scenario() -> list[str]:
+        lane = BackgroundLane(enabled=False)
+        order: list[str] = []
+        first_inside = asyncio.Event()
+        let_first_finish = asyncio.Event()
+
+        async def first() -> None:
+            async with lane.held():
+                order.append("first in")
+                first_inside.set()
+                await let_first_finish.wait()
+                order.append("first out")
+
+        async def second() -> None:
+            await first_inside.wait()
+            async with lane.held(), network_wait():
+                order.append("second in")
+            let_first_finish.set()
+
+        await asyncio.gather(first(), second())
+        assert not lane.busy
+        return order
+
+    assert asyncio.run(scenario()) == ["first in", "second in", "first out"]

@@ -24,7 +24,10 @@ class Coalescer(Generic[T]):
     """Per key: at most one run under way and one batch gathering behind it (in this process); at
     most `slots` runs under way in all."""
 
-    def __init__(self, *, slots: int | None = None) -> None:
+    def __init__(self, *, slots: int | None = None, coalesce: bool = True) -> None:
+        # coalesce=False (the NOTIFICATION_COALESCING setting off): every item gets a run of its
+        # own, still one run at a time per key and within `slots`.
+        self.coalesce = coalesce
         self._slots = asyncio.Semaphore(slots) if slots is not None else None
         self._gathering: dict[str, list[T]] = {}
         # A turn lives as long as someone holds or awaits it (their frames keep it).
@@ -35,11 +38,13 @@ class Coalescer(Generic[T]):
         for the key's turn and a slot, and runs it, returning True after; a call that joined returns
         False at once. If the opener is cancelled before its run starts, its batch is dropped (its
         items stay wherever the caller recorded them)."""
-        batch = self._gathering.get(key)
+        batch = self._gathering.get(key) if self.coalesce else None
         if batch is not None:
             batch.append(item)
             return False
-        batch = self._gathering[key] = [item]
+        batch = [item]
+        if self.coalesce:
+            self._gathering[key] = batch
         turn = self._turns.get(key)
         if turn is None:
             turn = self._turns[key] = asyncio.Lock()

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from saleor_coinpayments.coalescing import Coalescer
+from saleor_coinpayments.runtime.coalescing import Coalescer
 
 
 class Runs:
@@ -164,3 +164,22 @@ def test_no_more_runs_than_slots_and_a_key_waiting_for_a_slot_keeps_gathering() 
     most, seen = asyncio.run(scenario())
     assert most == 2
     assert seen == [["a"], ["b"], ["c1", "c2", "c3"]]
+
+
+def test_with_coalescing_off_each_item_gets_a_run_of_its_own_one_at_a_time() -> None:
+    async def scenario() -> tuple[list[list[str]], list[bool]]:
+        coalescer: Coalescer[str] = Coalescer(coalesce=False)
+        runs = Runs()
+        first = asyncio.create_task(coalescer.submit("p1", "n1", runs))
+        await runs.started.wait()
+        later = [asyncio.create_task(coalescer.submit("p1", n, runs)) for n in ("n2", "n3")]
+        await asyncio.sleep(0)
+        assert coalescer.gathering("p1") == 0  # nothing gathers
+        assert runs.batches == [["n1"]]  # and nothing runs beside the key's run under way
+        runs.release.set()
+        opened = await asyncio.gather(first, *later)
+        return runs.batches, list(opened)
+
+    batches, opened = asyncio.run(scenario())
+    assert batches == [["n1"], ["n2"], ["n3"]]
+    assert opened == [True, True, True]

@@ -13,16 +13,27 @@ from typing import Any
 
 
 class SingleFlight:
-    """Runs `job()` in the background unless a job with the same key is still running."""
+    """Runs `job()` in the background unless a job with the same key is still running.
 
-    def __init__(self) -> None:
+    With `enabled=False` (the REFRESH_SINGLE_FLIGHT setting off) every call starts its own job,
+    as if each poll re-read CoinPayments for itself (still in the background)."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
         self._running: dict[str, asyncio.Task[Any]] = {}
+        self._unkeyed: set[asyncio.Task[Any]] = set()
 
     def start(self, key: str, job: Callable[[], Coroutine[Any, Any, Any]]) -> bool:
         """Start the job; False (and `job` is not called) when one with this key is running."""
+        loop = asyncio.get_running_loop()
+        if not self.enabled:
+            task = loop.create_task(job(), name=f"single-flight-off:{key}")
+            self._unkeyed.add(task)
+            task.add_done_callback(self._unkeyed.discard)
+            return True
         if key in self._running:
             return False
-        task = asyncio.get_running_loop().create_task(job(), name=f"single-flight:{key}")
+        task = loop.create_task(job(), name=f"single-flight:{key}")
         self._running[key] = task
         task.add_done_callback(lambda _: self._running.pop(key, None))
         return True
@@ -32,7 +43,7 @@ class SingleFlight:
 
     async def aclose(self) -> None:
         """Cancel what is still running (shutdown); the reconciler picks those payments up later."""
-        tasks = list(self._running.values())
+        tasks = [*self._running.values(), *self._unkeyed]
         for task in tasks:
             task.cancel()
         for task in tasks:

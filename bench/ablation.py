@@ -1,0 +1,247 @@
+"""What each speed mechanism buys: each switched off in turn against all on, on the path it is for.
+
+    .venv/bin/python -m bench.run --ablation [-n 500] [--payments 50] [--database postgresql://…]
+
+For every distinct (setting, value when off) in `ROWS`, and for all on at the start and again at
+the end, a fresh database, simulator and app are started (bench/run.py `started`) and only the runs
+that its rows' figures need are made. The table says, per row: the figure with all on (the mean of
+both all-on runs, whose spread shows the run-to-run noise), the figure with that one mechanism off,
+and the gain: how much better all on is than off, relative to off. A mechanism that buys under
+`KEEP_THRESHOLD_PCT` on its own path is a candidate for removal.
+
+Every configuration runs with PROCESS_REFRESH_MIN_SECONDS=0, so each poll of a payment asks for a
+background re-read: the work that single flight and the background lane exist for.
+
+A new mechanism is one more line in `ROWS`: (its setting, its value when off, a figure of `FIGURES`).
+Figures are for this machine and this run only; nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.run import (
+    Bench,
+    Started,
+    _action_required,
+    _ok,
+    _received,
+    open_payments,
+    rss_mb,
+    run_in_loop,
+    settle,
+    started,
+)
+from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.urls import coinpayments_notification_path
+
+KEEP_THRESHOLD_PCT = 5.0
+
+# Settings every configuration of the ablation runs with (see the module docstring).
+COMMON_SETTINGS = {"PROCESS_REFRESH_MIN_SECONDS": "0"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    unit: str
+    higher_is_better: bool
+    run: str  # the key of RUNS that measures it
+
+
+FIGURES: dict[str, Figure] = {
+    "gc_pause_ms": Figure("longest GC pause with requests in flight", "ms", False, "load"),
+    "process_p99_ms": Figure("transactionProcess p99, c in flight", "ms", False, "load"),
+    "process_single_p99_ms": Figure("transactionProcess p99, 1 in flight, beside its re-reads", "ms", False, "single"),
+    "rss_mb": Figure("app RSS after the load", "MB", False, "load"),
+    "notify_handled_rps": Figure("notifications fully handled", "/s", True, "load"),
+    "initialize_rps": Figure("transactionInitialize", "req/s", True, "load"),
+    "slow_reads_per_100": Figure("CoinPayments reads per 100 polls, CP 300 ms", "", False, "slow"),
+    "slow_process_p99_ms": Figure("transactionProcess p99, CP 300 ms, beside re-reads", "ms", False, "slow"),
+}
+
+# (setting, its value when off, the figure of its own path). Rows that share a (setting, value)
+# share one configuration's runs.
+ROWS: list[tuple[str, str, str]] = [
+    ("RUNTIME_QUIET_GC", "false", "gc_pause_ms"),
+    ("RUNTIME_QUIET_GC", "false", "process_p99_ms"),
+    ("RUNTIME_GC_FREEZE", "false", "gc_pause_ms"),
+    ("RUNTIME_GC_FREEZE", "false", "process_p99_ms"),
+    ("RUNTIME_SWITCH_INTERVAL_MS", "0", "process_single_p99_ms"),
+    ("RUNTIME_SWITCH_INTERVAL_MS", "0", "process_p99_ms"),
+    ("RUNTIME_MALLOC_ARENAS", "0", "rss_mb"),
+    ("NOTIFICATION_COALESCING", "false", "notify_handled_rps"),
+    ("REFRESH_SINGLE_FLIGHT", "false", "slow_reads_per_100"),
+    ("BACKGROUND_LANE", "false", "slow_process_p99_ms"),
+    ("OUTGOING_HTTP_TRANSPORT", "httpx", "initialize_rps"),
+    ("OUTGOING_HTTP_TRANSPORT", "httpx", "notify_handled_rps"),
+]
+
+Figures = dict[str, float]
+
+
+# ------------------------------------------------------------------------------------------ runs
+
+
+async def _load_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figures:
+    """process, notifications and initialize at --concurrency with CoinPayments answering at once."""
+    n = bench.args.requests
+    await bench.gc("DELETE")
+    process = await bench.load("process", bench.process_requests(payments, n), _action_required)
+    await settle(bench.db)
+    began = time.perf_counter()
+    await bench.load("notify", bench.notification_requests(payments, n), _received)
+    await settle(bench.db)
+    handled_rps = n / (time.perf_counter() - began)
+    initialize = await bench.load("initialize", bench.initialize_requests(n), _action_required)
+    await settle(bench.db)
+    pauses = await bench.gc("GET")
+    return {
+        "process_p99_ms": process.p99,
+        "notify_handled_rps": handled_rps,
+        "initialize_rps": initialize.rps,
+        "gc_pause_ms": float(max(pauses["longest_ms"])),
+        "rss_mb": rss_mb(bench.app.pid)["VmRSS"],
+    }
+
+
+async def _single_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figures:
+    """transactionProcess with one request in flight; each poll leaves a re-read behind."""
+    result = await bench.load(
+        "process single", bench.process_requests(payments, bench.args.single_requests), _action_required, 1
+    )
+    await settle(bench.db)
+    return {"process_single_p99_ms": result.p99}
+
+
+async def _slow_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figures:
+    """transactionProcess at --concurrency while CoinPayments answers after --slow-latency-ms."""
+    n = bench.args.requests
+    await bench.sim_latency(bench.args.slow_latency_ms)
+    try:
+        before = await bench.sim_quiet()
+        result = await bench.load("process slow CP", bench.process_requests(payments, n), _action_required)
+        reads = await bench.sim_quiet() - before  # once the re-reads the polls started are done
+    finally:
+        await bench.sim_latency(0)
+    await settle(bench.db)
+    return {"slow_process_p99_ms": result.p99, "slow_reads_per_100": 100 * reads / n}
+
+
+RUNS: dict[str, Callable[[Bench, list[tuple[str, str, str]]], Awaitable[Figures]]] = {
+    "load": _load_run,
+    "single": _single_run,
+    "slow": _slow_run,
+}
+
+
+def _measure(args: argparse.Namespace, settings: dict[str, str], runs: list[str]) -> Figures:
+    """Start everything with `settings`, set up and warm up, then make `runs` (in RUNS' order)."""
+    with started(args, {**COMMON_SETTINGS, **settings}) as s:
+        return dict(run_in_loop(lambda: _drive(s, runs)))
+
+
+async def _drive(s: Started, runs: list[str]) -> Figures:
+    db = Database(s.database_url)
+    try:
+        notification_url = s.app_url + coinpayments_notification_path(s.installed.configuration_id)
+        bench = Bench(s.args, s.app, s.sim, db, s.key, s.installed, s.client_id, s.client_secret, notification_url)
+        args = s.args
+        await bench.load("setup", bench.initialize_requests(args.payments), _action_required, 8)
+        payments = await open_payments(db)
+        await settle(db)
+        warm = args.warmup
+        await bench.load("warmup echo", bench.echo_requests(warm), _ok)
+        await bench.load("warmup process", bench.process_requests(payments, warm), _action_required)
+        await bench.load("warmup notify", bench.notification_requests(payments, warm), _received)
+        await bench.load("warmup initialize", bench.initialize_requests(warm), _action_required)
+        await settle(db)
+        figures: Figures = {}
+        for name in RUNS:
+            if name in runs:
+                figures.update(await RUNS[name](bench, payments))
+        return figures
+    finally:
+        await db.dispose()
+
+
+# ---------------------------------------------------------------------------------------- table
+
+
+def gain_pct(figure: Figure, on: float, off: float) -> float:
+    """How much better all on is than off, relative to off (positive: the mechanism helps)."""
+    if off == 0:
+        return 0.0
+    return 100 * ((on - off) if figure.higher_is_better else (off - on)) / abs(off)
+
+
+def table(on: Figures, on_spread: Figures, offs: dict[tuple[str, str], Figures]) -> str:
+    lines = [
+        "| mechanism (setting = value when off) | path | all on | off | gain % |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for setting, off_value, key in ROWS:
+        figure = FIGURES[key]
+        off = offs[(setting, off_value)][key]
+        unit = f" {figure.unit}" if figure.unit else ""
+        lines.append(
+            f"| `{setting}={off_value}` | {figure.label} | {on[key]:.2f}{unit} (±{on_spread[key]:.0f} %) "
+            f"| {off:.2f}{unit} | {gain_pct(figure, on[key], off):+.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def run_ablation(args: argparse.Namespace) -> int:
+    all_runs = sorted({FIGURES[key].run for _, _, key in ROWS})
+    configurations: dict[tuple[str, str], list[str]] = {}
+    for setting, off_value, key in ROWS:
+        runs = configurations.setdefault((setting, off_value), [])
+        if FIGURES[key].run not in runs:
+            runs.append(FIGURES[key].run)
+
+    print(f"ablation: all on, then {len(configurations)} configurations with one mechanism off, then all on again")
+    first = _measure(args, {}, all_runs)
+    offs: dict[tuple[str, str], Figures] = {}
+    for (setting, off_value), runs in configurations.items():
+        print(f"\n{setting}={off_value}: {', '.join(runs)}")
+        offs[(setting, off_value)] = _measure(args, {setting: off_value}, runs)
+    print("\nall on again")
+    again = _measure(args, {}, all_runs)
+
+    on = {key: (first[key] + again[key]) / 2 for key in first}
+    spread = {key: 100 * abs(first[key] - again[key]) / on[key] if on[key] else 0.0 for key in first}
+    rendered = table(on, spread, offs)
+    print(
+        f"\nablation — {args.database_kind}, {args.requests} requests per run at {args.concurrency} in flight, "
+        f"{args.payments} payments; all on = mean of two runs (± their spread)\n"
+    )
+    print(rendered)
+    weak = sorted(
+        {
+            setting
+            for setting, off_value, key in ROWS
+            if max(
+                gain_pct(FIGURES[k], on[k], offs[(setting, off_value)][k])
+                for s, v, k in ROWS
+                if (s, v) == (setting, off_value)
+            )
+            < KEEP_THRESHOLD_PCT
+        }
+    )
+    if weak:
+        print(f"\nunder {KEEP_THRESHOLD_PCT:.0f} % on every path of their own: {', '.join(weak)}")
+    output = args.output.with_name("ablation.json") if args.output.name == "latest.json" else args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    payload: dict[str, Any] = {
+        "all_on_runs": [first, again],
+        "off": {f"{setting}={value}": figures for (setting, value), figures in offs.items()},
+        "table": rendered,
+    }
+    output.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"\nwritten to {output}")
+    return 0
