@@ -703,6 +703,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="instead of the runs above: each speed mechanism switched off in turn against all on, on the "
         "path it is for (bench/ablation.py); a markdown table",
     )
+    parser.add_argument(
+        "--only", action="append", metavar="SETTING", help="with --ablation: only this setting's rows (repeatable)"
+    )
     args = parser.parse_args(argv)
     args.database_kind = "sqlite" if args.database == "sqlite" else "postgresql"
     return args

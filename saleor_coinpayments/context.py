@@ -58,7 +58,7 @@ class AppContext:
 async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
     db = Database(settings.resolved_database_url)
     box = SecretBox(resolve_secret_key(settings.secret_key.get_secret_value(), settings.data_dir))
-    async with outgoing_client(transport=settings.outgoing_http_transport) as http:
+    async with outgoing_client() as http:
         ctx = AppContext(
             settings=settings,
             db=db,

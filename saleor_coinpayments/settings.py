@@ -103,9 +103,6 @@ class Settings(BaseSettings):
     runtime_switch_interval_ms: float = Field(
         1.0, ge=0, le=100, description="`serve`: the GIL switch interval; 0 leaves Python's default (5 ms)."
     )
-    runtime_malloc_arenas: int = Field(
-        2, ge=0, le=64, description="`serve`: glibc malloc arenas (M_ARENA_MAX); 0 leaves glibc's default."
-    )
     notification_coalescing: bool = Field(
         True, description="Notifications of one invoice that arrive before its re-read starts share that re-read."
     )
@@ -114,9 +111,6 @@ class Settings(BaseSettings):
     )
     background_lane: bool = Field(
         True, description="Background re-reads compute one at a time beside the requests (they still overlap waits)."
-    )
-    outgoing_http_transport: Literal["aiohttp", "httpx"] = Field(
-        "aiohttp", description="What carries the app's calls to CoinPayments and Saleor under httpx's API."
     )
 
     @model_validator(mode="before")

@@ -1,4 +1,4 @@
-"""Process-wide settings for a long-running server: memory arenas, the GIL and the garbage collector.
+"""Process-wide settings for a long-running server: the GIL and the garbage collector.
 
 They change the whole interpreter, so only `saleor-coinpayments serve` applies them (through
 `ProcessTuning`); an app made by `create_app()` alone, as in the tests, leaves the process as it
@@ -8,8 +8,6 @@ found it. Each can be switched off by its setting (see `ProcessTuning.from_setti
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import gc
 import sys
 from collections.abc import AsyncIterator
@@ -18,24 +16,6 @@ from typing import Any
 
 from saleor_coinpayments.runtime.quiet_gc import QuietCollector, generations
 from saleor_coinpayments.settings import Settings
-
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number
-
-
-def limit_malloc_arenas(arenas: int) -> bool:
-    """glibc gives each thread that allocates its own malloc arena (up to 8 per core), and every
-    arena keeps freed memory. The driver threads (one per SQLite connection, the DNS resolver)
-    would each grow one: two arenas hold the RSS down at no measurable cost in speed. Must run
-    before those threads start; False (nothing done) off glibc."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(_M_ARENA_MAX, arenas))
 
 
 def shorten_gil_switch_interval(seconds: float) -> None:
@@ -88,7 +68,6 @@ class StartupFreezer:
 class ProcessTuning:
     """What `serve` does to its process, each part switched by a setting."""
 
-    malloc_arenas: int = 2
     switch_interval_ms: float = 1.0
     gc_freeze: bool = True
     quiet_gc: bool = True
@@ -98,16 +77,13 @@ class ProcessTuning:
     @classmethod
     def from_settings(cls, settings: Settings) -> ProcessTuning:
         return cls(
-            malloc_arenas=settings.runtime_malloc_arenas,
             switch_interval_ms=settings.runtime_switch_interval_ms,
             gc_freeze=settings.runtime_gc_freeze,
             quiet_gc=settings.runtime_quiet_gc,
         )
 
     def apply_at_start(self) -> None:
-        """The process-wide parts, before any thread starts (0 leaves the interpreter's default)."""
-        if self.malloc_arenas > 0:
-            limit_malloc_arenas(self.malloc_arenas)
+        """The process-wide part, before any thread starts (0 leaves the interpreter's default)."""
         if self.switch_interval_ms > 0:
             shorten_gil_switch_interval(self.switch_interval_ms / 1000)
 
