@@ -48,8 +48,9 @@ class AppContext:
     def __post_init__(self) -> None:
         self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)
         self.notification_rereads = Coalescer(slots=self.settings.notification_reread_concurrency)
+        slot_book = RateLimitRepository(self.db)
         self.rate_limits = SharedRateLimiter(
-            RateLimitRepository(self.db).book, self.settings.coinpayments_rate_limit_per_second
+            slot_book.book, self.settings.coinpayments_rate_limit_per_second, read_now=slot_book.database_now
         )
 
 
