@@ -13,6 +13,7 @@ from saleor_coinpayments.background_lane import BackgroundLane
 from saleor_coinpayments.coalescing import Coalescer
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
 from saleor_coinpayments.http_transport import outgoing_client
+from saleor_coinpayments.payments.checkout.page_waiters import PageWaiters
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
 from saleor_coinpayments.settings import Settings
@@ -44,10 +45,13 @@ class AppContext:
     configurations: ConfigurationCache = field(default_factory=ConfigurationCache)
     # CoinPayments' limit per client id, shared with every replica through the database.
     rate_limits: SharedRateLimiter = field(init=False)
+    # Pay pages waiting for their payment to change, checked together.
+    page_waiters: PageWaiters = field(init=False)
 
     def __post_init__(self) -> None:
         self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)
         self.notification_rereads = Coalescer(slots=self.settings.notification_reread_concurrency)
+        self.page_waiters = PageWaiters(self.db, self.settings.pay_page_wait_check_seconds)
         slot_book = RateLimitRepository(self.db)
         self.rate_limits = SharedRateLimiter(
             slot_book.book, self.settings.coinpayments_rate_limit_per_second, read_now=slot_book.database_now
@@ -70,4 +74,5 @@ async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
             yield ctx
         finally:
             await ctx.refreshes.aclose()
+            await ctx.page_waiters.aclose()
             await db.dispose()
