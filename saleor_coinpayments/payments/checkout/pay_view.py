@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,8 @@ from saleor_coinpayments.payments.checkout.transaction_session import refresh_if
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
+
+OLD_POLL_SECONDS = 3.0  # how often the page polled before it could wait
 
 
 async def payment_for_token(ctx: AppContext, token: str) -> Payment | None:
@@ -117,19 +120,22 @@ async def wait_for_change(ctx: AppContext, payment: Payment, version: str) -> di
     """The page's view as soon as it differs from `version`, or after PAY_PAGE_WAIT_SECONDS.
 
     While it waits, the payment is kept as fresh as the status poll kept it: the poll's background
-    re-read is asked for at most once per freshness window; its write (or any other replica's)
-    wakes the wait through the process's one check for all waiting pages."""
+    re-read is asked for at most once per freshness window (and never more often than the page's
+    old 3 s poll); its write, or any other replica's, wakes the wait through the process's one
+    check for all waiting pages. The view is computed again only when the payment changed."""
     deadline = time.monotonic() + ctx.settings.pay_page_wait_seconds
-    window = max(ctx.settings.process_refresh_min_seconds, ctx.settings.pay_page_wait_check_seconds)
-    asked_at: float | None = None
+    window = max(ctx.settings.process_refresh_min_seconds, OLD_POLL_SECONDS)
+    asked_at = -math.inf
+    view = await page_view(ctx, payment)
     while True:
-        now = time.monotonic()
-        if asked_at is None or now - asked_at >= window:
+        if time.monotonic() - asked_at >= window:
             current(ctx, payment)  # lead: switch to note_buyer_watching
-            asked_at = now
-        view = await page_view(ctx, payment)
+            asked_at = time.monotonic()
         left = deadline - time.monotonic()
         if view["version"] != version or left <= 0:
-            return view
-        if await ctx.page_waiters.wait(payment, min(left, window - (time.monotonic() - asked_at))):
+            break
+        if await ctx.page_waiters.wait(payment, min(left, asked_at + window - time.monotonic())):
             payment = await ctx.db.reads.payment(payment.id) or payment
+            view = await page_view(ctx, payment)
+    view["now"] = utcnow().isoformat()  # the page sets its countdown's clock from it
+    return view
