@@ -6,18 +6,19 @@ at which one request may start; the book keeps one cursor per client id, the nex
 
 Who goes first. A buyer may be waiting for a live request (initialize, coin choice, cancel,
 status); nobody waits for a background read (the reconciler). So:
-- Background reads book only a slot that is free right now (within half an interval after their
-  lead), and only as many as one booking round trip uses up: at most one slot ahead on a database
-  that answers within an interval. They never build a queue of booked slots that a buyer's
-  request would have to wait behind.
+- Background reads book only a slot that is free right now (within one interval after their lead,
+  aiming at half of it), and only as many as one booking round trip uses up: one slot at a time on
+  a database that answers within an interval. They never build a queue of booked slots that a
+  buyer's request would have to wait behind.
 - A live request books at once, and may take a slot up to one interval before the cursor (the
   `allowance`): the slot interval after the last booking is always free for it. With the
-  background at any demand, a live request waits for a slot at most half an interval plus the
-  background's booking round trip (about 8 ms at 70/s on a database answering in 1 ms).
+  background at any demand, a live request waits for a slot about half an interval plus the
+  background's booking round trip (at most 8–11 ms at 70/s on a database answering in 1–2 ms,
+  tests/unit/coinpayments/test_ratelimit_live_first.py).
 
 Why the sum stays under the cap. Slots are spaced `interval` = 1/(headroom × limit) apart, except
-that a live request may come up to `allowance` early (a generic cell rate algorithm: the cursor
-moves on by one interval from the later of itself and the slot taken). In any window of W seconds
+that a live request may come up to `allowance` early (a generic cell rate algorithm: a booking
+moves the cursor on by one interval a slot from the later of itself and the booking's start). In any window of W seconds
 at most (W + allowance)/interval + 1 slots fall. A request starts at most `tolerance` after its
 slot (later ones are given up and booked again) and takes less than another `tolerance` to reach
 CoinPayments, so the requests arriving in any second come from slots within 1 + 2 × tolerance
