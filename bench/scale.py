@@ -66,8 +66,8 @@ from bench.world import (
     percentile,
 )
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.tables import Payment, core_table
-from saleor_coinpayments.store.types import new_id, utcnow
+from saleor_coinpayments.store.tables import Payment, core_table, new_id
+from saleor_coinpayments.store.types import utcnow
 from tests.integration.simulator.signer import Signer, compact, invoice_body
 
 PAYMENTS = core_table(Payment)
