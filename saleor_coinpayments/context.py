@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
+from saleor_coinpayments.payments.checkout.page_waiters import PageWaiters
 from saleor_coinpayments.runtime import BackgroundLane, Coalescer, SingleFlight, outgoing_client
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
@@ -41,6 +42,8 @@ class AppContext:
     configurations: ConfigurationCache = field(default_factory=ConfigurationCache)
     # CoinPayments' limit per client id, shared with every replica through the database.
     rate_limits: SharedRateLimiter = field(init=False)
+    # Pay pages waiting for their payment to change, checked together.
+    page_waiters: PageWaiters = field(init=False)
 
     def __post_init__(self) -> None:
         self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)
@@ -49,8 +52,10 @@ class AppContext:
             slots=self.settings.notification_reread_concurrency, coalesce=self.settings.notification_coalescing
         )
         self.lane = BackgroundLane(enabled=self.settings.background_lane)
+        self.page_waiters = PageWaiters(self.db, self.settings.pay_page_wait_check_seconds)
+        slot_book = RateLimitRepository(self.db)
         self.rate_limits = SharedRateLimiter(
-            RateLimitRepository(self.db).book, self.settings.coinpayments_rate_limit_per_second
+            slot_book.book, self.settings.coinpayments_rate_limit_per_second, read_now=slot_book.database_now
         )
 
 
@@ -70,4 +75,5 @@ async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
             yield ctx
         finally:
             await ctx.refreshes.aclose()
+            await ctx.page_waiters.aclose()
             await db.dispose()

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     pay_page_requests_per_second: float = Field(
         2.0, gt=0, description="Requests per second one pay page link may make (bursts of 10x), per process."
     )
+    pay_page_wait_seconds: float = Field(
+        25.0, gt=0, le=120, description="A pay page's wait for a change is answered at the latest after this."
+    )
+    pay_page_wait_check_seconds: float = Field(
+        1.0, gt=0, le=30, description="How often a process checks, in one statement, the payments its pages wait on."
+    )
     docs_url: str = Field(
         "", description="Where the app's documentation is published; the public pages link to it. Empty: none."
     )

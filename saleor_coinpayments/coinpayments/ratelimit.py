@@ -1,30 +1,47 @@
 """Client-side limits per CoinPayments client id (the API caps at 70 requests/s, coinpayments.md#rate-limit).
 
 The app uses `SharedRateLimiter`: slots booked in the database (store/rate_limits.py), so every
-replica on one database together stays under the cap. Slots are spaced 1/(0.96 × limit) apart:
-in any second at most 0.96 × limit + 1 requests start (68 of 70), room for about 40 ms of jitter
-between a start and its arrival. (At 0.97, 71 once arrived within one second at the simulator of
-bench/background.py on a machine loaded 3 deep: 69 slots leave too little room.)
-Requests a buyer may be waiting for (initialize, coin choice, status) book the next slot at
-once (those queued behind a booking under way share the next statement); background reads (the
-reconciler) book only a slot that is free right now (within LOOKAHEAD_SECONDS after the lead below),
-so they fill the spare capacity and never push a live request back more than that plus one batch
-(about one booking round trip).
+replica on one database together stays under the cap. A slot is a moment on the database's clock
+at which one request may start; the book keeps one cursor per client id, the next free slot.
+
+Who goes first. A buyer may be waiting for a live request (initialize, coin choice, cancel,
+status); nobody waits for a background read (the reconciler). So:
+- Background reads book only a slot that is free right now (within one interval after their lead,
+  aiming at half of it), and only as many as one booking round trip uses up: one slot at a time on
+  a database that answers within an interval. They never build a queue of booked slots that a
+  buyer's request would have to wait behind.
+- A live request books at once, and may take a slot up to one interval before the cursor (the
+  `allowance`): the slot interval after the last booking is always free for it. With the
+  background at any demand, a live request waits for a slot about half an interval plus the
+  background's booking round trip (at most 8–11 ms at 70/s on a database answering in 1–2 ms,
+  tests/unit/coinpayments/test_ratelimit_live_first.py).
+
+Why the sum stays under the cap. Slots are spaced `interval` = 1/(headroom × limit) apart, except
+that a live request may come up to `allowance` early (a generic cell rate algorithm: a booking
+moves the cursor on by one interval a slot from the later of itself and the booking's start). In any window of W seconds
+at most (W + allowance)/interval + 1 slots fall. A request starts at most `tolerance` after its
+slot (later ones are given up and booked again) and takes less than another `tolerance` to reach
+CoinPayments, so the requests arriving in any second come from slots within 1 + 2 × tolerance
+seconds, and 2 × tolerance + allowance = 1/headroom − 1 keeps them under the limit: 1/0.95 − 1 is
+53 ms, 15 ms of it the allowance, 19 ms each for a late start and the way to CoinPayments.
+(At headroom 0.97 without any allowance, 71 once arrived within one second at the simulator of
+bench/background.py on a machine loaded 3 deep: less than 31 ms for both was too little room.)
 
 Three things keep the slots both used and honoured across replicas on a busy event loop:
-- Timing. Every booking answers when the next free slot comes (booked or not); one reader per
-  client id and process books for all queued ones, sleeps until just before that moment (no
-  blind polling), books enough slots to last one round trip of its statement, and a landed batch
-  wakes every queued read at once (no hand-over reader by reader, one loop pass each).
+- Timing. Every booking answers when the next free slot comes (booked or not); one booker per
+  client id and process books for all queued reads, sleeps until just before that moment (no
+  blind polling), books enough slots to last one round trip of its statement, and hands each slot
+  straight to the read first in line: only the reads that got one wake.
 - The database's clock. A slot is a moment on that clock; `DatabaseClock` places it on this
-  process's clock, and a booking's first slot is at least one round trip ahead (the lead), so
-  its answer arrives before it. Timing slots from the answer's arrival instead shifted a whole
-  batch by that answer's way back, and batches of different bookings bunched at CoinPayments.
+  process's clock, from the reading with the shortest round trip. A new process first reads the
+  database's clock a few times on warm connections before it books anything: its very first
+  statement pays for opening the connection on the way there, which misplaced a whole batch of
+  slots by half of that (tens to hundreds of ms), and a restarted replica's requests then arrived
+  on top of the other replicas' (93 within one second after a restart). Later bookings start at
+  least one round trip ahead (the lead), so their answer arrives before their slot.
 - Lateness. A request that could not start within `tolerance` of its slot (the loop was busy)
   gives it up and books again (a live one at most LIVE_REBOOKS times): starts, not only slots,
   then stay within the limit.
-Measured before (bench/background.py): polling every lookahead/2 with batches of 4 left a third
-of the slots empty at 50-100 ms round trips, and up to 83 requests arrived within one second.
 
 `TokenBucket` / `limiter_for` is the per-process bucket for clients made outside the app
 (a CoinPaymentsClient without a limiter, tools and tests).
@@ -46,17 +63,21 @@ from prometheus_client import Counter, Histogram
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-# book(key, interval, within, count, lead) -> (seconds until the first slot booked, or None when
-# `within` refused; seconds until the next slot nobody holds; the database's now, epoch seconds).
-BookSlot = Callable[[str, float, float | None, int, float], Awaitable[tuple[float | None, float, float]]]
+# book(key, interval, within, count, lead, allowance) -> (seconds until the first slot booked, or
+# None when `within` refused; seconds until the next slot nobody holds; the database's now, epoch
+# seconds).
+BookSlot = Callable[[str, float, float | None, int, float, float], Awaitable[tuple[float | None, float, float]]]
+# The database's now, epoch seconds (one cheap statement on the booking's own connections).
+ReadNow = Callable[[], Awaitable[float]]
 
-HEADROOM = 0.96
-LOOKAHEAD_SECONDS = 0.05
-BACKGROUND_BATCH = 4  # background slots booked per statement when reads queue up in this process…
+HEADROOM = 0.95
+BACKGROUND_WINDOW = 1.0  # background reads book a slot free within this many intervals after their lead
+BACKGROUND_BATCH = 1  # background slots booked per statement: one on a database answering within an interval…
 MAX_BATCH = 16  # …or more, to last one booking round trip, but never more than this
+SYNC_READS = 3  # readings of the database's clock a new process takes before its first booking
 MAX_LEAD_SECONDS = 0.5  # a booking's first slot is at least its round trip ahead, at most this
 LIVE_REBOOKS = 2
-AIM = 0.75  # a background booking is sent this share of the lookahead before the next slot is free
+AIM = 0.5  # a background booking is sent this share of the lookahead before the next slot is free
 
 LIMITER_WAITS = Histogram(
     "coinpayments_rate_limiter_wait_seconds",
@@ -123,11 +144,10 @@ def client_key(client_id: str) -> str:
 
 @dataclass
 class _ClientSlots:
-    """One client id's background bookings in this process."""
+    """One client id's bookings in this process."""
 
-    booking: bool = False  # a reader is booking for the queue right now
-    landed: asyncio.Event = field(default_factory=asyncio.Event)  # set (and replaced) after each booking
-    queued: int = 0  # background reads waiting for a slot
+    waiting: deque[asyncio.Future[float]] = field(default_factory=deque)  # background reads queued for a slot
+    booker: asyncio.Task[None] | None = None  # books for them, one statement per batch
     spare: deque[float] = field(default_factory=deque)  # booked slots not handed out yet (monotonic)
     free_at: float = 0.0  # when the next slot nobody holds comes, as last seen (monotonic)
     round_trip: float = 0.0  # a booking statement's round trip: quick to rise, slow to fall
@@ -141,19 +161,27 @@ class DatabaseClock:
     A slot is a moment on the database's clock. Timing it from when the booking's answer arrived
     makes it late by the answer's way back, which differs from booking to booking (tens of ms on a
     busy event loop, and a batch shifts all its slots alike), so slots of different bookings
-    bunched at CoinPayments. The offset is taken from the booking with the shortest round trip
-    (its midpoint is off by at most half of that), renewed every RESYNC_SECONDS."""
+    bunched at CoinPayments. The offset is taken from the reading with the shortest round trip
+    (its midpoint is off by at most half of that). After RESYNC_SECONDS a reading of up to twice
+    that round trip renews it (the clocks drift apart slowly), a slower one only after
+    FORGET_SECONDS: one statement stalled on its way there must not move every slot after it."""
 
     RESYNC_SECONDS = 60.0
+    FORGET_SECONDS = 600.0
 
     def __init__(self) -> None:
         self._offset = 0.0
         self._trip = math.inf
         self._taken_at = -math.inf
 
+    @property
+    def trip(self) -> float:
+        """The round trip of the reading in use (inf before the first)."""
+        return self._trip
+
     def observe(self, sent: float, received: float, database_now: float) -> None:
-        trip = received - sent
-        if trip <= self._trip or received - self._taken_at > self.RESYNC_SECONDS:
+        trip, age = received - sent, received - self._taken_at
+        if trip <= self._trip or (age > self.RESYNC_SECONDS and trip <= 2 * self._trip) or age > self.FORGET_SECONDS:
             self._offset = database_now - (sent + received) / 2
             self._trip, self._taken_at = trip, received
 
@@ -170,20 +198,27 @@ class SharedRateLimiter:
         rate: float,
         *,
         headroom: float = HEADROOM,
-        lookahead: float = LOOKAHEAD_SECONDS,
+        lookahead: float | None = None,
         sleep: Sleep = asyncio.sleep,
+        read_now: ReadNow | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.interval = 1.0 / (rate * headroom)
-        self.lookahead = max(lookahead, self.interval)
-        # Starts at most D late keep any second at or under `rate` while D < 1/headroom - 1 (42 ms
-        # for 0.96): a request may start half that late, the other half is left for the way to
-        # the socket. A later one is rebooked, not sent (see acquire).
-        self.tolerance = (1 / headroom - 1) / 2
+        self.lookahead = self.interval * BACKGROUND_WINDOW if lookahead is None else lookahead
+        # Room for the sum to stay under `rate` in any second (see the module doc): 53 ms at 0.95.
+        # A live request may come up to one interval early, but never use more than half the room;
+        # of the rest, a request may start half late, the other half is the way to the socket. A
+        # later start is rebooked, not sent (see acquire).
+        room = 1 / headroom - 1
+        self.allowance = min(self.interval, room / 2)
+        self.tolerance = (room - self.allowance) / 2
         self.clock = DatabaseClock()
         self._book = book
         self._sleep = sleep
+        self._read_now = read_now
+        self._synced = read_now is None
+        self._syncing: asyncio.Lock | None = None
         self._clients: dict[str, _ClientSlots] = {}
 
     def for_client(self, client_id: str, *, background: bool = False) -> ClientRateLimit:
@@ -192,6 +227,8 @@ class SharedRateLimiter:
     async def acquire(self, key: str, *, background: bool) -> float:
         started = time.monotonic()
         priority = "background" if background else "live"
+        if not self._synced:
+            await self._sync_clock()
         for attempt in itertools.count():
             slot = await self._background_slot(key) if background else await self._live_slot(key)
             if (delay := slot - time.monotonic()) > 0:
@@ -207,8 +244,26 @@ class SharedRateLimiter:
         LIMITER_WAITS.labels(priority=priority).observe(waited)
         return waited
 
+    async def _sync_clock(self) -> None:
+        """Read the database's clock SYNC_READS times before the first booking (see the module
+        doc): the first reading opens the connection, the later ones find it warm."""
+        assert self._read_now is not None
+        if self._syncing is None:
+            self._syncing = asyncio.Lock()
+        async with self._syncing:
+            for _ in range(SYNC_READS if not self._synced else 0):
+                sent = time.monotonic()
+                database_now = await self._read_now()
+                self.clock.observe(sent, time.monotonic(), database_now)
+            self._synced = True
+
     def _slots(self, key: str) -> _ClientSlots:
-        return self._clients.setdefault(key, _ClientSlots())
+        slots = self._clients.get(key)
+        if slots is None:
+            # The first booking's lead: a round trip as the clock's readings measured it.
+            trip = self.clock.trip if math.isfinite(self.clock.trip) else 0.0
+            slots = self._clients[key] = _ClientSlots(round_trip=trip)
+        return slots
 
     async def _live_slot(self, key: str) -> float:
         """The next slot (monotonic), booked at once. Live reads that arrive while a booking is
@@ -230,7 +285,7 @@ class SharedRateLimiter:
                 if not batch:
                     continue
                 try:
-                    first = await self._booked(key, None, len(batch))
+                    first = await self._booked(key, None, len(batch), self.allowance)
                 except Exception as exc:  # the database: each request of the batch fails with it
                     for waiter in batch:
                         if not waiter.done():
@@ -247,12 +302,14 @@ class SharedRateLimiter:
         finally:
             slots.live_booker = None
 
-    async def _booked(self, key: str, within: float | None, count: int) -> float | None:
+    async def _booked(self, key: str, within: float | None, count: int, allowance: float = 0.0) -> float | None:
         """One booking statement: the first slot booked (monotonic), or None when refused; also
         remembers when the next free slot comes and how long the statement took."""
         slots = self._slots(key)
         sent = time.monotonic()
-        first, next_free, database_now = await self._book(key, self.interval, within, count, self._lead(slots))
+        first, next_free, database_now = await self._book(
+            key, self.interval, within, count, self._lead(slots), allowance
+        )
         received = time.monotonic()
         self.clock.observe(sent, received, database_now)
         slots.free_at = self.clock.local(database_now + next_free)
@@ -260,43 +317,62 @@ class SharedRateLimiter:
         return None if first is None else self.clock.local(database_now + first)
 
     async def _background_slot(self, key: str) -> float:
-        """A background slot (monotonic): a spare one booked earlier, or, when no reader is
-        booking, new ones for the queued reads; else wait for the booking under way to land.
-        A landed batch wakes every queued read at once (no hand-over one by one)."""
+        """A background slot (monotonic): a spare one booked earlier, or one the client id's
+        booker hands over when it has booked it."""
         slots = self._slots(key)
-        slots.queued += 1
-        try:
-            while True:
-                if slots.spare:
-                    return slots.spare.popleft()
-                if not slots.booking:
-                    return await self._book_batch(key, slots)
-                await slots.landed.wait()
-        finally:
-            slots.queued -= 1
+        if slots.spare:
+            return slots.spare.popleft()
+        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        slots.waiting.append(waiter)
+        if slots.booker is None:
+            slots.booker = asyncio.get_running_loop().create_task(self._book_background(key, slots))
+        return await waiter
 
-    async def _book_batch(self, key: str, slots: _ClientSlots) -> float:
-        """Book for the queue: sleep until the next free slot is nearly within the lookahead, book
-        as many as are queued (a batch), keep all but the first as spares; wake the queue after."""
-        slots.booking = True
+    async def _book_background(self, key: str, slots: _ClientSlots) -> None:
+        """Book for the queued background reads until none is left: sleep until the next free slot
+        is nearly within the window, book a batch, hand each slot to the read first in line.
+
+        Only the reads that got a slot wake (one loop pass each): waking the whole queue after
+        every booking cost a pass per queued read, and on a busy loop that made every read late
+        for its slot, so it gave the slot up and booked again, forever."""
         try:
-            while True:
+            while self._pending(slots):
                 # Land (half a round trip after sending) with the next free slot AIM × lookahead
                 # beyond the lead: inside the window, and before the slot has passed.
                 ahead = self._lead(slots) + self.lookahead * AIM + slots.round_trip / 2
                 pause = slots.free_at - ahead - time.monotonic()
                 if pause > 0:
                     await self._sleep(pause)
-                count = max(1, min(self._batch(slots), slots.queued))
-                first = await self._booked(key, self.lookahead, count)
-                if first is not None:
-                    break
-            slots.spare.extend(first + self.interval * n for n in range(1, count))
-            return first
+                    continue  # reads may have gone meanwhile
+                count = max(1, min(self._batch(slots), self._pending(slots)))
+                try:
+                    first = await self._booked(key, self.lookahead, count)
+                except Exception as exc:  # the database: the reads queued fail with it
+                    while slots.waiting:
+                        if not (waiter := slots.waiting.popleft()).done():
+                            waiter.set_exception(exc)
+                    continue
+                if first is None:
+                    continue
+                for n in range(count):
+                    slot = first + self.interval * n
+                    while slots.waiting and slots.waiting[0].done():  # a cancelled read
+                        slots.waiting.popleft()
+                    if slots.waiting:
+                        slots.waiting.popleft().set_result(slot)
+                    else:
+                        slots.spare.append(slot)
+        except BaseException:  # shutdown
+            while slots.waiting:
+                slots.waiting.popleft().cancel()
+            raise
         finally:
-            slots.booking = False
-            landed, slots.landed = slots.landed, asyncio.Event()
-            landed.set()
+            slots.booker = None
+
+    @staticmethod
+    def _pending(slots: _ClientSlots) -> int:
+        """Background reads still waiting for a slot."""
+        return sum(1 for waiter in slots.waiting if not waiter.done())
 
     @staticmethod
     def _lead(slots: _ClientSlots) -> float:

@@ -103,7 +103,7 @@ class Dispatcher:
         """Queue notifications; must be called on the event loop (API handlers are)."""
         for n in notifications:
             record = self._record(n, encode(n.body))
-            if self.faults.take("webhook_drop"):
+            if self.faults.take("webhook_drop") or self.faults.lose_by_chance():
                 record.outcome = "dropped"
                 continue
             copies = [record]

@@ -7,6 +7,7 @@ control endpoints keep working while the "CoinPayments" side misbehaves.
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
 from dataclasses import dataclass, fields
@@ -25,6 +26,7 @@ _CAMEL = {
     "latency_path": "latencyPath",
     "rate_limit_per_second": "rateLimitPerSecond",
     "webhook_drop": "webhookDrop",
+    "webhook_drop_percent": "webhookDropPercent",
     "webhook_duplicate": "webhookDuplicate",
     "webhook_reorder": "webhookReorder",
     "webhook_delay_seconds": "webhookDelaySeconds",
@@ -43,6 +45,7 @@ class Faults:
     latency_path: str | None = None
     rate_limit_per_second: float | None = None  # token bucket → 429 (coinpayments.md#rate-limit: 70 req/s)
     webhook_drop: int = 0  # the next N notifications are never sent
+    webhook_drop_percent: int = 0  # each notification is never sent with this chance (0-100)
     webhook_duplicate: int = 0  # the next N notifications are sent twice
     webhook_reorder: int = 0  # hold the next N notifications, then send them newest first
     webhook_delay_seconds: float = 0.0  # wait before sending each notification
@@ -73,6 +76,8 @@ class Faults:
                         value = float(value)
                 elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise ValueError(f"{key} takes a non-negative integer")
+                if name == "webhook_drop_percent" and value > 100:
+                    raise ValueError("webhookDropPercent is a percentage (0-100)")
                 if name == "fail_status" and not 500 <= value <= 599:
                     raise ValueError("failStatus must be a 5xx status")
                 setattr(self, name, value)
@@ -88,6 +93,11 @@ class Faults:
             return Decimal(repr(value)) if isinstance(value, float) else value
 
         return {camel: plain(getattr(self, name)) for name, camel in _CAMEL.items()}
+
+    def lose_by_chance(self) -> bool:
+        """Whether this notification is one of the `webhook_drop_percent` lost."""
+        with self._lock:
+            return self.webhook_drop_percent > 0 and random.randrange(100) < self.webhook_drop_percent
 
     def take(self, counter: str) -> bool:
         """Use one unit of a countdown fault; True if it applied."""

@@ -1,9 +1,11 @@
 """All SQL of the shared CoinPayments rate limiter: one atomic statement books the next slot.
 
-A slot is a moment, on the database's clock, at which one request may start. Booking moves the
-client id's `next_slot` one interval past max(next_slot, now) in a single UPDATE … RETURNING, so
-however many replicas book at once (row lock on PostgreSQL, the single writer on SQLite), no two
-get the same slot and slots are never closer than one interval. Every booking also answers when
+A slot is a moment, on the database's clock, at which one request may start. `next_slot` is the
+client id's cursor. A booking of `count` slots starts at max(next_slot − allowance, now + lead) and
+moves the cursor `count` intervals past the later of itself and that start, in a single UPDATE …
+RETURNING, so however many replicas book at once (row lock on PostgreSQL, the single writer on
+SQLite) the slots keep to the rule: never closer than one interval, except that a booking with an
+allowance (a live request) may come that much before the cursor. Every booking also answers when
 the next slot nobody holds comes, refused or not, so a background booker can time its next try.
 """
 
@@ -35,11 +37,13 @@ class _Statements:
     def __init__(self, postgres: bool) -> None:
         now = _database_now(postgres)
         latest = func.greatest if postgres else func.max  # SQLite's two-argument max is scalar
-        start = latest(_SLOTS.c.next_slot, now + bindparam("lead", type_=_SECONDS))
-        book = update(_SLOTS).where(_SLOTS.c.client_key == bindparam("of_key"))
-        self.book = book.values(next_slot=start + bindparam("step", type_=_SECONDS)).returning(
-            _SLOTS.c.next_slot - now, now
+        start = latest(
+            _SLOTS.c.next_slot - bindparam("allowance", type_=_SECONDS), now + bindparam("lead", type_=_SECONDS)
         )
+        cursor = latest(_SLOTS.c.next_slot, start) + bindparam("step", type_=_SECONDS)
+        book = update(_SLOTS).where(_SLOTS.c.client_key == bindparam("of_key"))
+        self.book = book.values(next_slot=cursor).returning(_SLOTS.c.next_slot - now, now)
+        self.now = select(now)
         # `within`: only if the next free slot is at most `window` (lead + within) seconds away.
         self.book_within = self.book.where(_SLOTS.c.next_slot <= now + bindparam("window", type_=_SECONDS))
         self.next_free = select(_SLOTS.c.next_slot - now, now).where(_SLOTS.c.client_key == bindparam("of_key"))
@@ -63,18 +67,32 @@ class RateLimitRepository:
         self._known: set[str] = set()
 
     async def book(
-        self, client_key: str, interval: float, within: float | None, count: int = 1, lead: float = 0.0
+        self,
+        client_key: str,
+        interval: float,
+        within: float | None,
+        count: int = 1,
+        lead: float = 0.0,
+        allowance: float = 0.0,
     ) -> Booking:
         """Book the next `count` slots of `client_key` (one interval apart), none sooner than `lead`
-        seconds from now (the answer must arrive before its slot); with `within`, only if the next
-        free slot is at most that many seconds after that.
+        seconds from now (the answer must arrive before its slot) and the first up to `allowance`
+        (at most one interval) before the next free one; with `within`, only if the next free slot
+        is at most that many seconds after the lead.
 
         A point unit (store/point_writes.py): one booking precedes every CoinPayments request, and
         through a session it cost more CPU than the request. Each statement is atomic by itself,
         so PostgreSQL runs them without a transaction around them."""
         writes = self._db.writes
         statements = _STATEMENTS[writes.is_postgres]
-        params = {"of_key": client_key, "lead": lead, "step": interval * count}
+        if not 0 <= allowance <= interval:
+            raise ValueError("the allowance is between 0 and one interval")
+        params = {
+            "of_key": client_key,
+            "lead": lead,
+            "allowance": allowance,
+            "step": interval * count,
+        }
         if within is None:
             statement = statements.book
         else:
@@ -90,5 +108,24 @@ class RateLimitRepository:
         if booked is None:
             assert refused is not None, "the client's row exists"
             return Booking(None, max(0.0, float(refused[0])), float(refused[1]))
-        next_free = max(0.0, float(booked[0]))
-        return Booking(max(0.0, next_free - interval * count), next_free, float(booked[1]))
+        next_free = float(booked[0])
+        return Booking(_first_slot(next_free, interval, count, lead, allowance), next_free, float(booked[1]))
+
+    async def database_now(self) -> float:
+        """The database's now (epoch seconds), on the bookings' own connections: the limiter reads
+        it to set its clock before its first booking."""
+        writes = self._db.writes
+        async with writes.unit(atomic=False) as unit:
+            row = await unit.fetch_one(_STATEMENTS[writes.is_postgres].now, {})
+        assert row is not None
+        return float(row[0])
+
+
+def _first_slot(next_free: float, interval: float, count: int, lead: float, allowance: float) -> float:
+    """The booking's first slot (seconds from the database's now), from the cursor it left.
+
+    RETURNING sees only the new cursor, `count` intervals past the later of the old cursor and the
+    start. A start at or after the old cursor is `count` intervals back from the new one (and is
+    the lead when the allowance was not used); an earlier one was the allowance before the old
+    cursor, and so later than the lead: the later of the two is the start either way."""
+    return max(0.0, lead, next_free - interval * count - allowance)

@@ -1,4 +1,6 @@
-"""The buyer's pay page (`checkoutPage: app`): `/pay/<token>`, its JSON status and the coin choice.
+"""The buyer's pay page (`checkoutPage: app`): `/pay/<token>`, its JSON status, its wait for a
+change (`/wait?version=…`, answered when the view changes or after PAY_PAGE_WAIT_SECONDS) and the
+coin choice.
 
 Routes only check the token, the rate and the body; the work is payments/checkout/pay_view.py and
 coin_choice.py. An unknown or malformed token is a plain 404 that says nothing about why. Every
@@ -28,6 +30,7 @@ router = APIRouter()
 
 ASSETS = {"pay.css": "text/css; charset=utf-8", "pay.js": "text/javascript; charset=utf-8"}
 MAX_BODY_BYTES = 1024
+VERSION_MAX_CHARS = 64
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -97,6 +100,14 @@ async def pay_page(ctx: Ctx, token: str) -> HTMLResponse:
 async def pay_status(request: Request, ctx: Ctx, token: str) -> JSONResponse:
     payment = await _payment(request, ctx, token)
     return _json(await pay_view.page_view(ctx, pay_view.current(ctx, payment)))
+
+
+@router.get(f"{PAY_PATH}/{{token}}/wait")
+async def pay_wait(request: Request, ctx: Ctx, token: str, version: str = "") -> JSONResponse:
+    payment = await _payment(request, ctx, token)
+    if len(version) > VERSION_MAX_CHARS:
+        raise HttpError(400, "INVALID_VERSION", "Send back the version the page shows.")
+    return _json(await pay_view.wait_for_change(ctx, payment, version))
 
 
 @router.post(f"{PAY_PATH}/{{token}}/coin")

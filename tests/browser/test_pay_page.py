@@ -169,3 +169,45 @@ def test_a_bad_token_is_a_plain_404(world: World, browser: Any) -> None:
         assert answer.status_code == 404
         assert "payment" not in answer.text
         assert "invoice" not in answer.text.lower()
+
+
+def test_the_page_waits_on_the_app_instead_of_polling(world: World, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    link, invoice_id = _pay_link(world)
+    page = browser.new_page(viewport=PHONE)
+    errors = script_errors(page)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(link)
+    page.locator(".coin", has_text="LTCT").click()
+    expect(page.locator("#pay-address")).not_to_be_empty()
+    world.sim.pay(invoice_id, amount="full", confirmations=0, currency="1002")
+    expect(page.locator("#state")).to_have_text(re.compile("payment seen|paid"), timeout=20_000)
+    followed = [url for url in asked if url.startswith(link + "/")]
+    assert any("/wait?version=" in url for url in followed)
+    assert [url for url in followed if url.endswith("/status")] == [f"{link}/status"], "one status read, then waits"
+    assert errors == []
+
+
+def test_without_the_wait_the_page_polls_on_its_timer(world: World, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    link, invoice_id = _pay_link(world)
+    page = browser.new_page(viewport=PHONE)
+    errors = script_errors(page)
+    refused: list[str] = []
+
+    def unavailable(route: Any) -> None:  # as behind a proxy that cuts long requests
+        refused.append(route.request.url)
+        route.fulfill(status=502, body="Bad gateway")
+
+    page.route(re.compile(r".*/wait\?version=.*"), unavailable)
+    page.goto(link)
+    page.locator(".coin", has_text="LTCT").click()
+    expect(page.locator("#pay-address")).not_to_be_empty()
+    world.sim.pay(invoice_id, amount="full", confirmations=0, currency="1002")
+    expect(page.locator("#state")).to_have_text(re.compile("payment seen|paid"), timeout=20_000)
+    assert refused, "the page tried to wait first"
+    assert len(refused) == 1, "after a failed wait it polls on its timer, and waits again only later"
+    assert [error for error in errors if "502" not in error] == [], "only the refused wait's own log line"

@@ -5,10 +5,18 @@ amounts, the chosen coin (address, exact amount, URI, QR, expiry, live status), 
 and the way back to the shop. Never the invoice id, the Saleor ids, the hosted links or anything of
 another payment. Reads follow `transactionProcess`: the stored state is the answer, and CoinPayments
 is asked again, in the background, only when the last read is older than `PROCESS_REFRESH_MIN_SECONDS`.
+
+The page waits on the app instead of polling: `wait_for_change` answers when the view differs from
+the version the page shows (a re-read or a notification changed the payment, in any replica) or
+after `PAY_PAGE_WAIT_SECONDS`, and the page then asks again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +28,8 @@ from saleor_coinpayments.payments.checkout.transaction_session import refresh_if
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
+
+OLD_POLL_SECONDS = 3.0  # how often the page polled before it could wait
 
 
 async def payment_for_token(ctx: AppContext, token: str) -> Payment | None:
@@ -83,7 +93,7 @@ async def page_view(ctx: AppContext, payment: Payment) -> dict[str, Any]:
     if state in ("expired", "cancelled"):
         back = details.get("cancel_url")
     chosen = chosen_coin_data(payment)
-    return {
+    view: dict[str, Any] = {
         "shop": details.get("shop_name") or (config.name if config else ""),
         "amount": Money.of(payment.amount, payment.currency).as_str(),
         "currency": payment.currency,
@@ -95,3 +105,37 @@ async def page_view(ctx: AppContext, payment: Payment) -> dict[str, Any]:
         "returnUrl": back,
         "now": utcnow().isoformat(),
     }
+    view["version"] = view_version(view)
+    return view
+
+
+def view_version(view: dict[str, Any]) -> str:
+    """A short fingerprint of what the page shows (not the server's clock): the page sends it back
+    when it waits, and a different one means there is something new to show."""
+    shown = {key: value for key, value in view.items() if key not in ("now", "version")}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+async def wait_for_change(ctx: AppContext, payment: Payment, version: str) -> dict[str, Any]:
+    """The page's view as soon as it differs from `version`, or after PAY_PAGE_WAIT_SECONDS.
+
+    While it waits, the payment is kept as fresh as the status poll kept it: the poll's background
+    re-read is asked for at most once per freshness window (and never more often than the page's
+    old 3 s poll); its write, or any other replica's, wakes the wait through the process's one
+    check for all waiting pages. The view is computed again only when the payment changed."""
+    deadline = time.monotonic() + ctx.settings.pay_page_wait_seconds
+    window = max(ctx.settings.process_refresh_min_seconds, OLD_POLL_SECONDS)
+    asked_at = -math.inf
+    view = await page_view(ctx, payment)
+    while True:
+        if time.monotonic() - asked_at >= window:
+            current(ctx, payment)  # lead: switch to note_buyer_watching
+            asked_at = time.monotonic()
+        left = deadline - time.monotonic()
+        if view["version"] != version or left <= 0:
+            break
+        if await ctx.page_waiters.wait(payment, min(left, asked_at + window - time.monotonic())):
+            payment = await ctx.db.reads.payment(payment.id) or payment
+            view = await page_view(ctx, payment)
+    view["now"] = utcnow().isoformat()  # the page sets its countdown's clock from it
+    return view

@@ -1,5 +1,8 @@
-// The pay page: shows the coins, asks the app for the chosen coin's address, and follows the payment
-// through `<base>/status`. Only textContent is ever set (no HTML from data); no third-party code.
+// The pay page: shows the coins, asks the app for the chosen coin's address, and follows the payment:
+// it waits on `<base>/wait?version=…` (the app answers when what the page shows changed, or after
+// about 25 s, and the page asks again). When waiting fails (an app without it, a proxy that cuts
+// long requests, a network error) the page polls `<base>/status` on a timer as before, and tries
+// waiting again after a while. Only textContent is ever set (no HTML from data); no third-party code.
 "use strict";
 
 (() => {
@@ -7,6 +10,8 @@
   const base = main.dataset.base;
   const $ = (id) => document.getElementById(id);
   const POLL_MS = 3000;
+  const WAIT_RETRY_MS = 60000; // after a failed wait, poll on the timer this long before waiting again
+  let waitAgainAt = 0;
   let view = null;
   let clockOffset = 0; // server time - local time, so the countdown follows the server
   let pollTimer = null;
@@ -121,6 +126,10 @@
     tick();
   }
 
+  function finished() {
+    return Boolean(view) && (view.state === "paid" || view.state === "expired" || view.state === "cancelled");
+  }
+
   async function poll() {
     try {
       const { status, data } = await request("GET", "/status");
@@ -133,8 +142,34 @@
     } catch (_) {
       // A network hiccup: the next poll tries again.
     }
-    if (view && (view.state === "paid" || view.state === "expired" || view.state === "cancelled")) return;
-    pollTimer = window.setTimeout(poll, POLL_MS);
+    next();
+  }
+
+  async function wait() {
+    let waited = false;
+    try {
+      const version = view && view.version ? view.version : "";
+      const { status, data } = await request("GET", `/wait?version=${encodeURIComponent(version)}`);
+      if (status === 200 && data && data.version) {
+        render(data);
+        waited = true;
+      }
+    } catch (_) {
+      waited = false;
+    }
+    if (!waited) waitAgainAt = Date.now() + WAIT_RETRY_MS;
+    next();
+  }
+
+  // What comes after an answer: nothing once the payment is settled, a wait when the app answers
+  // waits, else a poll on the timer.
+  function next() {
+    if (finished()) return;
+    if (view && view.version && Date.now() >= waitAgainAt) {
+      pollTimer = window.setTimeout(wait, 0);
+    } else {
+      pollTimer = window.setTimeout(poll, POLL_MS);
+    }
   }
 
   async function choose(coin) {

@@ -48,7 +48,8 @@ def test_the_status_reveals_only_this_payment_and_keeps_to_its_rate(world: World
     assert status.status_code == 200
     view = status.json()
     assert set(view) == {
-        "shop", "amount", "currency", "state", "stateText", "expiresAt", "coins", "payment", "returnUrl", "now"
+        "shop", "amount", "currency", "state", "stateText", "expiresAt", "coins", "payment", "returnUrl", "now",
+        "version",
     }  # fmt: skip
     assert view["state"] == "waiting"
     assert view["stateText"] == "waiting for payment"

@@ -201,3 +201,15 @@ def test_expiry_noticed_by_a_read_is_notified(receiver: Receiver) -> None:
         assert sim.status(invoice) == "timedOut"
         sim.wait_deliveries()
         assert types(receiver) == ["InvoiceTimedOut"]
+
+
+def test_a_share_of_notifications_is_lost_by_chance(sim: Sim, receiver: Receiver) -> None:
+    subscribe(sim, receiver.url(), ["invoiceCreated"])
+    assert sim.control("POST", "/faults", {"webhookDropPercent": 101}).status_code == 400
+    sim.control("POST", "/faults", {"webhookDropPercent": 100})
+    sim.create(white_label())
+    sim.control("POST", "/faults", {"webhookDropPercent": 0})
+    sim.create(white_label())
+    sim.wait_deliveries()
+    assert types(receiver) == ["InvoiceCreated"], "the first was lost, the second sent"
+    assert [d["outcome"] for d in sim.control("GET", "/deliveries?outcome=dropped").json()] == ["dropped"]

@@ -86,3 +86,27 @@ async def test_a_lead_keeps_the_first_slot_one_answer_away_and_moves_the_window(
         assert (await repository.book("client-e", 1.0, within=0.5, lead=31.0)).first == pytest.approx(31.0, abs=1.0)
     finally:
         await db.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_live_booking_may_come_one_allowance_before_the_cursor_and_moves_it_on(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        repository = RateLimitRepository(db)
+        background = await repository.book("client-f", INTERVAL, within=1.0)  # its slot is now
+        assert background.next_free == pytest.approx(INTERVAL, abs=INTERVAL / 10)
+        live = await repository.book("client-f", INTERVAL, None, allowance=INTERVAL)
+        assert live.first == pytest.approx(0, abs=INTERVAL / 10), "the slot interval after the cursor was free for it"
+        assert live.next_free == pytest.approx(2 * INTERVAL, abs=INTERVAL / 10), "and the cursor moved one interval on"
+        again = await repository.book("client-f", INTERVAL, None, allowance=INTERVAL)
+        assert again.first == pytest.approx(INTERVAL, abs=INTERVAL / 10), "the allowance is a burst of one, not a lane"
+        batch = await repository.book("client-f", INTERVAL, None, count=3, allowance=INTERVAL)
+        assert batch.first == pytest.approx(2 * INTERVAL, abs=INTERVAL / 10)
+        assert batch.next_free == pytest.approx(6 * INTERVAL, abs=INTERVAL / 10), "three intervals for three slots"
+        refused = await repository.book("client-f", INTERVAL, within=1.0)
+        assert refused.first is None, "a background booking never takes the allowance"
+        with pytest.raises(ValueError, match="allowance"):
+            await repository.book("client-f", INTERVAL, None, allowance=2 * INTERVAL)
+        assert (await repository.database_now()) == pytest.approx(time.time(), abs=60)
+    finally:
+        await db.dispose()

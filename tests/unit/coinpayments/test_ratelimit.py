@@ -9,6 +9,7 @@ import pytest
 
 from saleor_coinpayments.coinpayments import ratelimit
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter, TokenBucket, limiter_for, reset_registry
+from tests.unit.coinpayments import slot_rule
 
 
 class FakeTime:
@@ -87,17 +88,23 @@ class FakeSlots:
         self.booked = 0
 
     async def book(
-        self, key: str, interval: float, within: float | None, count: int = 1, lead: float = 0.0
+        self,
+        key: str,
+        interval: float,
+        within: float | None,
+        count: int = 1,
+        lead: float = 0.0,
+        allowance: float = 0.0,
     ) -> tuple[float | None, float, float]:
         self.calls.append((key, within))
         await asyncio.sleep(0)  # a statement: other tasks run meanwhile
         now = self.time.now
-        start = max(self.next_slot.get(key, 0.0), now + lead)
-        if within is not None and self.next_slot.get(key, 0.0) > now + lead + within:
-            return None, start - now, now
-        self.next_slot[key] = start + interval * count
+        booked = slot_rule.book(self.next_slot.get(key, 0.0), now, interval, within, count, lead, allowance)
+        self.next_slot[key] = booked.cursor
+        if booked.first is None:
+            return None, booked.cursor - now, now
         self.booked += count
-        return start - now, self.next_slot[key] - now, now
+        return booked.first - now, booked.cursor - now, now
 
 
 @pytest.mark.asyncio
@@ -136,7 +143,7 @@ async def test_background_reads_book_only_free_slots_and_live_requests_go_first(
 
 
 @pytest.mark.asyncio
-async def test_queued_background_reads_share_bookings_and_every_slot_is_used_once(
+async def test_queued_background_reads_on_a_quick_database_book_one_slot_at_a_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     time = FakeTime()
@@ -144,9 +151,17 @@ async def test_queued_background_reads_share_bookings_and_every_slot_is_used_onc
     slots = FakeSlots(time)
     limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
     reader = limiter.for_client("c", background=True)
-    await asyncio.gather(*(reader.acquire() for _ in range(8)))
+    horizons: list[float] = []
+
+    async def read() -> None:
+        await reader.acquire()
+        horizons.append(slots.next_slot["c"] - time.now)
+
+    await asyncio.gather(*(read() for _ in range(8)))
     assert slots.booked == 8  # one slot per read, never more
-    assert len(slots.calls) <= 4  # but fewer statements than reads
+    # The database answers at once: no slot is booked before it is nearly due, so when a read
+    # starts the next free slot is at most one interval away (a buyer's request would wait no more).
+    assert max(horizons) <= limiter.interval * 1.0001
 
 
 @pytest.mark.asyncio
@@ -173,8 +188,11 @@ async def test_live_requests_queued_behind_a_booking_share_the_next_one_and_each
     assert slots.booked == 10  # one slot per request, never more
     assert len(slots.calls) == 2  # two statements for ten requests
     assert all(within is None for _, within in slots.calls)  # booked at once, as live requests are
-    gaps = [b - a for a, b in zip(sorted(started), sorted(started)[1:], strict=False)]
-    assert min(gaps) == pytest.approx(limiter.interval)  # never two in one slot
+    # Within each booking one interval apart; a live booking may take a slot up to one interval
+    # before the cursor, so at most two ever share an interval (the bound the limit allows for).
+    ordered = sorted(started)
+    assert all(b - a >= limiter.interval * 0.999 for a, b in zip(ordered, ordered[2:], strict=False))
+    assert ordered[-1] - ordered[0] >= (len(ordered) - 2) * limiter.interval * 0.999
 
 
 @pytest.mark.asyncio
@@ -183,7 +201,7 @@ async def test_a_failed_live_booking_fails_its_batch_and_the_next_request_books_
     gate = asyncio.Event()
 
     async def book(
-        key: str, interval: float, within: float | None, count: int, lead: float
+        key: str, interval: float, within: float | None, count: int, lead: float, allowance: float
     ) -> tuple[float | None, float, float]:
         calls.append(count)
         if len(calls) == 1:
@@ -210,7 +228,7 @@ async def test_a_live_request_cancelled_while_queued_leaves_the_others_their_slo
     counts: list[int] = []
 
     async def book(
-        key: str, interval: float, within: float | None, count: int, lead: float
+        key: str, interval: float, within: float | None, count: int, lead: float, allowance: float
     ) -> tuple[float | None, float, float]:
         counts.append(count)
         await gate.wait()

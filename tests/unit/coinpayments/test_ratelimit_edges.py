@@ -16,7 +16,7 @@ from tests.unit.coinpayments.test_ratelimit import FakeSlots, FakeTime
 
 
 async def never_called(
-    key: str, interval: float, within: float | None, count: int, lead: float
+    key: str, interval: float, within: float | None, count: int, lead: float, allowance: float
 ) -> tuple[float | None, float, float]:
     raise AssertionError("not booked")
 
@@ -136,7 +136,7 @@ async def test_a_live_request_books_exactly_one_slot() -> None:
     counts: list[int] = []
 
     async def book(
-        key: str, interval: float, within: float | None, count: int, lead: float
+        key: str, interval: float, within: float | None, count: int, lead: float, allowance: float
     ) -> tuple[float | None, float, float]:
         counts.append(count)
         return 0.0, interval, 0.0

@@ -18,6 +18,7 @@ import pytest
 from saleor_coinpayments.coinpayments import ratelimit
 from saleor_coinpayments.coinpayments.ratelimit import ClientRateLimit, SharedRateLimiter
 from saleor_coinpayments.settings import Settings
+from tests.unit.coinpayments import slot_rule
 from tests.unit.coinpayments.virtual_time import VirtualTimeLoop
 
 RATE = 70.0
@@ -37,19 +38,19 @@ class SlotBook:
         self.booked: dict[str, int] = {}
 
     async def book(
-        self, key: str, interval: float, within: float | None, count: int, lead: float
+        self, key: str, interval: float, within: float | None, count: int, lead: float, allowance: float = 0.0
     ) -> tuple[float | None, float, float]:
         self.statements += 1
         await asyncio.sleep(self.rtt / 2)
         now = asyncio.get_running_loop().time()
-        start = max(self.next_slot.get(key, 0.0), now + lead)
+        booked = slot_rule.book(self.next_slot.get(key, 0.0), now, interval, within, count, lead, allowance)
+        self.next_slot[key] = booked.cursor
         first: float | None = None
-        if within is None or self.next_slot.get(key, 0.0) <= now + lead + within:
-            self.next_slot[key] = start + interval * count
-            self.slots.extend(start + interval * n for n in range(count))
+        if booked.first is not None:
+            self.slots.extend(booked.first + interval * n for n in range(count))
             self.booked[key] = self.booked.get(key, 0) + count
-            first = start - now
-        next_free = max(0.0, self.next_slot.get(key, 0.0) - now)
+            first = booked.first - now
+        next_free = max(0.0, booked.cursor - now)
         await asyncio.sleep(self.rtt / 2)
         return first, next_free, now
 
@@ -126,16 +127,16 @@ def _run(loop: VirtualTimeLoop, *reads: Coroutine[Any, Any, None]) -> None:
 
 
 def test_queued_reads_share_one_booking_of_consecutive_slots(loop: VirtualTimeLoop) -> None:
-    book = SlotBook(rtt=0.0)
-    limiter = SharedRateLimiter(book.book, 10, headroom=1.0, lookahead=0.2)
-    book.next_slot["c"] = 0.3  # live requests hold the next slots
+    book = SlotBook(rtt=0.06)  # a slow database: one slot per statement would leave slots empty
+    limiter = SharedRateLimiter(book.book, RATE)
+    book.next_slot["c"] = 0.5  # live requests hold the next slots
     started: list[float] = []
     _run(loop, *(_read_once(limiter.for_client("c", background=True), started) for _ in range(4)))
-    # The first read was refused (the slot at 0.3 is beyond the lookahead) while the others queued;
-    # then it booked four consecutive slots in one statement, one for each read.
+    # The first booking was refused (the slot at 0.5 is beyond the window) and measured the round
+    # trip; then one statement booked four consecutive slots, one for each read.
     assert book.statements == 2
-    assert book.slots == pytest.approx([0.3, 0.4, 0.5, 0.6])
-    assert started == pytest.approx([0.3, 0.4, 0.5, 0.6])
+    assert book.slots == pytest.approx([book.slots[0] + limiter.interval * n for n in range(4)])
+    assert started == pytest.approx(book.slots)
 
 
 def test_spare_slots_belong_to_their_client_id(loop: VirtualTimeLoop) -> None:
