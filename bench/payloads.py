@@ -3,7 +3,8 @@
 Saleor: the body of our TRANSACTION_*_SESSION subscriptions (saleor/subscriptions/*.graphql) for a
 checkout with two lines, signed as a detached RS256 JWS with an unencoded payload (RFC 7797) — the
 same layout as tests/fakes/saleor_keys.py, copied so the benchmark does not depend on tests/.
-CoinPayments: a notification envelope (API.md §7.3) with the `X-CoinPayments-*` HMAC headers.
+CoinPayments: a notification envelope (docs/reference/coinpayments.md#webhook-body) with the `X-CoinPayments-*`
+HMAC headers.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The docs agree with the code: every setting is on the Settings page with its default, and every
-citation of the CoinPayments reference in the code names a section that exists."""
+citation of the CoinPayments reference in the code, the tests and the benchmarks names a section
+that exists."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ _COMPUTED_DEFAULTS = {
     "DATABASE_URL": "SQLite `DATA_DIR/app.db`",
     "SECRET_KEY": "generated into `DATA_DIR/secret_key` with a warning",
 }
+# Where the CoinPayments reference is cited: the app, its tests and its benchmarks.
+CITING_TREES = ("saleor_coinpayments", "tests", "bench")
 _CITATION = re.compile(r"coinpayments\.md#([a-z0-9-]+)((?:,\s*#[a-z0-9-]+)*)")
 _ANCHOR = re.compile(r"\{#([a-z0-9-]+)\}")
 
@@ -78,13 +81,22 @@ def cited_sections(text: str) -> list[str]:
     return sections
 
 
+def citing_files() -> list[Path]:
+    """The source and documentation files that may cite the reference (this test file aside)."""
+    return [
+        path
+        for tree in CITING_TREES
+        for path in sorted((ROOT / tree).rglob("*"))
+        if path.suffix in {".py", ".md"} and path != Path(__file__).resolve()
+    ]
+
+
 def test_every_citation_of_the_coinpayments_reference_names_one_of_its_sections() -> None:
     anchors = set(_ANCHOR.findall(COINPAYMENTS_PAGE.read_text()))
     cited: dict[str, list[str]] = {}
-    for path in sorted((ROOT / "saleor_coinpayments").rglob("*")):
-        if path.suffix in {".py", ".md"}:
-            for section in cited_sections(path.read_text()):
-                cited.setdefault(section, []).append(str(path.relative_to(ROOT)))
+    for path in citing_files():
+        for section in cited_sections(path.read_text()):
+            cited.setdefault(section, []).append(str(path.relative_to(ROOT)))
     assert len(cited) >= 20  # the code does cite the page
     assert {section: files for section, files in cited.items() if section not in anchors} == {}
 
@@ -95,9 +107,5 @@ def test_the_citation_check_reads_lists_of_sections() -> None:
 
 
 def test_the_code_cites_nothing_outside_the_repository_for_coinpayments_facts() -> None:
-    citing = [
-        str(path.relative_to(ROOT))
-        for path in sorted((ROOT / "saleor_coinpayments").rglob("*"))
-        if path.suffix in {".py", ".md"} and "API.md" in path.read_text()
-    ]
+    citing = [str(path.relative_to(ROOT)) for path in citing_files() if "API.md" in path.read_text()]
     assert citing == []

@@ -1,7 +1,7 @@
 """Every `CoinPaymentsClient` call against the project's CoinPayments simulator, over real HTTP.
 
-The simulator checks signatures and request shapes as strictly as API.md describes, and signs
-its notifications; those are verified here with `verify_notification` against the exact URL
+The simulator checks signatures and request shapes as strictly as docs/reference/coinpayments.md#simulator
+describes, and signs its notifications; those are verified here with `verify_notification` against the exact URL
 registered, so both directions of the signing scheme are proven end to end.
 """
 

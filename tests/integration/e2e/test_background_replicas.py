@@ -201,7 +201,8 @@ def test_summed_coinpayments_rate_per_client_id_stays_under_the_limit(database_u
     limit = 8
     settings = {**FAST, "coinpayments_rate_limit_per_second": limit, "reconcile_interval_seconds": 0.1}
     with running_world(database_url, tmp_path, **settings) as world, _replicas(world, 2):
-        # CoinPayments' own limit (API.md §9.2: a token bucket, 429 beyond it), at the same rate.
+        # CoinPayments' own limit (docs/reference/coinpayments.md#rate-limit), at the same rate: the simulator's
+        # token bucket, 429 beyond it.
         world.sim.faults(rateLimitPerSecond=limit)
         transactions = [_start(world) for _ in range(12)]
         world.sim.control("DELETE", "/api-rate")

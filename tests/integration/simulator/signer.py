@@ -1,4 +1,4 @@
-"""Test-side CoinPayments signing, written from API.md §2.3 without the simulator's code."""
+"""Test-side CoinPayments signing, written from docs/reference/coinpayments.md#signing without the simulator's code."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The API routes over HTTP: shapes of API.md §3–§8, problem details, links that open."""
+"""The API routes over HTTP: the shapes of the routes in docs/reference/coinpayments.md#endpoints, problem details,
+links that open."""
 
 from __future__ import annotations
 

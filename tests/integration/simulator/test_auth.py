@@ -1,4 +1,5 @@
-"""Signed routes reject every kind of bad signature with an empty 401 (API.md §2, §9.4)."""
+"""Signed routes reject every kind of bad signature with an empty 401
+(docs/reference/coinpayments.md#signing, #refused-signatures)."""
 
 from __future__ import annotations
 

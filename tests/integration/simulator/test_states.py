@@ -1,4 +1,5 @@
-"""Every invoice status of API.md §6.1 is reachable through the control endpoints, over HTTP."""
+"""Every invoice status of docs/reference/coinpayments.md#statuses is reachable through the control endpoints,
+over HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Signed notifications reach a real receiver (API.md §7.3–§7.5), with retries and injected faults."""
+"""Signed notifications reach a real receiver, with retries and injected faults
+(docs/reference/coinpayments.md#webhook-body, #webhook-verification, #webhook-delivery)."""
 
 from __future__ import annotations
 

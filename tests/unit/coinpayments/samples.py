@@ -1,4 +1,8 @@
-"""Response bodies from API.md (§3.6, §4, §5, §6, §7.6, §8) as raw JSON text, the way they arrive."""
+"""Response bodies as raw JSON text, the way they arrive.
+
+Their shapes: docs/reference/coinpayments.md#created-invoice, #payment-address, #payment-status, #get-invoice,
+#list-invoices, #webhook-subscriptions, #webhook-body, #currencies.
+"""
 
 from __future__ import annotations
 

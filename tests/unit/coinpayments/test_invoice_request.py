@@ -1,4 +1,5 @@
-"""The create-invoice body: both flows, sums that always hold, the limits of API.md §3.2."""
+"""The create-invoice body: both flows, sums that always hold, the limits of
+docs/reference/coinpayments.md#create-invoice."""
 
 from __future__ import annotations
 

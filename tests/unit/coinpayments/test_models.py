@@ -1,4 +1,5 @@
-"""Parsing CoinPayments answers: strict where API.md is sure, tolerant where it records doubt; no float."""
+"""Parsing CoinPayments answers: strict where docs/reference/coinpayments.md says Sure, tolerant where it says
+Unsure; no float."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Signatures against the vectors of API.md §2.6 (computed independently with openssl and Node)."""
+"""Signatures against the vectors of docs/reference/coinpayments.md#signing (computed independently with openssl
+and Node)."""
 
 from __future__ import annotations
 
@@ -129,7 +130,8 @@ def test_message_starts_with_bom_and_without_it_the_signature_differs() -> None:
 
 
 def test_secret_is_used_as_text_not_base64_decoded() -> None:
-    # CoinPayments' secrets look like base64, but the HMAC key is the text itself (API.md §2.3).
+    # CoinPayments' secrets look like base64, but the HMAC key is the text itself
+    # (docs/reference/coinpayments.md#signing).
     signature = compute_signature(
         method="POST",
         url="https://a-api.coinpayments.net/api/v2/merchant/invoices",

@@ -1,4 +1,5 @@
-"""Verifying CoinPayments notifications (API.md §7.4), starting from the signed vector V4 of §2.6."""
+"""Verifying CoinPayments notifications (docs/reference/coinpayments.md#webhook-verification), starting from the
+signed webhook vector V4 of the signing tests (docs/reference/coinpayments.md#signing)."""
 
 from __future__ import annotations
 

@@ -91,7 +91,8 @@ def places(text: str) -> int:
 
 
 def assert_valid(body: dict[str, Any], amount: Money) -> None:
-    """Every rule of API.md §3.2 that CoinPayments checks, recomputed independently."""
+    """Every rule of docs/reference/coinpayments.md#create-invoice that CoinPayments checks, recomputed
+    independently."""
     decimals = amount.decimals
     items = body["items"]
     assert items, "an invoice needs items"

@@ -1,4 +1,5 @@
-"""The simulator's signature code against the API.md §2.6 vectors (the production client has its own)."""
+"""The simulator's signature code against the signing vectors of docs/reference/coinpayments.md#signing (the
+production client has its own)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def test_third_party_vector() -> None:
 
 
 def test_v1_without_bom_is_a_different_signature() -> None:
-    """The no-BOM signature from API.md must not be what we compute, nor match when presented."""
+    """The signature without the byte-order mark must not be what we compute, nor match when presented."""
     import base64
     import hashlib
     import hmac

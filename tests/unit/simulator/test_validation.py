@@ -1,4 +1,5 @@
-"""Every create-v2 rule of API.md §3.2 / §11.3 rejects with a field-keyed error; valid bodies pass."""
+"""Every create-v2 rule (docs/reference/coinpayments.md#create-invoice, #simulator) rejects with a field-keyed error;
+valid bodies pass."""
 
 from __future__ import annotations
 
