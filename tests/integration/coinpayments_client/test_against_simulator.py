@@ -7,7 +7,6 @@ registered, so both directions of the signing scheme are proven end to end.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -307,8 +306,11 @@ async def test_create_after_a_timeout_recovers_or_stays_uncertain(env: Env) -> N
             result = await slow.create_invoice(request)
         except e.InvoiceCreationUncertainError as exc:
             uncertain = exc
+        # A sentinel through the same delay, sent after every POST of that create: once it is
+        # answered, any POST sent before it (a repeat, were there one) has been applied too.
+        async with make_client(env, timeout=10.0) as patient:
+            await patient.create_invoice(await white_label(patient, env, "txn-sentinel"))
         await env.faults("DELETE")
-        await asyncio.sleep(1.0)
         found = await slow.find_invoice_by_our_id("txn-timeout")
     if uncertain is not None:
         assert isinstance(uncertain.cause, e.CoinPaymentsTimeoutError)

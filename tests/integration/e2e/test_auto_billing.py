@@ -6,7 +6,6 @@ signed like Saleor; the simulator is CoinPayments; the app runs by its own comma
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -42,11 +41,6 @@ def _answer(delivery: object) -> dict[str, object]:
     return body
 
 
-def _settle(world: World, seconds: float = 1.0) -> None:
-    world.sim.wait_deliveries()
-    time.sleep(seconds)
-
-
 def test_staff_completed_draft_is_billed_once_with_saleor_invoice_record(world: World) -> None:
     set_billing(world)
     order, [created] = world.saleor.complete_draft_order(lines("70.00"), **order_options())
@@ -72,7 +66,7 @@ def test_staff_completed_draft_is_billed_once_with_saleor_invoice_record(world: 
     assert _answer(again)["outcome"] == "existing"
     world.saleor.request_invoice(order.id)
     eventually(lambda: saleor_invoices(world, order.id)[1][0] == invoice_id, what="invoiceUpdate")
-    _settle(world)
+    world.settled()
     assert world.sim.list_invoices() == [invoice_id]
     assert len(ours(world, order.id)) == 1
     assert [i[0] for i in saleor_invoices(world, order.id)] == [invoice_id, invoice_id]
@@ -104,7 +98,7 @@ def test_app_created_and_unconfirmed_orders_are_billed_once(world: World) -> Non
     [confirmed] = world.saleor.confirm_order(unconfirmed.id)
     assert _answer(confirmed)["outcome"] == "created"
     assert len(world.sim.list_invoices()) == 2
-    _settle(world)
+    world.settled()
     assert len(ours(world, order.id)) == 1
     assert len(ours(world, unconfirmed.id)) == 1
     assert notes(world, order.id) == []
@@ -148,7 +142,7 @@ def test_paid_and_unbillable_orders_are_never_billed_and_the_skip_is_noted(world
         [note] = eventually(lambda oid=order_id: notes(world, oid), what="skip note")
         assert note.startswith("CoinPayments invoice not sent automatically")
         assert text in note
-    _settle(world)
+    world.settled()
     assert world.sim.list_invoices() == []
     assert notes(world, not_mapped.id) == []
     for order_id in expected:
@@ -177,7 +171,7 @@ def test_coinpayments_down_is_retried_by_saleor_and_bills_once(world: World) -> 
     again = world.saleor.redeliver(failed)
     assert _answer(again)["outcome"] == "existing"
     transaction_for(world, order.id, invoice_id)
-    _settle(world)
+    world.settled()
     assert world.sim.list_invoices() == [invoice_id]
     assert len(ours(world, order.id)) == 1
     assert [i[0] for i in saleor_invoices(world, order.id)] == [invoice_id]
@@ -189,13 +183,13 @@ def test_saleor_down_after_billing_is_told_once_it_is_back(world: World) -> None
     order, [delivered] = world.saleor.complete_draft_order(lines(), **order_options())
     assert delivered.status == 200, delivered.response_body
     [invoice_id] = world.sim.list_invoices()
-    time.sleep(1.5)
+    eventually(world.refused_by_saleor, what="a report refused by the down Saleor")
     assert saleor_invoices(world, order.id) == []
     assert ours(world, order.id) == []
     world.saleor.api_down = False
     eventually(lambda: saleor_invoices(world, order.id), timeout=30, what="invoiceCreate after the outage")
     transaction_for(world, order.id, invoice_id)
-    _settle(world)
+    world.settled()
     assert [i[0] for i in saleor_invoices(world, order.id)] == [invoice_id]
     assert len(ours(world, order.id)) == 1
     assert world.sim.list_invoices() == [invoice_id]
@@ -235,7 +229,7 @@ def test_bulk_dry_run_changes_nothing_and_the_run_bills_exactly_the_unpaid_order
     assert single.returncode == 0, single.stderr
     [billed_invoice] = world.sim.list_invoices()
     transaction_for(world, billed.id, billed_invoice)
-    _settle(world, 0.5)
+    world.settled()
     before = (len(payments(world)), len(outbox(world)), world.sim.list_invoices())
 
     code, output = _bulk(world, "--dry-run")
@@ -275,7 +269,7 @@ def test_bulk_dry_run_changes_nothing_and_the_run_bills_exactly_the_unpaid_order
     assert "created" in _line(output, old)
     assert "existing" in _line(output, unpaid)
     assert len(world.sim.list_invoices()) == 3
-    _settle(world)
+    world.settled()
     for order in (unpaid, billed, old):
         assert len(ours(world, order.id)) == 1
         assert len(saleor_invoices(world, order.id)) == 1

@@ -93,14 +93,6 @@ def _payments_read(world: World) -> int:
     return asyncio.run(read())
 
 
-def _settle(world: World) -> None:
-    """Let every replica's outbox and reconciler run on, so a duplicate would show up."""
-    import time
-
-    world.sim.wait_deliveries()
-    time.sleep(2.0)
-
-
 def _exactly_once(world: World, transactions: list[tuple[str, str]]) -> None:
     """Each report made arrived once: one CHARGE_SUCCESS, and the INFO when detection was seen."""
     made = _reports(world)
@@ -155,7 +147,7 @@ def test_saleor_down_longer_than_the_old_give_up_then_every_report_arrives_once(
         world.saleor.api_down = False
         for transaction_id, _ in transactions:
             eventually(lambda t=transaction_id: world.app_events(t, "CHARGE_SUCCESS"), timeout=60, what="report")
-        _settle(world)
+        world.settled()
         _exactly_once(world, transactions)
         assert {r.status for r in _reports(world)} == {OutboxStatus.DELIVERED.value}
 
@@ -184,7 +176,7 @@ def test_reports_of_one_transaction_arrive_in_order_while_many_go_in_parallel(
         world.saleor.hold_answers_to.clear()
         for transaction_id, _ in transactions:
             eventually(lambda t=transaction_id: world.app_events(t, "CHARGE_SUCCESS"), timeout=60, what="report")
-        _settle(world)
+        world.settled()
         _exactly_once(world, transactions)
 
         reports = _reports(world)
@@ -238,7 +230,7 @@ def test_a_replica_killed_between_saleors_answer_and_the_row_update_loses_and_do
             _confirm(world, transactions)
             for transaction_id, _ in transactions:
                 eventually(lambda t=transaction_id: world.app_events(t, "CHARGE_SUCCESS"), timeout=60, what="report")
-            _settle(world)
+            world.settled()
             _exactly_once(world, transactions)
             reports = _reports(world)
             assert {r.status for r in reports} == {OutboxStatus.DELIVERED.value}

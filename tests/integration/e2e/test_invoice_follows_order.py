@@ -3,7 +3,6 @@ changed total re-issues it only when nothing was paid — also with CoinPayments
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -41,11 +40,6 @@ def _by_event(deliveries: list[Delivery], event: str) -> Delivery:
     return found
 
 
-def _settle(world: World, seconds: float = 1.0) -> None:
-    world.sim.wait_deliveries()
-    time.sleep(seconds)
-
-
 def test_cancelled_order_cancels_its_unpaid_invoice(world: World) -> None:
     order_id, invoice_id = _billed(world)
     transaction = transaction_for(world, order_id, invoice_id)
@@ -62,7 +56,7 @@ def test_cancelled_order_cancels_its_unpaid_invoice(world: World) -> None:
 
     again = world.saleor.redeliver(_by_event(deliveries, "order_cancelled"))
     assert _outcome(again) == "ignored"
-    _settle(world, 2.0)
+    world.settled()
     assert len(world.app_events(transaction.id, "CANCEL_SUCCESS")) == 1
     assert world.app_events(transaction.id, "CHARGE_FAILURE") == []
     assert len(notes(world, order_id)) == 1
@@ -80,7 +74,7 @@ def test_cancel_with_coinpayments_down_is_retried_and_done_once(world: World) ->
     assert _outcome(world.saleor.redeliver(failed)) == "cancelled"
     assert _outcome(world.saleor.redeliver(failed)) == "ignored"
     eventually(lambda: world.app_events(transaction.id, "CANCEL_SUCCESS"), what="CANCEL_SUCCESS")
-    _settle(world, 2.0)
+    world.settled()
     assert len(world.app_events(transaction.id, "CANCEL_SUCCESS")) == 1
 
 
@@ -91,11 +85,14 @@ def test_cancel_reported_once_saleor_is_back(world: World) -> None:
     deliveries = world.saleor.cancel_order(order_id)
     assert _outcome(_by_event(deliveries, "order_cancelled")) == "cancelled"
     assert world.sim.invoice(invoice_id)["status"] == "cancelled"
-    time.sleep(1.5)
+    eventually(
+        lambda: world.queued("CANCEL_SUCCESS", transaction.id) and world.refused_by_saleor(),
+        what="CANCEL_SUCCESS queued and a report refused by the down Saleor",
+    )
     world.saleor.api_down = False
     eventually(lambda: world.app_events(transaction.id, "CANCEL_SUCCESS"), timeout=30, what="CANCEL_SUCCESS")
     eventually(lambda: notes(world, order_id), what="note")
-    _settle(world)
+    world.settled()
     assert len(world.app_events(transaction.id, "CANCEL_SUCCESS")) == 1
     assert len(notes(world, order_id)) == 1
 
@@ -126,7 +123,7 @@ def test_changed_total_reissues_the_unpaid_invoice(world: World) -> None:
 
     # Saleor delivering the same update again, and an update that does not change the total.
     assert _outcome(world.saleor.redeliver(updated)) == "unchanged"
-    _settle(world)
+    world.settled()
     assert len(world.sim.list_invoices()) == 2
     assert {t.psp_reference for t in ours(world, order_id)} == {old_invoice, new_invoice}
     assert len(world.app_events(old_transaction.id, "CANCEL_SUCCESS")) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -72,12 +71,6 @@ def money(world: World, transaction_id: str, key: str) -> Decimal:
         return world.transaction(transaction_id).money(key).amount
 
 
-def settle(world: World) -> None:
-    """Let the outbox run a few more rounds, so a duplicate report would have shown up."""
-    world.sim.wait_deliveries()
-    time.sleep(1.5)
-
-
 def test_refund_request_is_acknowledged_and_completed_from_the_dashboard(world: World) -> None:
     transaction_id, invoice_id = paid(world)
     asked = world.saleor.request_action(
@@ -121,7 +114,7 @@ def test_refund_request_is_acknowledged_and_completed_from_the_dashboard(world: 
     assert other.status_code == 409
     declined = dashboard(world, "POST", f"/refunds/{refund['id']}/decline", {"reason": "changed my mind"})
     assert declined.status_code == 409
-    settle(world)
+    world.settled()
     assert len(world.app_events(transaction_id, "REFUND_SUCCESS")) == 1
     assert world.app_events(transaction_id, "REFUND_FAILURE") == []
     assert [r["state"] for r in refunds(world)] == ["sent"]
@@ -177,7 +170,7 @@ def test_partial_refunds_add_up_and_the_cli_settles_them(world: World) -> None:
     assert "tx-1" in success[0].message
     assert failure[-1].psp_reference == second.request_event.psp_reference
     assert "Item never came back" in failure[-1].message
-    settle(world)
+    world.settled()
     assert len(world.app_events(transaction_id, "REFUND_SUCCESS")) == 1
     assert money(world, transaction_id, "refunded") == Decimal("8.00")
     assert money(world, transaction_id, "refund_pending") == Decimal("0")
@@ -264,7 +257,7 @@ def test_accept_as_paid_makes_the_transaction_fully_charged(world: World) -> Non
     assert again.json()["changed"] is False
     refund_instead = dashboard(world, "POST", f"/payments/{payment_id}/refund-received")
     assert refund_instead.status_code == 409
-    settle(world)
+    world.settled()
     assert len(world.app_events(transaction_id, "CHARGE_SUCCESS")) == 2
     assert refunds(world) == []
 
@@ -307,7 +300,7 @@ def test_an_overpayment_yields_a_refund_suggestion(world: World) -> None:
     suggestion = suggestions[0]
     assert (suggestion["amount"], suggestion["state"]) == ("5.00", "requested")
     assert "Over-payment" in (suggestion["reason"] or "")
-    settle(world)
+    world.settled()
     assert len(refunds(world)) == 1  # re-reads of the same invoice suggest nothing more
 
     # Saleor hears of it only once it is sent.
@@ -364,7 +357,7 @@ def test_coinpayments_own_refunds_show_in_the_log_and_an_info_never_as_shop_refu
     resynced = dashboard(world, "POST", f"/payments/{entry['id']}/resync")
     assert resynced.status_code == 200, resynced.text
     assert resynced.json()["payment"]["coinpayments_refund"]["state"] == "timedOutRefundProcessed"
-    settle(world)
+    world.settled()
     assert refunds(world) == []
     assert world.app_events(transaction_id, "REFUND_SUCCESS") == []
     assert len([e for e in world.app_events(transaction_id, "INFO") if "CoinPayments refunds" in e.message]) == 1
@@ -379,6 +372,6 @@ def test_a_dismissed_suggestion_is_an_info_not_a_failed_refund(world: World) -> 
         lambda: [e for e in world.app_events(transaction_id, "INFO") if "dismissed" in e.message], what="INFO"
     )
     assert "Buyer keeps credit" in info[0].message
-    settle(world)
+    world.settled()
     assert world.app_events(transaction_id, "REFUND_FAILURE") == []
     assert [r["state"] for r in refunds(world)] == ["declined"]

@@ -5,7 +5,6 @@ two workers, later when CoinPayments is down, and never after the invoice is pai
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -95,8 +94,7 @@ def test_reminders_go_out_at_their_offsets_once_and_stop_after_payment(world: Wo
     eventually(lambda: world.app_events(transaction.id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS")
     assert _work(world, due + timedelta(days=3, minutes=1)) == 1
     assert [r.status for r in reminders(world)] == ["sent", "sent", "stopped"]
-    world.sim.wait_deliveries()
-    time.sleep(1.5)
+    world.settled()
     assert _sent(world, order.id) == 2
     assert len(_reminder_notes(world, order.id)) == 2
 
@@ -109,11 +107,11 @@ def test_a_reminder_waits_for_saleor(world: World) -> None:
     due = datetime.fromisoformat(payment.details["due_date"])
     world.saleor.api_down = True
     assert _work(world, due + timedelta(minutes=1)) == 1
-    time.sleep(1.5)
+    eventually(world.refused_by_saleor, what="the reminder refused by the down Saleor")
     assert _sent(world, order.id) == 0
     world.saleor.api_down = False
     eventually(lambda: _sent(world, order.id) == 1, timeout=30, what="reminder after the outage")
-    time.sleep(1.0)
+    world.settled()
     assert _sent(world, order.id) == 1
 
 
@@ -128,13 +126,13 @@ def test_a_reminder_whose_answer_was_lost_is_not_emailed_twice(world: World) -> 
     world.saleor.lose_answers_to.add("InvoiceSendNotification")
     assert _work(world, due + timedelta(minutes=1)) == 1
     eventually(lambda: _sent(world, order.id) == 1, what="the first try reaching Saleor")
-    time.sleep(0.5)  # its lost answer is taken for a transient failure
+    eventually(world.refused_by_saleor, what="the lost answer taken for a transient failure")
     world.saleor.lose_answers_to.clear()
     [note] = eventually(lambda: _reminder_notes(world, order.id), timeout=30, what="reminder note")
     assert "on the due date" in note
     assert _sent(world, order.id) == 1
     [sent] = [e for e in world.saleor.order(order.id).events if e.type == "INVOICE_SENT"]
     assert sent.email == world.saleor.order(order.id).user_email
-    time.sleep(1.5)
+    world.settled()
     assert _sent(world, order.id) == 1
     assert len(_reminder_notes(world, order.id)) == 1

@@ -8,7 +8,6 @@ simulator is CoinPayments; the app runs by its own command; the CLI runs as a ch
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -97,12 +96,6 @@ def _pay_in_full(world: World, invoice_id: str) -> None:
     world.sim.confirm(invoice_id, needed)
 
 
-def _settle(world: World, seconds: float = 1.5) -> None:
-    """Let deliveries, the reconciler and the outbox run, so a duplicate would have shown up."""
-    world.sim.wait_deliveries()
-    time.sleep(seconds)
-
-
 def _total(raw: dict[str, Any]) -> Decimal:
     """CoinPayments' own arithmetic over the breakdown it stored."""
     parts = {key: Decimal(value) for key, value in raw["amount"]["breakdown"].items() if value is not None}
@@ -167,7 +160,7 @@ def test_generate_invoice_bills_the_order_and_the_payment_lands_once(world: Worl
     assert success[0].amount_value == Decimal("70.00")
     assert success[0].psp_reference == invoice_id
     world.sim.control("POST", f"/invoices/{invoice_id}/complete")
-    _settle(world)
+    world.settled()
     assert len(world.events(transaction.id, "CHARGE_SUCCESS")) == 1
     with world.saleor.lock:
         assert world.saleor.order(order.id).charge_status == "FULL"
@@ -197,7 +190,7 @@ def test_saleor_down_when_the_invoice_is_made_is_told_afterwards(world: World) -
     world.saleor.api_down = True
     world.saleor.request_invoice(order.id)
     [invoice_id] = world.sim.list_invoices()
-    time.sleep(1.5)
+    eventually(world.refused_by_saleor, what="a report refused by the down Saleor")
     assert _saleor_invoice(world, order.id, 0)[0] is None
     assert _ours(world, order.id) == []
     world.saleor.api_down = False
@@ -206,7 +199,7 @@ def test_saleor_down_when_the_invoice_is_made_is_told_afterwards(world: World) -
     transaction = _transaction_for(world, order.id, invoice_id)
     _pay_in_full(world, invoice_id)
     eventually(lambda: world.app_events(transaction.id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS")
-    _settle(world)
+    world.settled()
     assert len(_ours(world, order.id)) == 1
     assert len(world.events(transaction.id, "CHARGE_SUCCESS")) == 1
 
@@ -229,7 +222,7 @@ def test_a_transaction_made_before_a_crash_is_adopted_not_doubled(world: World) 
     eventually(lambda: _saleor_invoice(world, order.id, 0)[0] == invoice_id, timeout=30, what="invoiceUpdate")
     _pay_in_full(world, invoice_id)
     eventually(lambda: world.app_events(lost_answer, "CHARGE_SUCCESS"), timeout=30, what="CHARGE_SUCCESS")
-    _settle(world)
+    world.settled()
     assert [t.id for t in _ours(world, order.id)] == [lost_answer]
     assert len(world.events(lost_answer, "CHARGE_SUCCESS")) == 1
 
@@ -268,7 +261,7 @@ def test_concurrent_requests_for_one_order_make_one_invoice(world: World) -> Non
     invoice_ids = {a.json()["invoiceId"] for a in answers}
     assert world.sim.list_invoices() == list(invoice_ids)
     _transaction_for(world, order.id, invoice_ids.pop())
-    _settle(world, 0.5)
+    world.settled()
     assert len(_ours(world, order.id)) == 1
 
 
@@ -303,7 +296,7 @@ def test_cli_is_idempotent_and_replaces_an_expired_invoice(world: World) -> None
     assert new_transaction.id != old_transaction.id
     _pay_in_full(world, fresh[0])
     eventually(lambda: world.app_events(new_transaction.id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS")
-    _settle(world)
+    world.settled()
     assert len(world.events(new_transaction.id, "CHARGE_SUCCESS")) == 1
     assert world.app_events(old_transaction.id, "CHARGE_SUCCESS") == []
     with world.saleor.lock:
@@ -398,7 +391,7 @@ def test_bad_orders_are_refused_with_nothing_made(world: World) -> None:
         notes = eventually(lambda oid=order_id: list(world.saleor.order(oid).notes), what="refusal note")
         assert text in notes[0]
         assert _saleor_invoice(world, order_id, 0) == (None, None, "PENDING")
-    _settle(world, 0.5)
+    world.settled()
     assert world.sim.list_invoices() == []
     assert [t.name for t in _ours(world, paid.id)] == ["cash"]
     for order_id in (no_email.id, in_pln.id, cancelled.id):
@@ -420,7 +413,7 @@ def test_storefront_pays_an_existing_order(world: World) -> None:
         lambda: world.app_events(started.transaction.id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS on the order"
     )
     assert success[0].amount_value == Decimal("70.00")
-    _settle(world)
+    world.settled()
     assert len(world.events(started.transaction.id, "CHARGE_SUCCESS")) == 1
     with world.saleor.lock:
         assert world.saleor.order(order.id).charge_status == "FULL"

@@ -86,12 +86,11 @@ def test_a_currency_coinpayments_does_not_price_is_refused(world: World) -> None
 
 
 def test_coinpayments_down_is_a_failure_inside_the_budget(world: World) -> None:
-    import time
-
     world.sim.faults(failNext=100, failStatus=503, failPath="/merchant/invoices")
     checkout = world.checkout()
-    began = time.monotonic()
     started = world.initialize(checkout.id)
-    assert time.monotonic() - began < 18
+    # The fake Saleor gives up on a synchronous webhook after 18 s (Saleor itself after 20 s) and then
+    # has no answer to read: the app's own answer below shows it came inside that budget.
+    assert world.saleor.webhook_timeout <= 18
     assert started.event.type == "CHARGE_FAILURE"
     assert started.data["error"]["code"] == "PROVIDER_UNAVAILABLE"

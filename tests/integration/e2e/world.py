@@ -8,12 +8,11 @@ import contextlib
 import secrets
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -25,26 +24,15 @@ from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.crypto import SecretBox
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.installations import InstallationRepository
-from saleor_coinpayments.store.tables import Notification
+from saleor_coinpayments.store.tables import Notification, OutboxMessage, OutboxStatus
 from tests.fakes.saleor import FakeSaleor
 from tests.fakes.saleor_model import App, TransactionEvent, TransactionItem
 from tests.helpers.app_server import TEST_SECRET_KEY, RunningApp, app_process, settings_env
 from tests.helpers.servers import free_port, serve_asgi
+from tests.helpers.waiting import eventually, settled
 
 GATEWAY = "saleor.coinpayments"
-T = TypeVar("T")
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 15.0, what: str = "condition") -> T:
-    """Poll until `check` returns something truthy (background workers make things happen later)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+__all__ = ["GATEWAY", "Simulator", "World", "configure", "eventually", "running_world"]
 
 
 @dataclass
@@ -118,6 +106,38 @@ class World:
                 await db.dispose()
 
         return asyncio.run(read())
+
+    def settled(self) -> None:
+        """Return once everything caused so far has reached Saleor: the way to prove that nothing
+        more happens (no duplicate), without sleeping (tests/helpers/waiting.py)."""
+        settled(self.app.settings.database_url, before=self.sim.wait_deliveries)
+
+    def outbox(self) -> list[OutboxMessage]:
+        """The app's reports to Saleor (every kind), oldest first."""
+
+        async def read() -> list[OutboxMessage]:
+            db = Database(self.app.settings.database_url)
+            try:
+                async with db.session() as session:
+                    query = select(OutboxMessage).order_by(OutboxMessage.created_at, OutboxMessage.id)
+                    return list((await session.execute(query)).scalars())
+            finally:
+                await db.dispose()
+
+        return asyncio.run(read())
+
+    def refused_by_saleor(self) -> list[OutboxMessage]:
+        """Reports the app tried to deliver, whose try has ended without Saleor taking them (to be
+        tried again): the observable sign that the app met an outage or a lost answer."""
+        return [
+            row
+            for row in self.outbox()
+            if row.status == OutboxStatus.PENDING.value and row.attempts >= 1 and row.claim_token is None
+        ]
+
+    def queued(self, type_: str, transaction_id: str) -> list[OutboxMessage]:
+        """The app's event reports of `type_` for a transaction, delivered or not."""
+        return [r for r in self.outbox() if r.ordering_key == transaction_id and r.payload.get("type") == type_]
 
     def app_process_kill(self) -> None:
         """SIGKILL the app: no shutdown, no flushing (a crash)."""

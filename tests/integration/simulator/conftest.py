@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,14 +24,22 @@ class Received:
     body: bytes
 
 
+def _answering() -> threading.Event:
+    answering = threading.Event()
+    answering.set()
+    return answering
+
+
 @dataclass
 class Receiver:
-    """Records every POST; answers from `statuses` first (then 200)."""
+    """Records every POST; answers from `statuses` first (then 200). While `answering` is clear,
+    a request is recorded and its answer waits (a slow receiver, held by the test)."""
 
     base: str = ""
     requests: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    answering: threading.Event = field(default_factory=_answering)
 
     def url(self, path: str = "/hook") -> str:
         return self.base + path
@@ -45,6 +54,7 @@ def _receiver_app(receiver: Receiver) -> FastAPI:
         with receiver.lock:
             receiver.requests.append(Received(str(request.url), dict(request.headers), body))
             status = receiver.statuses.pop(0) if receiver.statuses else 200
+        await asyncio.to_thread(receiver.answering.wait, 60)
         return Response(status_code=status)
 
     return app
@@ -112,4 +122,7 @@ def receiver() -> Iterator[Receiver]:
     rec = Receiver()
     with serve_asgi(_receiver_app(rec)) as base:
         rec.base = base
-        yield rec
+        try:
+            yield rec
+        finally:
+            rec.answering.set()
