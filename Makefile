@@ -1,13 +1,14 @@
 # The two commands of the README do all the set-up on a fresh machine:
 #   make run   — the app on SQLite under ./data (http://127.0.0.1:8000)
-#   make test  — lint, types, and the whole suite on SQLite and on PostgreSQL
+#   make test  — the whole suite on SQLite and on PostgreSQL (both at once; logs in .test-logs/)
+#   make check — lint, format, types and the unit tests: the quick loop while editing (< 90 s)
 #   make mutation — mutation testing of the money core (not part of make test; docs/contributing/mutation.md)
 #   make docs  — the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8008
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint install browser mutation docs
+.PHONY: run test check lint install browser mutation docs
 
 $(BIN)/saleor-coinpayments: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +35,27 @@ lint: install
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8008
 
+check: install
+	$(BIN)/ruff check saleor_coinpayments tests bench
+	$(BIN)/ruff format --check saleor_coinpayments tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q -n 2 tests/unit
+
+# The two databases' suites run side by side: most of an end-to-end test is waiting for servers,
+# so two suites of two workers each keep two cores busy. Each one's output is kept in its log and
+# shown when both are done (all of it for a suite that failed); the target fails if either does.
+TEST_LOGS = .test-logs
 test: install browser
-	TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2
-	TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2
+	@mkdir -p $(TEST_LOGS)
+	@echo "SQLite and PostgreSQL suites running side by side (progress: tail -f $(TEST_LOGS)/*.log)"
+	@TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2 >$(TEST_LOGS)/sqlite.log 2>&1 & sqlite=$$!; \
+	TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2 >$(TEST_LOGS)/postgresql.log 2>&1; postgresql=$$?; \
+	wait $$sqlite; sqlite=$$?; \
+	for suite in sqlite:$$sqlite postgresql:$$postgresql; do \
+	  name=$${suite%%:*}; code=$${suite#*:}; echo "=== $$name ($(TEST_LOGS)/$$name.log)"; \
+	  if [ "$$code" = 0 ]; then tail -n 3 $(TEST_LOGS)/$$name.log; else cat $(TEST_LOGS)/$$name.log; fi; \
+	done; \
+	test $$sqlite = 0 && test $$postgresql = 0
 
 # Fresh every time (mutmut would keep verdicts of functions whose tests changed). Two workers, niced:
 # the machine is shared. The log of the run is mutants/run.log; the score fails under 95 %.

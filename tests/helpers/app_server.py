@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import httpx
 
 from saleor_coinpayments.app import create_app
 from saleor_coinpayments.settings import Settings, load_settings
+from tests.helpers.commands import CommandProcess, start_command
 from tests.helpers.servers import free_port, serve_asgi
 
 TEST_SECRET_KEY = "test-secret-key-for-the-suite"
@@ -25,7 +25,7 @@ TEST_SECRET_KEY = "test-secret-key-for-the-suite"
 class RunningApp:
     base_url: str
     settings: Settings
-    process: subprocess.Popen[bytes] | None = None
+    process: CommandProcess | None = None
 
     @property
     def manifest_url(self) -> str:
@@ -72,7 +72,7 @@ _SETTING_PREFIXES = [name.upper() for name in Settings.model_fields]
 
 @contextlib.contextmanager
 def app_process(database_url: str, data_dir: Path, **overrides: Any) -> Iterator[RunningApp]:
-    """`saleor-coinpayments serve` as a child process; killed (SIGKILL) at the end of the block."""
+    """`saleor-coinpayments serve` as its own process; killed (SIGKILL) at the end of the block."""
     port = free_port()
     settings = app_settings(database_url, data_dir, port, **overrides)
     process = start_app_process(settings)
@@ -83,14 +83,20 @@ def app_process(database_url: str, data_dir: Path, **overrides: Any) -> Iterator
         process.wait(timeout=10)
 
 
-def start_app_process(settings: Settings, cwd: Path | None = None) -> subprocess.Popen[bytes]:
-    command = [str(Path(sys.executable).with_name("saleor-coinpayments")), "serve"]
-    process = subprocess.Popen(command, env=settings_env(settings), cwd=cwd or settings.data_dir)
-    wait_ready(f"http://127.0.0.1:{settings.port}", process)
+def start_app_process(settings: Settings, cwd: Path | None = None) -> CommandProcess:
+    """`saleor-coinpayments serve` on these settings, ready (tests/helpers/commands.py: how)."""
+    process = start_command(["serve"], settings_env(settings), cwd or settings.data_dir)
+    try:
+        wait_ready(f"http://127.0.0.1:{settings.port}", process)
+    except BaseException:
+        process.kill()
+        raise
     return process
 
 
-def wait_ready(base_url: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 90) -> None:
+def wait_ready(
+    base_url: str, process: subprocess.Popen[bytes] | CommandProcess | None = None, timeout: float = 90
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:

@@ -33,12 +33,15 @@ def _worker_ports() -> Iterator[int]:
     A port that `bind(0)` picked and let go can be taken before a server binds it: by another
     xdist worker's `bind(0)`, or as the local port of any outgoing connection. A server that
     loses that race fails to bind, and a readiness check may then reach another worker's
-    server. Slices per worker, outside the kernel's range, rule both out within a run.
+    server. Slices per worker and per database suite, outside the kernel's range, rule both out
+    within a run, and between the two suites `make test` runs side by side.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    index = int(worker) if worker.isdigit() else 0
-    width = (_first_ephemeral_port() - _LOWEST_TEST_PORT) // max(workers, 1)
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    # `make test` runs the SQLite and the PostgreSQL suites at once: each has its half of the range.
+    suite = 1 if os.environ.get("TEST_DATABASE", "sqlite").strip().lower() == "postgresql" else 0
+    index = suite * workers + (int(worker) if worker.isdigit() else 0)
+    width = (_first_ephemeral_port() - _LOWEST_TEST_PORT) // (2 * workers)
     first = _LOWEST_TEST_PORT + index * width
     start = random.randrange(width)
     return (first + (start + step) % width for step in itertools.count())

@@ -9,7 +9,8 @@ Two kinds of wait cover the suite:
   come after it. Instead this waits until the app has nothing left to do that could still reach
   Saleor, read from the app's own database (the source of truth of every process's work):
 
-  1. every CoinPayments notification received is handled;
+  1. every CoinPayments notification received has been followed by a re-read of its invoice
+     (normally the one that marks it handled; after a crash, a later one);
   2. every payment the reconciler follows has been re-read after the wait began (the wait makes
      them due at once: this is the sentinel, a pass of the reconciler asked for now, whose end is
      seen in `last_checked_at`), and none is being read;
@@ -81,10 +82,16 @@ async def _busy(db: Database, mark: datetime, horizon: datetime) -> str | None:
     now = utcnow()
     async with db.session() as session:
         unhandled = await session.scalar(
-            select(func.count()).select_from(Notification).where(Notification.handled_at.is_(None))
+            select(func.count())
+            .select_from(Notification)
+            .join(Payment, Payment.invoice_id == Notification.invoice_id)
+            .where(
+                Notification.handled_at.is_(None),
+                or_(Payment.last_checked_at.is_(None), Payment.last_checked_at < Notification.received_at),
+            )
         )
         if unhandled:
-            return f"{unhandled} notification(s) not handled"
+            return f"{unhandled} notification(s) waiting for their re-read"
         unread = await session.scalar(
             select(func.count())
             .select_from(Payment)

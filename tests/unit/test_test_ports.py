@@ -12,9 +12,12 @@ import pytest
 from tests.helpers import servers
 
 
-def _slice(monkeypatch: pytest.MonkeyPatch, worker: str, workers: int, count: int) -> set[int]:
+def _slice(
+    monkeypatch: pytest.MonkeyPatch, worker: str, workers: int, count: int, database: str = "sqlite"
+) -> set[int]:
     monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(workers))
+    monkeypatch.setenv("TEST_DATABASE", database)
     return set(itertools.islice(servers._worker_ports(), count))
 
 
@@ -26,6 +29,16 @@ def test_workers_get_disjoint_ports_below_the_ephemeral_range(monkeypatch: pytes
     every = set().union(*slices)
     assert min(every) >= 10_000
     assert max(every) < ephemeral
+
+
+def test_the_two_database_suites_run_side_by_side_get_disjoint_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make test` runs the SQLite and the PostgreSQL suites at once, each with its own gw0, gw1."""
+    slices = [
+        _slice(monkeypatch, f"gw{n}", 2, 20_000, database) for database in ("sqlite", "postgresql") for n in (0, 1)
+    ]
+    for one, other in itertools.combinations(slices, 2):
+        assert not one & other
+    assert max(set().union(*slices)) < servers._first_ephemeral_port()
 
 
 def test_a_port_that_is_taken_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -20,6 +19,7 @@ from saleor_coinpayments.payments.delivery.outbox import EVENT_REPORT
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, Payment
 from tests.helpers.app_server import start_app_process
+from tests.helpers.commands import CommandProcess
 from tests.helpers.servers import free_port
 from tests.integration.e2e.world import World, eventually, running_world
 
@@ -40,9 +40,9 @@ def _postgres_only(database_url: str) -> None:
 
 
 @contextmanager
-def _replicas(world: World, count: int, **overrides: Any) -> Iterator[list[subprocess.Popen[bytes]]]:
+def _replicas(world: World, count: int, **overrides: Any) -> Iterator[list[CommandProcess]]:
     """`count` more `serve` processes on the world's database (SIGKILLed at the end)."""
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: list[CommandProcess] = []
     try:
         for _ in range(count):
             settings = world.app.settings.model_copy(update={"port": free_port(), **overrides})

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import secrets
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +27,7 @@ from saleor_coinpayments.store.tables import Notification, OutboxMessage, Outbox
 from tests.fakes.saleor import FakeSaleor
 from tests.fakes.saleor_model import App, TransactionEvent, TransactionItem
 from tests.helpers.app_server import TEST_SECRET_KEY, RunningApp, app_process, settings_env
+from tests.helpers.commands import run_command
 from tests.helpers.servers import free_port, serve_asgi
 from tests.helpers.waiting import eventually, settled
 
@@ -126,13 +126,17 @@ class World:
 
         return asyncio.run(read())
 
-    def refused_by_saleor(self) -> list[OutboxMessage]:
-        """Reports the app tried to deliver, whose try has ended without Saleor taking them (to be
-        tried again): the observable sign that the app met an outage or a lost answer."""
+    def refused_by_saleor(self, kind: str | None = None) -> list[OutboxMessage]:
+        """Reports (of `kind`, e.g. `invoice_cancel_report`) the app tried to deliver, whose try has
+        ended without Saleor taking them (to be tried again): the observable sign that the app met
+        an outage or a lost answer."""
         return [
             row
             for row in self.outbox()
-            if row.status == OutboxStatus.PENDING.value and row.attempts >= 1 and row.claim_token is None
+            if row.status == OutboxStatus.PENDING.value
+            and row.attempts >= 1
+            and row.claim_token is None
+            and (kind is None or row.kind == kind)
         ]
 
     def queued(self, type_: str, transaction_id: str) -> list[OutboxMessage]:
@@ -147,16 +151,7 @@ class World:
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """`saleor-coinpayments …` as its own process on the app's database and settings."""
-        command = [str(Path(sys.executable).with_name("saleor-coinpayments")), *args]
-        return subprocess.run(
-            command,
-            env=settings_env(self.app.settings),
-            cwd=self.app.settings.data_dir,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_command(args, settings_env(self.app.settings), self.app.settings.data_dir, timeout)
 
     def transaction(self, transaction_id: str) -> TransactionItem:
         return self.saleor.transaction(transaction_id)
