@@ -9,7 +9,6 @@ tests/browser/chromium.py).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.browser.test_dashboard_page import (  # noqa: F401  (fixtures)
 )
 from tests.fakes.saleor_model import User
 from tests.helpers.app_server import RunningApp, app_in_thread
+from tests.helpers.waiting import eventually
 from tests.integration.dashboard.conftest import CLIENT_ID, SECRET, Simulator
 
 pytestmark = pytest.mark.browser
@@ -40,17 +40,6 @@ def app(database_url: str, tmp_path: Path, simulator: Simulator) -> Iterator[Run
     """With the outbox worker: the reports must reach the fake Saleor."""
     with app_in_thread(database_url, tmp_path, run_workers=True, coinpayments_api_url=simulator.base_url) as running:
         yield running
-
-
-def eventually(check: Any, what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def app_events(dashboard_host: DashboardHost, transaction_id: str, type_: str) -> list[Any]:
@@ -89,7 +78,7 @@ def test_admin_settles_refunds_on_the_page_in_both_themes(
         timeout=10,
     )
     assert paid.status_code == 200, paid.text
-    eventually(lambda: app_events(host, transaction_id, "CHARGE_SUCCESS"), "CHARGE_SUCCESS")
+    eventually(lambda: app_events(host, transaction_id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS")
     with host.saleor.lock:
         staff = User(host.saleor.model.next_pk(), "manager@shop.example")
     first = host.saleor.request_action(transaction_id, "REFUND", Decimal("5.00"), reason="Returned", staff=staff)
@@ -127,7 +116,7 @@ def test_admin_settles_refunds_on_the_page_in_both_themes(
     expect(frame.locator("#banner")).to_contain_text("Refund completed.")
     expect(five).to_contain_text("sent")
     expect(five).to_contain_text(f"sent by {ADMIN}")
-    success = eventually(lambda: app_events(host, transaction_id, "REFUND_SUCCESS"), "REFUND_SUCCESS")
+    success = eventually(lambda: app_events(host, transaction_id, "REFUND_SUCCESS"), what="REFUND_SUCCESS")
     assert success[0].amount_value == Decimal("5.00")
     assert success[0].psp_reference == first.request_event.psp_reference
     assert "0.025 LTCT" in success[0].message
@@ -140,7 +129,7 @@ def test_admin_settles_refunds_on_the_page_in_both_themes(
     form.get_by_role("button", name="Decline refund").click()
     expect(frame.locator("#banner")).to_contain_text("Refund declined.")
     expect(three).to_contain_text("declined")
-    failure = eventually(lambda: app_events(host, transaction_id, "REFUND_FAILURE"), "REFUND_FAILURE")
+    failure = eventually(lambda: app_events(host, transaction_id, "REFUND_FAILURE"), what="REFUND_FAILURE")
     assert failure[0].psp_reference == second.request_event.psp_reference
     assert "The parcel came back empty" in failure[0].message
     expect(frame.locator("#refunds-table tbody tr .button")).to_have_count(0)

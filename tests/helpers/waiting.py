@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -43,19 +43,28 @@ from saleor_coinpayments.store.types import utcnow
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0  # only ends a hung wait; pytest-timeout ends a hung test
-POLL_SECONDS = 0.05
+
+
+def _pauses() -> Iterator[float]:
+    """Between polls: short at first (most waits end within a few hundred ms), then longer, so a
+    long wait does not keep a core busy polling (each poll may read a database)."""
+    pause = 0.01
+    while True:
+        yield pause
+        pause = min(pause * 1.5, 0.2)
 
 
 def eventually(check: Callable[[], T | None], timeout: float = DEFAULT_TIMEOUT, what: str = "condition") -> T:
     """Poll until `check` returns something truthy, and return it (background work happens later)."""
     deadline = time.monotonic() + timeout
+    pauses = _pauses()
     while True:
         result = check()
         if result:
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(POLL_SECONDS)
+        time.sleep(next(pauses))
 
 
 def _followed() -> list[ColumnElement[bool]]:
@@ -121,10 +130,11 @@ async def _busy(db: Database, mark: datetime, horizon: datetime) -> str | None:
 
 
 async def _until_quiet(db: Database, mark: datetime, deadline: float, horizon: datetime) -> None:
+    pauses = _pauses()
     while (busy := await _busy(db, mark, horizon)) is not None:
         if time.monotonic() > deadline:
             raise AssertionError(f"the app did not settle: {busy}")
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(next(pauses))
 
 
 def settled(database_url: str, before: Callable[[], object] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:

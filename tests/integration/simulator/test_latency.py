@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 
+from tests.helpers.waiting import eventually
 from tests.integration.simulator.conftest import Sim
-
-
-def _wait_until(condition: object, what: str) -> None:
-    """Poll a condition (no assertion on how long it took; the cap only ends a hung test)."""
-    deadline = time.monotonic() + 30
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.01)
 
 
 def _requests(sim: Sim) -> dict[str, int]:
@@ -28,7 +20,7 @@ def test_answers_are_held_until_the_latency_is_lowered(sim: Sim) -> None:
     answers: list[int] = []
     reader = threading.Thread(target=lambda: answers.append(httpx.get(sim.base + "/api/v1/currencies").status_code))
     reader.start()
-    _wait_until(lambda: _requests(sim)["waiting"] == 1, "the API request waits")
+    eventually(lambda: _requests(sim)["waiting"] == 1, what="the API request waits")
     assert _requests(sim)["answered"] == before
     assert answers == []
     assert sim.control("GET", "/clock").status_code == 200  # control endpoints are never held
