@@ -96,10 +96,24 @@ class TemplateDatabases:
         return async_url(_dsn_for(name))
 
     def drop_all(self) -> None:
-        if self.backend != "postgresql":
+        """Drop this run's databases, several at once: each DROP DATABASE waits for a checkpoint,
+        and drops in flight together share one (one by one, they took seconds each on a busy
+        server). The template goes last, once no copy of it is left."""
+        if self.backend != "postgresql" or not self._created:
             return
-        for name in reversed(self._created):
+        template, copies = self._created[0], self._created[1:]
+        asyncio.run(_drop_all(copies))
+        asyncio.run(_drop_all([template]))
+
+
+async def _drop_all(names: list[str], at_once: int = 8) -> None:
+    gate = asyncio.Semaphore(at_once)
+
+    async def drop(name: str) -> None:
+        async with gate:
             try:
-                asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             except (OSError, asyncpg.PostgresError):
                 pass
+
+    await asyncio.gather(*(drop(name) for name in names))
