@@ -30,6 +30,18 @@ from tests.helpers.servers import free_port, serve_asgi
 Scope = dict[str, Any]
 
 
+class Gate:
+    """Holds requests to `/held`: `reached` is set when one has arrived, and it is answered once
+    `release` is set (a server that is slow for as long as the test wants, without a timer)."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+
+GATE = Gate()
+
+
 async def _recorder(scope: Scope, receive: Any, send: Any) -> None:
     """Echoes the request as it arrived (raw path, query, headers, body); a few paths misbehave."""
     if scope["type"] != "http":
@@ -43,6 +55,9 @@ async def _recorder(scope: Scope, receive: Any, send: Any) -> None:
     path = scope["path"]
     if path == "/slow":
         await asyncio.sleep(1.0)
+    if path == "/held":
+        GATE.reached.set()
+        await asyncio.to_thread(GATE.release.wait, 30)
     if path == "/gzip":
         payload = gzip.compress(b'{"packed": true}')
         headers = [(b"content-type", b"application/json"), (b"content-encoding", b"gzip")]
@@ -192,11 +207,17 @@ async def test_a_scheme_it_cannot_speak_is_unsupported(http: httpx.AsyncClient) 
 async def test_a_request_waiting_for_a_pooled_connection_past_its_pool_timeout_was_not_sent(
     server: str, no_proxy_env: None
 ) -> None:
+    GATE.reached.clear()
+    GATE.release.clear()
     async with outgoing_client(max_connections=1) as http:
-        holding = asyncio.create_task(http.get(f"{server}/slow", timeout=5))
-        await asyncio.sleep(0.2)  # the one connection is now busy with the slow answer
-        with pytest.raises(httpx.PoolTimeout):  # "not sent", to the CoinPayments client
-            await http.get(f"{server}/fine", timeout=httpx.Timeout(5, pool=0.2))
+        holding = asyncio.create_task(http.get(f"{server}/held", timeout=30))
+        try:
+            # The one connection is busy: the server has the request and holds its answer.
+            assert await asyncio.to_thread(GATE.reached.wait, 30)
+            with pytest.raises(httpx.PoolTimeout):  # "not sent", to the CoinPayments client
+                await http.get(f"{server}/fine", timeout=httpx.Timeout(5, pool=0.2))
+        finally:
+            GATE.release.set()
         assert (await holding).status_code == 200
 
 
