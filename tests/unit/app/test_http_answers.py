@@ -1,0 +1,52 @@
+"""What the HTTP API answers outside its routes' own work: the OpenAPI document and 405s.
+
+schemathesis checks the running app against the document (tests/integration/api); these pin the
+two fixes it led to at the framework level, quickly and without a server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import pytest
+from starlette.testclient import TestClient
+
+from saleor_coinpayments.app import create_app
+from saleor_coinpayments.saleor.registration import RegisterApp, RegistrationRefused
+from saleor_coinpayments.settings import load_settings
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app(load_settings(), run_workers=False))  # no lifespan: nothing reaches the store
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/api/dashboard/configurations", {"GET", "POST"}),
+        ("PATCH", "/api/dashboard/configurations/abc", {"PUT", "DELETE"}),
+        ("DELETE", "/api/manifest", {"GET"}),
+    ],
+)
+def test_a_405_allows_every_method_of_the_path(client: TestClient, method: str, path: str, allowed: set[str]) -> None:
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) - {"HEAD"} == allowed
+
+
+def test_the_document_declares_no_answer_the_app_never_gives(client: TestClient) -> None:
+    document: dict[str, Any] = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in str(document)
+    dashboard = document["paths"]["/api/dashboard/configurations"]["post"]["responses"]
+    assert {"201", "400", "401", "403"} <= set(dashboard)
+    assert "requestBody" in document["paths"]["/api/dashboard/channels/{channel_slug}"]["put"]
+
+
+@pytest.mark.parametrize("token", ["a\nb", "tok en", "tökén", "x" * 4097])
+def test_registration_refuses_a_token_that_cannot_go_into_a_header(token: str) -> None:
+    """Such a token used to reach the HTTP client, which raised: a 500 instead of a 400."""
+    use_case = RegisterApp(load_settings(), cast(Any, None), cast(Any, None), cast(Any, None))
+    result = asyncio.run(use_case.execute("https://shop.example.com/graphql/", token))
+    assert isinstance(result, RegistrationRefused)
+    assert (result.status, result.code) == (400, "MALFORMED_AUTH_TOKEN")
