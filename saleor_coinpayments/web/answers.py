@@ -58,6 +58,26 @@ def json_body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any
     return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
 
 
+# --- request text as the routes read it ------------------------------------------------------
+
+#: The characters `str.strip()` and `str.isspace()` take for whitespace, as a regex class body.
+#: Spelled out: `\s` means other sets in other regex dialects (schemathesis reads ECMA's).
+WHITESPACE = "\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+
+
+def stripped_text(max_length: int, *, inner_spaces: bool = True, optional: bool = False) -> dict[str, Any]:
+    """A string whose stripped value has 1..max_length characters (0.. when optional); without
+    `inner_spaces` it holds no whitespace inside either."""
+    ws, visible = f"[{WHITESPACE}]", f"[^{WHITESPACE}]"
+    if inner_spaces:
+        core = f"{visible}(?:(?:{ws}|{visible}){{0,{max_length - 2}}}{visible})?"
+    else:
+        core = f"{visible}{{1,{max_length}}}"
+    if optional:
+        core = f"(?:{core})?"
+    return {"type": "string", "pattern": f"^{ws}*{core}{ws}*$"}
+
+
 # --- answers many routes share ------------------------------------------------------------
 
 BODY_REFUSED: Answers = {

@@ -22,7 +22,7 @@ from saleor_coinpayments.payments.refunds.service import (
     parse_reason,
     parse_transfer,
 )
-from saleor_coinpayments.web.answers import ACTION_REFUSED, DASHBOARD_AUTH, json_body
+from saleor_coinpayments.web.answers import ACTION_REFUSED, DASHBOARD_AUTH, json_body, stripped_text
 from saleor_coinpayments.web.dashboard import API_PREFIX, _json_body
 from saleor_coinpayments.web.dashboard_auth import AuthorisedUser, DashboardUser
 from saleor_coinpayments.web.deps import Ctx
@@ -58,7 +58,7 @@ async def list_refunds(request: Request, ctx: Ctx, user: AuthorisedUser) -> dict
             "type": "object",
             "required": ["tx"],
             "properties": {
-                "tx": {"type": "string", "pattern": "^\\s*\\S+\\s*$", "maxLength": TX_MAX},
+                "tx": stripped_text(TX_MAX, inner_spaces=False),
                 "coin": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"},
                 "amount": {
                     "description": "The coin amount sent (needs `coin`), above 0.",
@@ -67,7 +67,7 @@ async def list_refunds(request: Request, ctx: Ctx, user: AuthorisedUser) -> dict
                         {"type": "integer", "minimum": 1},
                     ],
                 },
-                "note": {"type": "string", "maxLength": NOTE_MAX},
+                "note": stripped_text(NOTE_MAX, optional=True),
             },
             "dependentRequired": {"amount": ["coin"]},
         }
@@ -88,7 +88,7 @@ async def complete_refund(request: Request, ctx: Ctx, user: AuthorisedUser, refu
         {
             "type": "object",
             "required": ["reason"],
-            "properties": {"reason": {"type": "string", "pattern": "\\S", "maxLength": REASON_MAX}},
+            "properties": {"reason": stripped_text(REASON_MAX)},
         }
     ),
 )

@@ -50,3 +50,15 @@ def test_registration_refuses_a_token_that_cannot_go_into_a_header(token: str) -
     result = asyncio.run(use_case.execute("https://shop.example.com/graphql/", token))
     assert isinstance(result, RegistrationRefused)
     assert (result.status, result.code) == (400, "MALFORMED_AUTH_TOKEN")
+
+
+def test_the_documented_whitespace_is_what_strip_removes() -> None:
+    """Patterns spell whitespace out (regex dialects differ on `\\s`); it must be Python's set."""
+    import re
+
+    from saleor_coinpayments.web.answers import WHITESPACE, stripped_text
+
+    spaced = re.compile(f"[{WHITESPACE}]")
+    assert [c for c in range(0x110000) if bool(spaced.match(chr(c))) != chr(c).isspace()] == []
+    tx = re.compile(stripped_text(8, inner_spaces=False)["pattern"])
+    assert tx.match(" 0xab12\n") and not tx.match("0x ab") and not tx.match("0x\x1cab") and not tx.match("123456789")
