@@ -61,4 +61,7 @@ def test_the_documented_whitespace_is_what_strip_removes() -> None:
     spaced = re.compile(f"[{WHITESPACE}]")
     assert [c for c in range(0x110000) if bool(spaced.match(chr(c))) != chr(c).isspace()] == []
     tx = re.compile(stripped_text(8, inner_spaces=False)["pattern"])
-    assert tx.match(" 0xab12\n") and not tx.match("0x ab") and not tx.match("0x\x1cab") and not tx.match("123456789")
+    assert tx.match(" 0xab12\n")
+    assert not tx.match("0x ab")
+    assert not tx.match("0x\x1cab")
+    assert not tx.match("123456789")
