@@ -4,19 +4,48 @@
 #   make check — lint, format, types and the unit tests: the quick loop while editing (< 90 s)
 #   make mutation — mutation testing of the money core (not part of make test; docs/contributing/mutation.md)
 #   make docs  — the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8008
+#   make lock  — refresh the locked requirements (requirements/*.txt) after editing pyproject.toml
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test check lint install browser mutation docs
+.PHONY: run test check lint install browser mutation docs lock lock-check
 
-$(BIN)/saleor-coinpayments: pyproject.toml
+# Installs come from the lock (exact versions, every file's hash checked); the project itself goes
+# on top without resolving anything. requirements/runtime.txt is what the Docker image installs.
+$(BIN)/saleor-coinpayments: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(BIN)/saleor-coinpayments
+
+# The lock: uv resolves pyproject.toml for every platform and Python >= 3.11 and writes pip
+# requirements with hashes. An existing pin is kept while it still satisfies pyproject.toml, so
+# `make lock` after adding a dependency only adds what is new (a few seconds);
+# `make lock UPGRADE=1` moves every pin to the newest allowed release. runtime.txt takes the
+# versions of dev.txt, so the image runs what the suite tested.
+LOCK_DIR ?= .
+COMPILE = cd $(LOCK_DIR) && $(abspath $(BIN))/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --quiet --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+
+$(BIN)/uv:
+	@test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet "uv>=0.9,<1"
+
+lock: $(BIN)/uv
+	$(COMPILE) --extra dev -o requirements/dev.txt
+	$(COMPILE) -c requirements/dev.txt -o requirements/runtime.txt
+
+# CI: the committed lock must be what `make lock` makes from pyproject.toml (resolved again in a
+# copy, keeping the committed pins; only a change to pyproject.toml can move them).
+lock-check: $(BIN)/uv
+	@tmp=$$(mktemp -d) && mkdir $$tmp/requirements && cp pyproject.toml $$tmp/ && cp requirements/*.txt $$tmp/requirements/ \
+	  && $(MAKE) --no-print-directory lock LOCK_DIR=$$tmp >/dev/null \
+	  && diff -u requirements/dev.txt $$tmp/requirements/dev.txt && diff -u requirements/runtime.txt $$tmp/requirements/runtime.txt \
+	  || { echo "requirements/*.txt disagree with pyproject.toml: run make lock and commit the result"; rm -rf $$tmp; exit 1; }; \
+	rm -rf $$tmp; echo "lock matches pyproject.toml"
 
 run: install
 	$(BIN)/saleor-coinpayments serve
@@ -26,7 +55,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: browser tests will skip (install Debian's chromium)"; fi; }
 
-lint: install
+lint: install lock-check
 	$(BIN)/ruff check saleor_coinpayments tests bench
 	$(BIN)/ruff format --check saleor_coinpayments tests bench
 	$(BIN)/mypy

@@ -10,6 +10,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import saleor_coinpayments.payments.flows  # noqa: F401  (registers every flow's outbox deliveries)
 from saleor_coinpayments import __version__
@@ -30,10 +32,23 @@ from saleor_coinpayments.web import (
     public_pages,
     saleor_webhooks,
 )
+from saleor_coinpayments.web.answers import install_openapi
 from saleor_coinpayments.web.deps import HttpError, error_response
 from saleor_coinpayments.web.timing import WebhookTimer
 
 log = structlog.get_logger(__name__)
+
+ROUTERS = (
+    install.router,
+    health.router,
+    saleor_webhooks.router,
+    coinpayments_webhooks.router,
+    dashboard.router,
+    dashboard_refunds.router,
+    invoices.router,
+    pay_page.router,
+    public_pages.router,
+)
 
 
 def create_app(
@@ -79,17 +94,31 @@ def create_app(
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(400, "INVALID_REQUEST", str(exc.errors())[:500])
 
-    app.include_router(install.router)
-    app.include_router(health.router)
-    app.include_router(saleor_webhooks.router)
-    app.include_router(coinpayments_webhooks.router)
-    app.include_router(dashboard.router)
-    app.include_router(dashboard_refunds.router)
-    app.include_router(invoices.router)
-    app.include_router(pay_page.router)
-    app.include_router(public_pages.router)
+    @app.exception_handler(StarletteHTTPException)
+    async def _framework_refusal(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Unknown paths and methods. A 405's `Allow` lists every method of the path, not only
+        those of the first route that matched it (GET and POST of one path are two routes)."""
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(sorted(methods_of_path(request.url.path)))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    for router in ROUTERS:
+        app.include_router(router)
+    install_openapi(app)
     app.add_middleware(WebhookTimer)
     if tuning is not None and tuning.quiet_gc:
         # outermost: the whole request, background tasks included
         app.add_middleware(CountRequestsInFlight, collector=tuning.collector)
     return app
+
+
+def methods_of_path(path: str) -> set[str]:
+    """Every method some route of the app takes at this path (for a 405's `Allow`)."""
+    return {
+        method
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.path_regex.match(path)
+        for method in route.methods or ()
+    }

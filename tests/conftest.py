@@ -9,21 +9,7 @@ import pytest
 
 from tests import shared_refs
 
-# --- reference files in ../shared (skip when absent; fail under CI=true) ---------------------
-
-
-@pytest.fixture(scope="session")
-def real_schema_sdl() -> str:
-    """The real Saleor SDL (../shared/saleor/schema.graphql)."""
-    return shared_refs.real_schema_sdl()
-
-
-@pytest.fixture(scope="session")
-def real_schema(real_schema_sdl: str) -> Any:
-    """The real Saleor schema built with graphql-core."""
-    from graphql import build_schema
-
-    return build_schema(real_schema_sdl)
+# --- captured Saleor requests (tests/fixtures/saleor/captures, committed) ---------------------
 
 
 @pytest.fixture
@@ -36,7 +22,7 @@ def captures() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def capture() -> Callable[[str], dict[str, Any]]:
-    """`capture("004-POST-transaction_initialize_session")` → that capture (skips if absent)."""
+    """`capture("004-POST-transaction_initialize_session")` → that capture."""
     return shared_refs.load_capture
 
 

@@ -335,21 +335,24 @@ class ConfigurationService:
     async def map_channel(
         self, installation: InstallationRecord, channel_slug: str, configuration_id: str | None
     ) -> ChannelMapped | v.Invalid | NotFound:
-        """Point a channel at a configuration (moving it from another), or unmap it with None."""
+        """Point a channel at a configuration (moving it from another), or unmap it with None.
+
+        NotFound when the channel (the route's resource) is not a channel slug or, to map it, not a
+        channel of this Saleor, or when the configuration is not one of this shop's."""
         slug = v.check_channel_slug(channel_slug or "")
         if isinstance(slug, v.FieldError):
-            return v.Invalid({v.CHANNEL: slug.message})
+            return NotFound(slug.message)
         if configuration_id:
             unknown = await self._unknown_channels(installation, [slug])
             if unknown:
-                return v.Invalid({v.CHANNEL: unknown})
+                return NotFound(unknown)
         async with self._ctx.db.session() as session:
             repo = self._repo(session)
             target: ConfigurationRecord | None = None
             if configuration_id:
                 target = await repo.get(configuration_id)
                 if target is None or target.installation_id != installation.id:
-                    return v.Invalid({v.CONFIGURATION: "Choose one of this shop's configurations."})
+                    return NotFound("Choose one of this shop's configurations.")
             holder = await repo.for_channel(installation.id, slug)
             await repo.map_channel(installation.id, slug, target.id if target else None)
             fresh = await repo.get(target.id) if target else None

@@ -17,6 +17,10 @@ MAX_API_URL_LENGTH = 2048  # the column's size
 _API_URL = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
 
 
+#: An app token as Saleor issues it: visible ASCII, nothing that cannot go into a header.
+AUTH_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
+
+
 @dataclass(frozen=True)
 class Registered:
     installation: InstallationRecord
@@ -51,6 +55,9 @@ class RegisterApp:
             return RegistrationRefused(400, "INVALID_SALEOR_API_URL", "Saleor-Api-Url is not an http(s) URL.")
         if not auth_token:
             return RegistrationRefused(400, "MISSING_AUTH_TOKEN", "Missing auth_token in the request body.")
+        if not AUTH_TOKEN.fullmatch(auth_token):
+            # It goes into an Authorization header: a control character there is refused by the HTTP client.
+            return RegistrationRefused(400, "MALFORMED_AUTH_TOKEN", "auth_token is not a Saleor app token.")
         if not self._settings.saleor_api_url_allowed(saleor_api_url):
             return RegistrationRefused(
                 403, "SALEOR_URL_PROHIBITED", f"This app does not accept installations from {saleor_api_url}."

@@ -14,6 +14,7 @@ from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.store.point_writes import WriteStep
 from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.urls import COINPAYMENTS_NOTIFICATION_PREFIX
+from saleor_coinpayments.web.answers import error
 from saleor_coinpayments.web.deps import Ctx, error_response, read_limited_body
 
 log = structlog.get_logger(__name__)
@@ -44,7 +45,16 @@ async def _reread(ctx: AppContext, payment_id: str, batch: list[notifications.Ac
     await notifications.mark_handled(ctx, batch, outcome)
 
 
-@router.post(COINPAYMENTS_NOTIFICATION_PREFIX + "/{configuration_id}")
+@router.post(
+    COINPAYMENTS_NOTIFICATION_PREFIX + "/{configuration_id}",
+    responses={
+        200: {"description": "Received: `{received: true, duplicate}`."},
+        400: error("The body is not a notification, or Content-Length is not a number."),
+        401: error("The notification's signature does not verify."),
+        404: error("No configuration at this notification URL."),
+        413: error("The body is larger than the app accepts."),
+    },
+)
 async def coinpayments_notification(
     configuration_id: str, request: Request, ctx: Ctx, background: BackgroundTasks
 ) -> JSONResponse:

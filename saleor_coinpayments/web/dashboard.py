@@ -28,6 +28,15 @@ from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
 from saleor_coinpayments.saleor.channels import channel_list as saleor_channels
 from saleor_coinpayments.saleor.client import SaleorError
 from saleor_coinpayments.store.installations import InstallationRepository
+from saleor_coinpayments.web.answers import (
+    DASHBOARD_AUTH,
+    FORM_REFUSED,
+    NOT_FOUND,
+    SALEOR_UNAVAILABLE,
+    content,
+    error,
+    json_body,
+)
 from saleor_coinpayments.web.dashboard_auth import AuthorisedUser
 from saleor_coinpayments.web.deps import Ctx, HttpError, read_limited_body
 
@@ -79,6 +88,31 @@ def _page_headers(frame_origins: list[str]) -> dict[str, str]:
 
 THEMES = ("light", "dark")
 
+_TEXT_OR_LIST = {"oneOf": [{"type": ["string", "null"]}, {"type": "array", "items": {"type": "string"}}]}
+#: The configuration form as JSON (validation.input_from_mapping): the types it takes; the rules
+#: that normalise and check the values together are in configuration/validation.py. A null is
+#: "not given". `client_secret` is required when creating (an update without it keeps the stored one).
+CONFIGURATION_BODY = json_body(
+    {
+        "type": "object",
+        "required": ["name", "client_id"],
+        "properties": {
+            "name": {"type": "string"},
+            "client_id": {"type": "string", "description": "32 hexadecimal characters, dashes allowed"},
+            "client_secret": {"type": ["string", "null"], "description": "write-only; never answered"},
+            "api_url": {"type": ["string", "null"], "format": "uri"},
+            "accepted_coins": _TEXT_OR_LIST,
+            "channels": _TEXT_OR_LIST,
+            "checkout_page": {"type": ["string", "null"], "description": "hosted or app"},
+            "invoice_new_orders": {"type": ["boolean", "string", "null"]},
+            "invoice_due_days": {"type": ["integer", "string", "null"]},
+            "invoice_reminders": {
+                "oneOf": [{"type": ["string", "null"]}, {"type": "array", "items": {"type": ["integer", "string"]}}]
+            },
+        },
+    }
+)
+
 
 @router.get("/dashboard", response_class=HTMLResponse)
 @router.get("/dashboard/{deep_path:path}", response_class=HTMLResponse, include_in_schema=False)
@@ -109,7 +143,14 @@ async def dashboard_page(request: Request, ctx: Ctx) -> HTMLResponse:
     return HTMLResponse(html, headers=_page_headers(allowed))
 
 
-@router.get("/static/{name}")
+@router.get(
+    "/static/{name}",
+    response_class=Response,
+    responses={
+        200: content("The page's stylesheet, script or logo.", "text/css", "text/javascript", "image/png"),
+        404: error("No such file."),
+    },
+)
 async def static_file(name: str) -> Response:
     media_type = STATIC_FILES.get(name)
     if media_type is None:
@@ -143,12 +184,12 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-@router.get(f"{API_PREFIX}/session")
+@router.get(f"{API_PREFIX}/session", responses=DASHBOARD_AUTH)
 async def whoami(user: AuthorisedUser) -> dict[str, Any]:
     return {"saleor_api_url": user.installation.saleor_api_url, "email": user.email}
 
 
-@router.get(f"{API_PREFIX}/channels")
+@router.get(f"{API_PREFIX}/channels", responses={**DASHBOARD_AUTH, **SALEOR_UNAVAILABLE})
 async def list_channels(ctx: Ctx, user: AuthorisedUser) -> JSONResponse:
     """The Saleor's channels, for the page's pickers (channels are chosen, not typed)."""
     try:
@@ -158,7 +199,7 @@ async def list_channels(ctx: Ctx, user: AuthorisedUser) -> JSONResponse:
     return JSONResponse({"channels": channels})
 
 
-@router.get(f"{API_PREFIX}/configurations")
+@router.get(f"{API_PREFIX}/configurations", responses=DASHBOARD_AUTH)
 async def list_configurations(ctx: Ctx, user: AuthorisedUser) -> dict[str, Any]:
     views = await ConfigurationService(ctx).configurations(user.installation)
     return {
@@ -180,17 +221,28 @@ async def _save(request: Request, ctx: Ctx, user: AuthorisedUser, configuration_
     return JSONResponse(result.to_json(), status_code=201 if result.created else 200)
 
 
-@router.post(f"{API_PREFIX}/configurations")
+@router.post(
+    f"{API_PREFIX}/configurations",
+    status_code=201,
+    responses={**DASHBOARD_AUTH, **FORM_REFUSED, **SALEOR_UNAVAILABLE},
+    openapi_extra=CONFIGURATION_BODY,
+)
 async def create_configuration(request: Request, ctx: Ctx, user: AuthorisedUser) -> JSONResponse:
     return await _save(request, ctx, user, None)
 
 
-@router.put(f"{API_PREFIX}/configurations/{{configuration_id}}")
+@router.put(
+    f"{API_PREFIX}/configurations/{{configuration_id}}",
+    responses={**DASHBOARD_AUTH, **FORM_REFUSED, **NOT_FOUND, **SALEOR_UNAVAILABLE},
+    openapi_extra=CONFIGURATION_BODY,
+)
 async def update_configuration(request: Request, ctx: Ctx, user: AuthorisedUser, configuration_id: str) -> JSONResponse:
     return await _save(request, ctx, user, configuration_id)
 
 
-@router.delete(f"{API_PREFIX}/configurations/{{configuration_id}}")
+@router.delete(
+    f"{API_PREFIX}/configurations/{{configuration_id}}", responses={**DASHBOARD_AUTH, **FORM_REFUSED, **NOT_FOUND}
+)
 async def delete_configuration(ctx: Ctx, user: AuthorisedUser, configuration_id: str) -> JSONResponse:
     result = await ConfigurationService(ctx).delete(user.installation, configuration_id)
     if isinstance(result, v.Invalid):
@@ -201,7 +253,7 @@ async def delete_configuration(ctx: Ctx, user: AuthorisedUser, configuration_id:
     return JSONResponse(result.to_json())
 
 
-@router.post(f"{API_PREFIX}/configurations/{{configuration_id}}/test")
+@router.post(f"{API_PREFIX}/configurations/{{configuration_id}}/test", responses={**DASHBOARD_AUTH, **NOT_FOUND})
 async def test_connection(ctx: Ctx, user: AuthorisedUser, configuration_id: str) -> JSONResponse:
     result = await ConfigurationService(ctx).test_connection(user.installation, configuration_id)
     if isinstance(result, NotFound):
@@ -209,12 +261,23 @@ async def test_connection(ctx: Ctx, user: AuthorisedUser, configuration_id: str)
     return JSONResponse(result.to_json())
 
 
-@router.put(f"{API_PREFIX}/channels/{{channel_slug}}")
+@router.put(
+    f"{API_PREFIX}/channels/{{channel_slug}}",
+    responses={**DASHBOARD_AUTH, **FORM_REFUSED, **NOT_FOUND},
+    openapi_extra=json_body(
+        {
+            "type": "object",
+            "required": ["configuration_id"],
+            "properties": {"configuration_id": {"type": ["string", "null"], "description": "null: unmap"}},
+        }
+    ),
+)
 async def map_channel(request: Request, ctx: Ctx, user: AuthorisedUser, channel_slug: str) -> JSONResponse:
-    """Body `{"configuration_id": "…"}` maps the channel; `{"configuration_id": null}` unmaps it."""
+    """Body `{"configuration_id": "…"}` maps the channel; `{"configuration_id": null}` unmaps it
+    (said explicitly: an empty body changes nothing). 404: no such channel or configuration."""
     body = await _json_body(request)
     configuration_id = body.get("configuration_id")
-    if configuration_id is not None and not isinstance(configuration_id, str):
+    if "configuration_id" not in body or (configuration_id is not None and not isinstance(configuration_id, str)):
         return _invalid(v.Invalid({v.CONFIGURATION: "Choose one of this shop's configurations."}))
     result = await ConfigurationService(ctx).map_channel(user.installation, channel_slug, configuration_id or None)
     if isinstance(result, v.Invalid):
@@ -224,7 +287,7 @@ async def map_channel(request: Request, ctx: Ctx, user: AuthorisedUser, channel_
     return JSONResponse(result.to_json())
 
 
-@router.get(f"{API_PREFIX}/payments")
+@router.get(f"{API_PREFIX}/payments", responses={**DASHBOARD_AUTH, **FORM_REFUSED})
 async def payment_log(request: Request, ctx: Ctx, user: AuthorisedUser) -> JSONResponse:
     channel = (request.query_params.get("channel") or "").strip() or None
     if channel is not None and isinstance(v.check_channel_slug(channel), v.FieldError):
@@ -241,7 +304,7 @@ async def payment_log(request: Request, ctx: Ctx, user: AuthorisedUser) -> JSONR
     )
 
 
-@router.post(f"{API_PREFIX}/payments/{{payment_id}}/retry-reports")
+@router.post(f"{API_PREFIX}/payments/{{payment_id}}/retry-reports", responses={**DASHBOARD_AUTH, **NOT_FOUND})
 async def retry_reports(ctx: Ctx, user: AuthorisedUser, payment_id: str) -> JSONResponse:
     """Re-queue the payment's reports Saleor refused or that expired (once the cause is fixed)."""
     async with ctx.db.session() as session:
@@ -255,7 +318,15 @@ async def retry_reports(ctx: Ctx, user: AuthorisedUser, payment_id: str) -> JSON
     return JSONResponse({"requeued": len(requeued), "payment": fresh.to_json() if fresh else None})
 
 
-@router.post(f"{API_PREFIX}/payments/{{payment_id}}/resync")
+@router.post(
+    f"{API_PREFIX}/payments/{{payment_id}}/resync",
+    responses={
+        **DASHBOARD_AUTH,
+        **NOT_FOUND,
+        409: error("The payment has no CoinPayments invoice yet."),
+        **SALEOR_UNAVAILABLE,
+    },
+)
 async def resync_payment(ctx: Ctx, user: AuthorisedUser, payment_id: str) -> JSONResponse:
     """Re-read the payment's invoice from CoinPayments now and apply what it says."""
     from saleor_coinpayments.payments.refresh import refresh_payment

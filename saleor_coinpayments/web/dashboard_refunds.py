@@ -12,7 +12,17 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from saleor_coinpayments.payments.refunds.service import Done, RefundService, Refused, parse_reason, parse_transfer
+from saleor_coinpayments.payments.refunds.service import (
+    NOTE_MAX,
+    REASON_MAX,
+    TX_MAX,
+    Done,
+    RefundService,
+    Refused,
+    parse_reason,
+    parse_transfer,
+)
+from saleor_coinpayments.web.answers import ACTION_REFUSED, DASHBOARD_AUTH, json_body, stripped_text
 from saleor_coinpayments.web.dashboard import API_PREFIX, _json_body
 from saleor_coinpayments.web.dashboard_auth import AuthorisedUser, DashboardUser
 from saleor_coinpayments.web.deps import Ctx
@@ -33,14 +43,36 @@ def _answer(result: Done | Refused) -> JSONResponse:
     return JSONResponse(result.to_json())
 
 
-@router.get(f"{API_PREFIX}/refunds")
+@router.get(f"{API_PREFIX}/refunds", responses=DASHBOARD_AUTH)
 async def list_refunds(request: Request, ctx: Ctx, user: AuthorisedUser) -> dict[str, Any]:
     pending = request.query_params.get("pending") in ("1", "true", "yes")
     views = await RefundService(ctx).list(user.installation.id, pending_only=pending)
     return {"refunds": [view.to_json() for view in views]}
 
 
-@router.post(f"{API_PREFIX}/refunds/{{refund_id}}/complete")
+@router.post(
+    f"{API_PREFIX}/refunds/{{refund_id}}/complete",
+    responses={**DASHBOARD_AUTH, **ACTION_REFUSED},
+    openapi_extra=json_body(
+        {
+            "type": "object",
+            "required": ["tx"],
+            "properties": {
+                "tx": stripped_text(TX_MAX, inner_spaces=False),
+                "coin": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"},
+                "amount": {
+                    "description": "The coin amount sent (needs `coin`), above 0.",
+                    "oneOf": [
+                        {"type": "string", "pattern": "^[0-9]*[1-9][0-9]*(\\.[0-9]+)?$|^[0-9]*\\.[0-9]*[1-9][0-9]*$"},
+                        {"type": "integer", "minimum": 1},
+                    ],
+                },
+                "note": stripped_text(NOTE_MAX, optional=True),
+            },
+            "dependentRequired": {"amount": ["coin"]},
+        }
+    ),
+)
 async def complete_refund(request: Request, ctx: Ctx, user: AuthorisedUser, refund_id: str) -> JSONResponse:
     body = await _json_body(request)
     transfer = parse_transfer(body.get("tx"), body.get("coin"), body.get("amount"), body.get("note"))
@@ -49,7 +81,17 @@ async def complete_refund(request: Request, ctx: Ctx, user: AuthorisedUser, refu
     return _answer(await RefundService(ctx).complete(user.installation.id, refund_id, transfer, actor=actor_of(user)))
 
 
-@router.post(f"{API_PREFIX}/refunds/{{refund_id}}/decline")
+@router.post(
+    f"{API_PREFIX}/refunds/{{refund_id}}/decline",
+    responses={**DASHBOARD_AUTH, **ACTION_REFUSED},
+    openapi_extra=json_body(
+        {
+            "type": "object",
+            "required": ["reason"],
+            "properties": {"reason": stripped_text(REASON_MAX)},
+        }
+    ),
+)
 async def decline_refund(request: Request, ctx: Ctx, user: AuthorisedUser, refund_id: str) -> JSONResponse:
     reason = parse_reason((await _json_body(request)).get("reason"))
     if isinstance(reason, Refused):
@@ -57,12 +99,16 @@ async def decline_refund(request: Request, ctx: Ctx, user: AuthorisedUser, refun
     return _answer(await RefundService(ctx).decline(user.installation.id, refund_id, reason, actor=actor_of(user)))
 
 
-@router.post(f"{API_PREFIX}/payments/{{payment_id}}/accept-as-paid")
+@router.post(f"{API_PREFIX}/payments/{{payment_id}}/accept-as-paid", responses={**DASHBOARD_AUTH, **ACTION_REFUSED})
 async def accept_as_paid(ctx: Ctx, user: AuthorisedUser, payment_id: str) -> JSONResponse:
     return _answer(await RefundService(ctx).accept_as_paid(user.installation.id, payment_id, actor=actor_of(user)))
 
 
-@router.post(f"{API_PREFIX}/payments/{{payment_id}}/refund-received")
+@router.post(
+    f"{API_PREFIX}/payments/{{payment_id}}/refund-received",
+    responses={**DASHBOARD_AUTH, **ACTION_REFUSED},
+    openapi_extra=json_body({"type": "object", "properties": {"reason": {"type": ["string", "null"]}}}, required=False),
+)
 async def refund_received(request: Request, ctx: Ctx, user: AuthorisedUser, payment_id: str) -> JSONResponse:
     body = await _json_body(request)
     reason = body.get("reason") if isinstance(body.get("reason"), str) else None

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from saleor_coinpayments.web.answers import content
 from saleor_coinpayments.web.deps import Ctx
 
 router = APIRouter()
@@ -16,7 +17,10 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready")
+@router.get(
+    "/health/ready",
+    responses={503: {"description": "The database does not answer: `{status: unavailable, database: <reason>}`."}},
+)
 async def ready(ctx: Ctx) -> JSONResponse:
     try:
         await ctx.db.ping()
@@ -25,6 +29,10 @@ async def ready(ctx: Ctx) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: content("Prometheus metrics (text exposition format).", "text/plain")},
+)
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

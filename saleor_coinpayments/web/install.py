@@ -6,23 +6,52 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.saleor.manifest import build_manifest
-from saleor_coinpayments.saleor.registration import RegisterApp, Registered
+from saleor_coinpayments.saleor.registration import AUTH_TOKEN, RegisterApp, Registered
 from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.urls import MANIFEST_PATH
+from saleor_coinpayments.web.answers import ErrorDetail, content, error, json_body
 from saleor_coinpayments.web.deps import Ctx, read_limited_body
 
 router = APIRouter()
 
 
-@router.get(MANIFEST_PATH)
+class RegisterAnswer(BaseModel):
+    """Saleor reads `success`; a refusal says why."""
+
+    success: bool
+    error: ErrorDetail | None = None
+
+
+_REFUSED = "`{success: false, error}`"
+REGISTER_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"model": RegisterAnswer, "description": "Installed: `{success: true}`."},
+    400: error(f"No or a bad Saleor-Api-Url header, or no or a malformed auth_token: {_REFUSED}.", RegisterAnswer),
+    401: error(f"Saleor did not confirm the token, or its keys could not be read: {_REFUSED}.", RegisterAnswer),
+    403: error(f"ALLOWED_SALEOR_API_URLS does not take this Saleor: {_REFUSED}.", RegisterAnswer),
+    413: error("The body is larger than the app accepts."),
+}
+REGISTER_BODY = json_body(
+    {
+        "type": "object",
+        "required": ["auth_token"],
+        "properties": {"auth_token": {"type": "string", "pattern": f"^{AUTH_TOKEN.pattern}$"}},
+    }
+)
+
+
+@router.get(
+    MANIFEST_PATH,
+    responses={200: content("The app manifest Saleor installs from.", "application/json", schema={"type": "object"})},
+)
 async def manifest(ctx: Ctx) -> dict[str, Any]:
     return build_manifest(ctx.settings)
 
 
-@router.post("/api/register")
+@router.post("/api/register", responses=REGISTER_ANSWERS, openapi_extra=REGISTER_BODY)
 async def register(request: Request, ctx: Ctx) -> JSONResponse:
     raw = await read_limited_body(request, ctx.settings.max_body_bytes)
     try:

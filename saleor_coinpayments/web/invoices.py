@@ -3,8 +3,9 @@
 For platforms that bill on a schedule. Authenticated like the Dashboard page's API
 (`saleor-api-url` + `authorization-bearer` of a staff user with MANAGE_APPS) or, for machines, by
 `Authorization: Bearer <OPERATOR_TOKEN>` (off while the setting is empty). Idempotent per order:
-201 when an invoice was made, 200 when the order already had a live one, 422 when refused (nothing
-made), 503 when Saleor or CoinPayments did not answer (safe to ask again).
+201 when an invoice was made, 200 when the order already had a live one, 404 when Saleor has no such
+order, 422 when refused (nothing made), 503 when Saleor or CoinPayments did not answer (safe to ask
+again).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.payments.invoicing import sent_invoices
 from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
+from saleor_coinpayments.web.answers import BODY_REFUSED, DASHBOARD_AUTH, error, json_body
 from saleor_coinpayments.web.dashboard_auth import API_URL_HEADER, dashboard_user
 from saleor_coinpayments.web.deps import HttpError, get_ctx, read_limited_body
 
@@ -25,6 +27,30 @@ router = APIRouter()
 
 PATH = "/api/invoices/send"
 MAX_BODY_BYTES = 16 * 1024
+_TEXT = {"type": "string", "maxLength": 2000}
+SEND_BODY = json_body(
+    {
+        "type": "object",
+        "required": ["orderId"],
+        "properties": {
+            "orderId": {**_TEXT, "minLength": 1},
+            "saleorApiUrl": {**_TEXT, "description": "With the operator token: the Saleor of the order."},
+            "dueDate": {**_TEXT, "format": "date", "description": "YYYY-MM-DD; default: the configuration's."},
+            "note": _TEXT,
+        },
+    }
+)
+_REFUSAL = "`{error: {code, message, temporary}}`"
+SEND_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The order already had a live invoice: the sent invoice."},
+    201: {"description": "An invoice was made and sent."},
+    **BODY_REFUSED,
+    **DASHBOARD_AUTH,
+    401: error("No or an invalid Dashboard token or operator token."),
+    404: error(f"Saleor has no such order, or (operator token) the app is not installed there: {_REFUSAL}."),
+    422: error(f"The order cannot be billed (paid, cancelled, no e-mail, not set up…); nothing made: {_REFUSAL}."),
+    503: error(f"Saleor or CoinPayments did not answer; asking again is safe: {_REFUSAL}."),
+}
 
 
 def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
@@ -58,7 +84,7 @@ async def _operator_installation(request: Request, api_url: str | None) -> Insta
     return installation
 
 
-@router.post(PATH)
+@router.post(PATH, status_code=201, responses=SEND_ANSWERS, openapi_extra=SEND_BODY)
 async def send_invoice(request: Request) -> JSONResponse:
     ctx = get_ctx(request)
     raw = await read_limited_body(request, MAX_BODY_BYTES)
@@ -85,5 +111,6 @@ async def send_invoice(request: Request) -> JSONResponse:
     options = sent_invoices.SendOptions(due_date=due_date, note=_text(body, "note"))
     result = await sent_invoices.send_for_order(ctx, installation, order_id, options)
     if isinstance(result, sent_invoices.SendRefused):
-        return JSONResponse(result.to_json(), status_code=503 if result.temporary else 422)
+        status = 503 if result.temporary else 404 if result.code == "ORDER_NOT_FOUND" else 422
+        return JSONResponse(result.to_json(), status_code=status)
     return JSONResponse(result.to_json(), status_code=200 if result.outcome == "existing" else 201)

@@ -22,6 +22,7 @@ from saleor_coinpayments.payments.checkout import coin_choice, pay_view
 from saleor_coinpayments.payments.checkout.pay_link import PAY_PATH, token_hash
 from saleor_coinpayments.payments.checkout.storefront_data import StorefrontDataError, payment_currency
 from saleor_coinpayments.store.tables import Payment
+from saleor_coinpayments.web.answers import content, error, json_body
 from saleor_coinpayments.web.dashboard import STATIC_DIR, WEB_DIR
 from saleor_coinpayments.web.deps import Ctx, HttpError, read_limited_body
 from saleor_coinpayments.web.rate_buckets import KeyedBuckets
@@ -43,6 +44,17 @@ HEADERS = {
 }
 _templates = Environment(loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=select_autoescape(["html"]))
 NOT_FOUND = "<!doctype html><meta charset=utf-8><title>Not found</title><p>Not found.</p>"
+_LINK_ANSWERS: dict[int | str, dict[str, Any]] = {
+    404: error("No payment has this link (nothing says why)."),
+    429: error("This link asks too often; the page slows down by itself."),
+}
+COIN_BODY = json_body(
+    {
+        "type": "object",
+        "required": ["coin"],
+        "properties": {"coin": {"type": "string", "pattern": "^[A-Za-z0-9.:_-]{1,80}$"}},
+    }
+)
 
 
 def _limiter(request: Request, ctx: AppContext) -> KeyedBuckets:
@@ -69,7 +81,14 @@ async def _payment(request: Request, ctx: AppContext, token: str) -> Payment:
     return payment
 
 
-@router.get(f"{PAY_PATH}/assets/{{name}}")
+@router.get(
+    f"{PAY_PATH}/assets/{{name}}",
+    response_class=Response,
+    responses={
+        200: content("The pay page's stylesheet or script.", "text/css", "text/javascript"),
+        404: content("No such asset.", "text/html"),
+    },
+)
 async def pay_asset(name: str) -> Response:
     media_type = ASSETS.get(name)
     if media_type is None:
@@ -81,7 +100,11 @@ async def pay_asset(name: str) -> Response:
     )
 
 
-@router.get(f"{PAY_PATH}/{{token}}", response_class=HTMLResponse)
+@router.get(
+    f"{PAY_PATH}/{{token}}",
+    response_class=HTMLResponse,
+    responses={404: content("No payment has this link.", "text/html")},
+)
 async def pay_page(ctx: Ctx, token: str) -> HTMLResponse:
     payment = await pay_view.payment_for_token(ctx, token)
     if payment is None:
@@ -96,13 +119,16 @@ async def pay_page(ctx: Ctx, token: str) -> HTMLResponse:
     return HTMLResponse(html, headers=HEADERS)
 
 
-@router.get(f"{PAY_PATH}/{{token}}/status")
+@router.get(f"{PAY_PATH}/{{token}}/status", responses=_LINK_ANSWERS)
 async def pay_status(request: Request, ctx: Ctx, token: str) -> JSONResponse:
     payment = await _payment(request, ctx, token)
     return _json(await pay_view.page_view(ctx, pay_view.current(ctx, payment)))
 
 
-@router.get(f"{PAY_PATH}/{{token}}/wait")
+@router.get(
+    f"{PAY_PATH}/{{token}}/wait",
+    responses={**_LINK_ANSWERS, 400: error("The version is longer than any the page shows.")},
+)
 async def pay_wait(request: Request, ctx: Ctx, token: str, version: str = "") -> JSONResponse:
     payment = await _payment(request, ctx, token)
     if len(version) > VERSION_MAX_CHARS:
@@ -110,7 +136,17 @@ async def pay_wait(request: Request, ctx: Ctx, token: str, version: str = "") ->
     return _json(await pay_view.wait_for_change(ctx, payment, version))
 
 
-@router.post(f"{PAY_PATH}/{{token}}/coin")
+@router.post(
+    f"{PAY_PATH}/{{token}}/coin",
+    openapi_extra=COIN_BODY,
+    responses={
+        **_LINK_ANSWERS,
+        400: error("Not one of the coins shown."),
+        413: error("The body is larger than the route accepts."),
+        415: error("The coin is not sent as application/json."),
+        422: {"description": "CoinPayments refused that coin: the page's state with an `error`."},
+    },
+)
 async def pay_choose_coin(request: Request, ctx: Ctx, token: str) -> JSONResponse:
     payment = await _payment(request, ctx, token)
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":

@@ -20,11 +20,12 @@ from saleor_coinpayments.payments.invoicing import order_events, sent_invoices
 from saleor_coinpayments.payments.payloads import PayloadError
 from saleor_coinpayments.payments.refunds import requests as refund_requests
 from saleor_coinpayments.saleor.events import SaleorEvent
+from saleor_coinpayments.web.answers import SALEOR_WEBHOOK, error
 from saleor_coinpayments.web.deps import Ctx, HttpError
 from saleor_coinpayments.web.saleor_auth import VerifiedWebhook, verified_webhook
 
 log = structlog.get_logger(__name__)
-router = APIRouter()
+router = APIRouter(responses=SALEOR_WEBHOOK)
 
 UNAVAILABLE = "Crypto payments are temporarily unavailable. Please try again in a moment."
 
@@ -93,7 +94,10 @@ async def transaction_cancelation_requested(ctx: Ctx, hook: CancelHook) -> JSONR
     return await _action_answer(lambda: action_requests.cancel(ctx, hook.installation, hook.payload))
 
 
-@router.post(SaleorEvent.INVOICE_REQUESTED.path)
+@router.post(
+    SaleorEvent.INVOICE_REQUESTED.path,
+    responses={503: error("Not handled now; Saleor delivers the event again later.")},
+)
 async def invoice_requested(ctx: Ctx, hook: InvoiceHook) -> JSONResponse:
     """Async: 200 when done or finally refused (noted on the order); 503 makes Saleor retry later."""
     try:
@@ -124,21 +128,29 @@ async def _order_answer(ctx: Ctx, hook: VerifiedWebhook) -> JSONResponse:
     return JSONResponse(result.to_json())
 
 
-@router.post(SaleorEvent.ORDER_CREATED.path)
+@router.post(
+    SaleorEvent.ORDER_CREATED.path, responses={503: error("Not handled now; Saleor delivers the event again later.")}
+)
 async def order_created(ctx: Ctx, hook: OrderCreatedHook) -> JSONResponse:
     return await _order_answer(ctx, hook)
 
 
-@router.post(SaleorEvent.ORDER_CONFIRMED.path)
+@router.post(
+    SaleorEvent.ORDER_CONFIRMED.path, responses={503: error("Not handled now; Saleor delivers the event again later.")}
+)
 async def order_confirmed(ctx: Ctx, hook: OrderConfirmedHook) -> JSONResponse:
     return await _order_answer(ctx, hook)
 
 
-@router.post(SaleorEvent.ORDER_UPDATED.path)
+@router.post(
+    SaleorEvent.ORDER_UPDATED.path, responses={503: error("Not handled now; Saleor delivers the event again later.")}
+)
 async def order_updated(ctx: Ctx, hook: OrderUpdatedHook) -> JSONResponse:
     return await _order_answer(ctx, hook)
 
 
-@router.post(SaleorEvent.ORDER_CANCELLED.path)
+@router.post(
+    SaleorEvent.ORDER_CANCELLED.path, responses={503: error("Not handled now; Saleor delivers the event again later.")}
+)
 async def order_cancelled(ctx: Ctx, hook: OrderCancelledHook) -> JSONResponse:
     return await _order_answer(ctx, hook)

@@ -2,9 +2,10 @@
 
     python -m tests.fakes.schema_subset_tool
 
-One subset per tested Saleor line: `subset.graphql` from ../shared/saleor/schema.graphql (the
-newest) and `subset-3.20.graphql` from ../shared/saleor/schema-3.20.graphql (the oldest
-supported); the shared folder is found as tests/shared_refs.py says. Each holds exactly what
+One subset per tested Saleor line: `subset.graphql` from the full upstream schema of the newest
+line and `subset-3.20.graphql` from that of the oldest supported (saleor/saleor's
+saleor/graphql/schema.graphql at the refs tests/shared_refs.py names, read from the shared folder
+it finds; without them the tool stops and says which file to fetch). Each holds exactly what
 the app's documents and subscriptions (and the fake Saleor's own test reads in
 tests/fakes/saleor_graphql/, and the storefront example's documents, marked /* GraphQL */ in
 examples/storefront/storefront.js) select: those types, those fields, those arguments, with that
@@ -243,7 +244,11 @@ def main(argv: list[str]) -> int:
         return 2
     documents = all_documents()
     for line in SCHEMA_LINES:
-        source = shared_refs.shared_path(*shared_refs.SCHEMA_PARTS_BY_LINE[line])
+        upstream = shared_refs.UPSTREAM_SCHEMAS[line]
+        source = shared_refs.shared_path(*upstream.parts)
+        if not source.exists():
+            print(f"{source} is absent: fetch {upstream.fetch}", file=sys.stderr)
+            return 1
         real = build_schema(source.read_text(encoding="utf-8"))
         OUTPUTS[line].write_text(build_subset(real, documents, line), encoding="utf-8")
         print(f"wrote {OUTPUTS[line].relative_to(REPO)} from {source}")

@@ -267,11 +267,17 @@ def test_channels_map_move_and_unmap(dashboard: Dashboard) -> None:
     assert {c["name"]: c["channels"] for c in dashboard.configurations()} == {"Main shop": ["pos"], "Second": []}
 
     bad_slug = dashboard.call("PUT", "/channels/b%20d", json={"configuration_id": first["id"]})
-    assert bad_slug.status_code == 400
-    assert "channel" in bad_slug.json()["errors"]
+    assert bad_slug.status_code == 404
+    assert "not a channel slug" in bad_slug.json()["error"]["message"]
+    not_in_saleor = dashboard.call("PUT", "/channels/nowhere", json={"configuration_id": first["id"]})
+    assert not_in_saleor.status_code == 404
     unknown = dashboard.call("PUT", "/channels/web", json={"configuration_id": "0" * 32})
-    assert unknown.status_code == 400
-    assert "configuration_id" in unknown.json()["errors"]
+    assert unknown.status_code == 404
+    assert "this shop's configurations" in unknown.json()["error"]["message"]
+    unsaid = dashboard.call("PUT", "/channels/web", json={})
+    assert unsaid.status_code == 400
+    assert "configuration_id" in unsaid.json()["errors"]
+    assert {c["name"]: c["channels"] for c in dashboard.configurations()} == {"Main shop": ["pos"], "Second": []}
 
     # Saving with a channel list makes it the exact set (moving channels from other configurations).
     saved = dashboard.call(
@@ -306,7 +312,7 @@ def test_another_installations_configuration_is_invisible(dashboard: Dashboard, 
         ("POST", f"/configurations/{theirs}/test", None),
     ]:
         assert dashboard.call(method, path, json=body).status_code == 404
-    assert dashboard.call("PUT", "/channels/web", json={"configuration_id": theirs}).status_code == 400
+    assert dashboard.call("PUT", "/channels/web", json={"configuration_id": theirs}).status_code == 404
 
 
 def test_an_unknown_channel_is_refused_and_nothing_is_saved(dashboard: Dashboard) -> None:

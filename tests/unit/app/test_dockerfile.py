@@ -52,3 +52,18 @@ def test_healthcheck_calls_a_real_route() -> None:
     assert path is not None
     paths = create_app(load_settings()).openapi()["paths"]
     assert "get" in paths[path.group(0)]
+
+
+def _pip_installs() -> list[str]:
+    return [rest for keyword, rest in instructions() if keyword == "RUN" and "pip install" in rest]
+
+
+def test_the_image_installs_the_locked_requirements_and_nothing_unlocked() -> None:
+    """Dependencies come only from requirements/runtime.txt with hashes checked; the app itself
+    is installed without resolving anything (`make lock` writes the lock; test_lock checks it)."""
+    installs = _pip_installs()
+    assert any("--require-hashes -r requirements/runtime.txt" in run for run in installs)
+    for run in installs:
+        assert "--require-hashes -r requirements/runtime.txt" in run or "--no-deps" in run, run
+    copied = [rest for keyword, rest in instructions() if keyword == "COPY"]
+    assert "requirements/runtime.txt ./requirements/runtime.txt" in copied

@@ -143,7 +143,6 @@ def _capture_source(name: str, key: str = "sourceObject") -> dict[str, Any]:
     return source
 
 
-@pytest.mark.shared
 def test_summary_of_captured_checkout() -> None:
     s = summary_from_payload(_capture_source("004-POST-transaction_initialize_session"))
     assert s == SourceSummary(
@@ -162,7 +161,6 @@ def test_summary_of_captured_checkout() -> None:
     assert s.display_ref == "33e47838-3341-49ae-8054-b941f9d2b0bf"
 
 
-@pytest.mark.shared
 def test_body_for_captured_checkout_is_exact() -> None:
     s = summary_from_payload(_capture_source("004-POST-transaction_initialize_session"))
     body = build_invoice_request(
@@ -218,7 +216,6 @@ def test_body_for_captured_checkout_is_exact() -> None:
     assert_valid(body, Money.of("20", "USD"))
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize(
     ("name", "key"),
     [("039-POST-transaction_initialize_session", "sourceObject"), ("036-POST-invoice_requested", "order")],
@@ -237,7 +234,6 @@ def test_summary_of_captured_orders(name: str, key: str) -> None:
     )
 
 
-@pytest.mark.shared
 def test_sent_out_invoice_for_captured_order() -> None:
     s = summary_from_payload(_capture_source("036-POST-invoice_requested", "order"))
     body = build(
@@ -264,7 +260,6 @@ def test_sent_out_invoice_for_captured_order() -> None:
     assert_valid(body, Money.of("20", "USD"))
 
 
-@pytest.mark.shared
 def test_every_captured_source_object_is_read() -> None:
     seen = 0
     for path in shared_refs.capture_paths():

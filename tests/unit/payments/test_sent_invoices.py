@@ -93,7 +93,6 @@ def test_the_buyer_comes_from_the_user_when_the_order_has_no_email() -> None:
     assert checked.email == "account@example.com"
 
 
-@pytest.mark.shared
 def test_the_captured_invoice_requested_order_is_billable() -> None:
     capture = shared_refs.load_capture("036-POST-invoice_requested")
     order = copy.deepcopy(parse_json(capture["body_raw"].encode())["order"])
