@@ -36,7 +36,7 @@ async def payment_for_token(ctx: AppContext, token: str) -> Payment | None:
     """The payment whose pay page this is, or None (also for anything that is not a token)."""
     if not is_well_formed(token):
         return None
-    return await ctx.db.reads.payment_by_pay_token_hash(token_hash(token))
+    return await ctx.db.fast.read(Payment, pay_token_hash=token_hash(token))
 
 
 def current(ctx: AppContext, payment: Payment) -> Payment:

@@ -5,8 +5,9 @@ its read and its write; a second process applies another transition meanwhile. T
 for the first (SQLite: `BEGIN IMMEDIATE` before the read; PostgreSQL: the row lock), so the result is
 exactly both transitions one after the other. Deterministic: the order is forced with files, nothing
 is timed. Before issue #10 the SQLite read ran outside the write transaction: the second process
-committed, then the holder wrote over it from its stale read. The holder's unit is either the full
-one of a transition with reports or the point unit of a quiet one (the invoice still waiting).
+committed, then the holder wrote over it from its stale read. The holder's transition either queues
+reports or is a quiet one (the invoice still waiting); both are one unit, on the fast path or, with
+STORE_FAST_PATH=false, through the ORM session.
 """
 
 from __future__ import annotations
@@ -81,9 +82,9 @@ async def _stored(database_url: str, payment_id: str) -> tuple[Payment, dict[str
         await db.dispose()
 
 
-def _worker(database_url: str, payment_id: str, role: str, folder: Path) -> subprocess.Popen[bytes]:
+def _worker(database_url: str, payment_id: str, role: str, folder: Path, fast_path: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "tests.integration.store.transition_worker", database_url, payment_id, role]
-    return subprocess.Popen([*command, str(folder)], cwd=ROOT)
+    return subprocess.Popen([*command, str(folder), fast_path], cwd=ROOT)
 
 
 def _wait_for(folder: Path, *names: str, workers: list[subprocess.Popen[bytes]]) -> None:
@@ -96,6 +97,7 @@ def _wait_for(folder: Path, *names: str, workers: list[subprocess.Popen[bytes]])
         time.sleep(0.01)
 
 
+@pytest.mark.parametrize("fast_path", ["true", "false"])  # STORE_FAST_PATH: the driver, or the ORM session
 @pytest.mark.parametrize(
     ("holder_role", "final_state", "credited"),
     [
@@ -104,14 +106,14 @@ def _wait_for(folder: Path, *names: str, workers: list[subprocess.Popen[bytes]])
     ],
 )
 def test_two_processes_applying_transitions_lose_no_update(
-    database_url: str, tmp_path: Path, holder_role: str, final_state: PaymentState, credited: Decimal
+    database_url: str, tmp_path: Path, holder_role: str, final_state: PaymentState, credited: Decimal, fast_path: str
 ) -> None:
     payment_id = asyncio.run(_payment(database_url))
-    holder = _worker(database_url, payment_id, holder_role, tmp_path)
+    holder = _worker(database_url, payment_id, holder_role, tmp_path, fast_path)
     workers = [holder]
     try:
         _wait_for(tmp_path, "holder-read", workers=workers)
-        other = _worker(database_url, payment_id, "other", tmp_path)
+        other = _worker(database_url, payment_id, "other", tmp_path, fast_path)
         workers.append(other)
         # Either the other process queues behind the holder (it asked for the write lock), or it
         # went through without waiting (the bug): only then is the holder let go.
