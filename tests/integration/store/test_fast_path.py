@@ -229,10 +229,14 @@ async def test_an_in_list_is_refused(db: Database) -> None:
 async def test_a_failed_postgresql_unit_leaves_no_transaction_on_the_pooled_connection(db: Database) -> None:
     if db.is_sqlite:
         pytest.skip("PostgreSQL's pool")
-    with pytest.raises(RuntimeError):
+
+    async def record_then_fail() -> None:
         async with db.fast.unit() as unit:
             await unit.execute(*_record("n-5"))
             raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):
+        await record_then_fail()
     async with db.engine.connect() as connection:
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from saleor_coinpayments.money import Money, format_decimal
 from saleor_coinpayments.payments import states
@@ -87,12 +87,33 @@ def _worker(database_url: str, payment_id: str, role: str, folder: Path, fast_pa
     return subprocess.Popen([*command, str(folder), fast_path], cwd=ROOT)
 
 
-def _wait_for(folder: Path, *names: str, workers: list[subprocess.Popen[bytes]]) -> None:
-    """Until one of the files exists (the cap only ends a hung test; a crashed worker ends it at once)."""
+async def _waits_for_a_row_lock(database_url: str) -> bool:
+    """PostgreSQL: whether a session of this database waits for a lock now."""
+    db = Database(database_url)
+    try:
+        async with db.session() as session:
+            waiting = await session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        return bool(waiting)
+    finally:
+        await db.dispose()
+
+
+def _wait_for(
+    folder: Path, *names: str, workers: list[subprocess.Popen[bytes]], database_url: str | None = None
+) -> None:
+    """Until one of the files exists, or (with `database_url`, PostgreSQL) a session waits for a
+    lock. The cap only ends a hung test; a crashed worker ends it at once."""
     deadline = time.monotonic() + 120
     while not any((folder / name).exists() for name in names):
         for worker in workers:
             assert worker.poll() in (None, 0), f"a worker failed with {worker.returncode}"
+        if database_url is not None and asyncio.run(_waits_for_a_row_lock(database_url)):
+            return
         assert time.monotonic() < deadline, f"none of {names} appeared"
         time.sleep(0.01)
 
@@ -115,9 +136,10 @@ def test_two_processes_applying_transitions_lose_no_update(
         _wait_for(tmp_path, "holder-read", workers=workers)
         other = _worker(database_url, payment_id, "other", tmp_path, fast_path)
         workers.append(other)
-        # Either the other process queues behind the holder (it asked for the write lock), or it
-        # went through without waiting (the bug): only then is the holder let go.
-        _wait_for(tmp_path, "other-locking", "other-done", workers=workers)
+        # Either the other process queues behind the holder (it waits for the write lock or the row
+        # lock), or it went through without waiting (the bug): only then is the holder let go.
+        postgres = None if database_url.startswith("sqlite") else database_url
+        _wait_for(tmp_path, "other-locking", "other-done", workers=workers, database_url=postgres)
         (tmp_path / "go").touch()
         assert holder.wait(120) == 0
         assert other.wait(120) == 0

@@ -5,9 +5,9 @@
 ROLE `holder` stops right after it has read the payment row, until FOLDER/go exists (it announces
 FOLDER/holder-read), so it holds whatever its unit of work holds between its read and its write.
 ROLE `quiet-holder` does the same with a view that queues no report.
-ROLE `other` announces FOLDER/other-locking when it asks for the write lock (SQLite: `BEGIN …`, on
-the fast path's in-loop writer or the ORM session's; PostgreSQL: the locked read), so the test
-knows it is queued behind the holder.
+ROLE `other` announces FOLDER/other-locking once it waits for SQLite's write lock: the in-loop
+writer's `BEGIN IMMEDIATE` was answered "busy", or the ORM writer sends `BEGIN IMMEDIATE` (its
+thread waits in SQLite's busy handler). On PostgreSQL the test sees the wait itself (pg_stat_activity).
 Each writes FOLDER/<role>-done at the end. FAST_PATH is STORE_FAST_PATH (`true`, or `false`: the
 same unit through the ORM session). The hooks wrap the store's public seams (`HotUnit.locked`,
 `sqlite_in_loop.lock_wait_delays`) and SQLAlchemy's cursor events: they observe what the app sends,
@@ -69,26 +69,27 @@ def _install_hooks(role: str, folder: Path) -> None:
             (folder / "other-locking").touch()
 
     def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if " ".join(statement.split()).upper().startswith("BEGIN"):  # the ORM writer's BEGIN IMMEDIATE
+        if " ".join(statement.split()).upper().startswith("BEGIN IMMEDIATE"):  # the ORM writer's
             announce()
 
     event.listen(Engine, "before_cursor_execute", before)
     waits = sqlite_in_loop.lock_wait_delays
     locked = HotUnit.locked
 
-    def announced_waits() -> Iterator[float | None]:  # the in-loop writer's BEGIN IMMEDIATE attempts
-        announce()
-        return waits()
+    def announced_waits() -> Iterator[float | None]:
+        delays = waits()
+        yield next(delays)  # before the in-loop writer's first BEGIN IMMEDIATE
+        announce()  # it was answered "busy": queued behind the holder
+        yield from delays
 
-    async def observed_locked(self: HotUnit, entity: Any, **key: str) -> Any:
-        announce()  # PostgreSQL's FOR UPDATE
+    async def held_after_read(self: HotUnit, entity: Any, **key: str) -> Any:
         row = await locked(self, entity, **key)
         if role in ("holder", "quiet-holder") and once("read"):
             hold()
         return row
 
     sqlite_in_loop.lock_wait_delays = announced_waits  # type: ignore[assignment]
-    HotUnit.locked = observed_locked  # type: ignore[method-assign,assignment]
+    HotUnit.locked = held_after_read  # type: ignore[method-assign,assignment]
 
 
 async def run(database_url: str, payment_id: str, role: str, folder: Path, fast_path: bool) -> None:
