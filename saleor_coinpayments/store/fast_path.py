@@ -364,13 +364,21 @@ class FastPath:
     @staticmethod
     @contextlib.asynccontextmanager
     async def _asyncpg(engine: AsyncEngine) -> AsyncIterator[Any]:
-        """An asyncpg connection of the engine's pool (its checkout events ping an idle one)."""
-        async with engine.connect() as connection:
-            try:
-                yield (await connection.get_raw_connection()).driver_connection
-            except asyncio.CancelledError:
-                await connection.invalidate()  # a statement may be left half-sent on it
-                raise
+        """An asyncpg connection of the engine's pool (its checkout events ping an idle one).
+
+        `AsyncEngine.raw_connection()` rather than a whole `AsyncConnection`: half the CPU per unit.
+        Giving it back (`close()`) awaits nothing: the pool's reset rolls back only a transaction
+        SQLAlchemy's adapter began, and the fast path never begins one there (asyncpg's own
+        `transaction()` has ended by then). A cancelled unit's connection is dropped instead, since
+        a statement may be left half-sent on it (`invalidate()` then terminates it at once)."""
+        raw = await engine.raw_connection()
+        try:
+            yield raw.driver_connection
+        except asyncio.CancelledError:
+            raw.invalidate()
+            raise
+        finally:
+            raw.close()
 
     @staticmethod
     def _asyncpg_execute(connection: Any) -> _Execute:
