@@ -369,14 +369,12 @@ class FastPath:
         `AsyncEngine.raw_connection()` rather than a whole `AsyncConnection`: half the CPU per unit.
         Giving it back (`close()`) awaits nothing: the pool's reset rolls back only a transaction
         SQLAlchemy's adapter began, and the fast path never begins one there (asyncpg's own
-        `transaction()` has ended by then). A cancelled unit's connection is dropped instead, since
-        a statement may be left half-sent on it (`invalidate()` then terminates it at once)."""
+        `transaction()` has ended by then). A unit cancelled mid-statement needs nothing more:
+        asyncpg asks the server to cancel the statement and waits for that before the connection's
+        next statement."""
         raw = await engine.raw_connection()
         try:
             yield raw.driver_connection
-        except asyncio.CancelledError:
-            raw.invalidate()
-            raise
         finally:
             raw.close()
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import Float, bindparam, func, inspect, select, text, update
 
 from saleor_coinpayments.store.db import Database, StoreOptions
 from saleor_coinpayments.store.fast_path import HotStatement, WriteStep, save_step
@@ -265,3 +265,30 @@ async def test_a_fresh_process_whose_first_database_use_is_a_fast_read(db: Datab
     done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "12.345"
+
+
+SLEEP = HotStatement.of(select(func.pg_sleep(bindparam("seconds", type_=Float))))
+
+
+async def _sleepers(db: Database) -> int:
+    async with db.session() as session:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'"
+        return int(await session.scalar(text(query)) or 0)
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_postgresql_unit_leaves_no_statement_running_and_the_pool_usable(db: Database) -> None:
+    """A request cancelled mid-statement (a client gone, a shutdown): the statement ends on the
+    server and the next unit gets a working connection."""
+    if db.is_sqlite or not db.fast.enabled:
+        pytest.skip("the driver path on PostgreSQL")
+    sleeping = asyncio.create_task(db.fast.fetch_one(SLEEP, {"seconds": 60.0}))
+    deadline = asyncio.get_running_loop().time() + 30
+    while await _sleepers(db) == 0:
+        assert asyncio.get_running_loop().time() < deadline, "the statement never started"
+    sleeping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sleeping
+    while await _sleepers(db) > 0:  # the server ends the statement with its connection
+        assert asyncio.get_running_loop().time() < deadline, "the cancelled statement is still running"
+    assert await db.fast.read(Payment, id=new_id()) is None  # the pool hands out a working connection
