@@ -33,7 +33,6 @@ same locks), so bench can measure what this path is worth.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
