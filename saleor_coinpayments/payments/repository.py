@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.dialects import insert_or_ignore_statement, locked
+from saleor_coinpayments.store.dialects import locked
 from saleor_coinpayments.store.fast_path import FastPath, HotStatement, WriteStep, detached
 from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
@@ -45,11 +45,7 @@ _SAVE_TRANSITION = HotStatement.of(
 )
 
 # INSERT … ON CONFLICT DO NOTHING RETURNING the whole row.
-_CLAIM = HotStatement(
-    lambda dialect_name: insert_or_ignore_statement(
-        dialect_name, Payment, ["installation_id", "saleor_transaction_id"]
-    ).returning(*_PAYMENTS.c)
-)
+_CLAIM = HotStatement.insert_or_ignore(Payment, ["installation_id", "saleor_transaction_id"], returning_row=True)
 
 
 class PaymentRepository:

@@ -46,7 +46,7 @@ from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.sql.expression import Select, UpdateBase
 from sqlalchemy.types import TypeEngine
 
-from saleor_coinpayments.store.dialects import BEGIN_WRITE, locked
+from saleor_coinpayments.store.dialects import BEGIN_WRITE, insert_or_ignore_statement, locked
 from saleor_coinpayments.store.sqlite_in_loop import SqliteInLoop, is_busy
 from saleor_coinpayments.store.tables import Base, core_table
 
@@ -73,6 +73,19 @@ class HotStatement:
     def of(cls, statement: Statement) -> HotStatement:
         """The same statement on every database."""
         return cls(lambda _dialect_name: statement)
+
+    @classmethod
+    def insert_or_ignore(
+        cls, entity: type[Base], conflict_columns: Sequence[str], *, returning_row: bool = False
+    ) -> HotStatement:
+        """`INSERT … ON CONFLICT (conflict_columns) DO NOTHING` in each database's form; with
+        `returning_row`, RETURNING every column (no row when the insert was ignored)."""
+
+        def build(dialect_name: str) -> Statement:
+            insert = insert_or_ignore_statement(dialect_name, entity, conflict_columns)
+            return insert.returning(*core_table(entity).c) if returning_row else insert
+
+        return cls(build)
 
     def statement(self, dialect_name: str) -> Statement:
         built = self._built.get(dialect_name)

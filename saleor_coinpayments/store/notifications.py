@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from saleor_coinpayments.store.dialects import insert_or_ignore_statement
 from saleor_coinpayments.store.fast_path import FastPath, HotStatement, WriteStep
 from saleor_coinpayments.store.tables import Notification, Payment, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
@@ -44,9 +43,7 @@ _MARK_HANDLED = HotStatement.of(
     .where(_NOTIFICATIONS.c.source == bindparam("of_source"), _NOTIFICATIONS.c.external_id == bindparam("of_id"))
     .values(handled_at=bindparam("now"), outcome=bindparam("new_outcome"))
 )
-_RECORD = HotStatement(
-    lambda dialect_name: insert_or_ignore_statement(dialect_name, Notification, ["source", "external_id"])
-)
+_RECORD = HotStatement.insert_or_ignore(Notification, ["source", "external_id"])
 
 
 # The receipt's payment: the invoice's, of the installation whose configuration verified the

@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Float, bindparam, cast, extract, func, select, update
 
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.dialects import insert_or_ignore_statement
 from saleor_coinpayments.store.fast_path import HotStatement
 from saleor_coinpayments.store.tables import RateLimitSlot, core_table
 
@@ -62,7 +61,7 @@ _BOOK = _hot(lambda statements: statements.book)
 _BOOK_WITHIN = _hot(lambda statements: statements.book_within)
 _NEXT_FREE = _hot(lambda statements: statements.next_free)
 _NOW = _hot(lambda statements: statements.now)
-_CREATE = HotStatement(lambda dialect_name: insert_or_ignore_statement(dialect_name, RateLimitSlot, ["client_key"]))
+_CREATE = HotStatement.insert_or_ignore(RateLimitSlot, ["client_key"])
 
 
 class Booking(NamedTuple):

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from saleor_coinpayments.settings import Settings
-from saleor_coinpayments.store.dialects import insert_or_ignore, insert_or_ignore_statement, locked
+from saleor_coinpayments.store.dialects import insert_or_ignore, locked
 from saleor_coinpayments.store.fast_path import HotStatement, WriteStep
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, new_id
 from saleor_coinpayments.store.types import utcnow
@@ -139,7 +139,7 @@ def queued_row(
 
 # A report queued unless one with its dedup key exists, as a fast-path statement: a transition's
 # reports are written in its own unit (payments/refresh.py).
-_QUEUE = HotStatement(lambda dialect_name: insert_or_ignore_statement(dialect_name, OutboxMessage, ["dedup_key"]))
+_QUEUE = HotStatement.insert_or_ignore(OutboxMessage, ["dedup_key"])
 
 
 def queue_step(**row: Any) -> WriteStep:
