@@ -77,6 +77,12 @@ ROWS: list[tuple[str, str, str]] = [
     ("NOTIFICATION_COALESCING", "false", "notify_handled_rps"),
     ("REFRESH_SINGLE_FLIGHT", "false", "slow_reads_per_100"),
     ("BACKGROUND_LANE", "false", "slow_process_p99_ms"),
+    ("STORE_FAST_PATH", "false", "notify_handled_rps"),
+    ("STORE_FAST_PATH", "false", "initialize_rps"),
+    ("STORE_FAST_PATH", "false", "process_p99_ms"),
+    # SQLite only (on PostgreSQL these change nothing, and the rows show it).
+    ("STORE_SQLITE_IN_LOOP", "false", "notify_handled_rps"),
+    ("STORE_SQLITE_GROUP_COMMIT", "false", "notify_handled_rps"),
 ]
 
 Figures = dict[str, float]

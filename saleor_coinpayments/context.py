@@ -17,7 +17,7 @@ from saleor_coinpayments.saleor.jwks import RefetchLimiter
 from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.store.configurations import ConfigurationCache
 from saleor_coinpayments.store.crypto import SecretBox, resolve_secret_key
-from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.store.db import Database, StoreOptions
 from saleor_coinpayments.store.installations import InstallationCache
 from saleor_coinpayments.store.rate_limits import RateLimitRepository
 
@@ -61,7 +61,7 @@ class AppContext:
 
 @contextlib.asynccontextmanager
 async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, options=StoreOptions.of(settings))
     box = SecretBox(resolve_secret_key(settings.secret_key.get_secret_value(), settings.data_dir))
     async with outgoing_client() as http:
         ctx = AppContext(

@@ -119,6 +119,18 @@ class Settings(BaseSettings):
         True, description="Background re-reads compute one at a time beside the requests (they still overlap waits)."
     )
 
+    # The store's speed mechanisms (store/fast_path.py, store/sqlite_in_loop.py). Each is on by default
+    # and can be switched off, e.g. to measure what it buys (bench) or to rule it out.
+    store_fast_path: bool = Field(
+        True, description="Run the hot statements on the driver; false: through the ORM session like the rest."
+    )
+    store_sqlite_in_loop: bool = Field(
+        True, description="SQLite: run the fast path on the process's own connections in the event loop's thread."
+    )
+    store_sqlite_group_commit: bool = Field(
+        True, description="SQLite in-loop writer: one fsync, in a thread, for the commits made meanwhile."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _public_url_follows_the_port(cls, data: object) -> object:

@@ -162,7 +162,7 @@ class CoinPaymentsClient:
         self.max_get_attempts = max(1, max_get_attempts)
         self.backoff_seconds = backoff_seconds
         self.create_lookup_delay_seconds = create_lookup_delay_seconds
-        self._limiter: RateLimit = rate_limiter or limiter_for(self.client_id, rate)
+        self.rate_limiter: RateLimit = rate_limiter or limiter_for(self.client_id, rate)
         self._currencies = currency_cache or shared_currency_cache
         self._now = now
         self._sleep = sleep
@@ -445,7 +445,7 @@ class CoinPaymentsClient:
         if remaining < _MIN_ATTEMPT_SECONDS / 2:
             raise e.CoinPaymentsTimeoutError(f"{method} {path}: no time left in the budget", sent=False)
         async with network_wait():
-            await self._limiter.acquire()
+            await self.rate_limiter.acquire()
         timeout = min(self.timeout_seconds, max(0.05, deadline.remaining()))
         headers = {"Accept": "application/json"}
         if body is not None:

@@ -397,11 +397,11 @@ class ClientRateLimit:
 
     def __init__(self, limiter: SharedRateLimiter, key: str, background: bool) -> None:
         self._limiter = limiter
-        self._key = key
+        self.key = key
         self.background = background
 
     async def acquire(self) -> float:
-        return await self._limiter.acquire(self._key, background=self.background)
+        return await self._limiter.acquire(self.key, background=self.background)
 
 
 _registry: dict[str, TokenBucket] = {}

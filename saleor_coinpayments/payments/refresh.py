@@ -3,9 +3,10 @@
 Everything that learns something about an invoice ends here: the notification route, the
 reconciler, TRANSACTION_PROCESS_SESSION and the Dashboard's "resync". The network read happens
 outside any database transaction; the read of the row, the state change and its outbox rows are one
-transaction (`session(write=True)`): a row lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite, so a
-second process can never write between that read and that write. The per-payment lock in this
-process only keeps local callers from queueing on the database for the same row.
+unit on the store's fast path (store/fast_path.py), whatever the transition says: a row lock on
+PostgreSQL, `BEGIN IMMEDIATE` on SQLite, so a second process can never write between that read and
+that write. The per-payment lock in this process only keeps local callers from queueing on the
+database for the same row.
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ import structlog
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, format_decimal
 from saleor_coinpayments.payments import states
-from saleor_coinpayments.payments.checkout.checkout_completion import queue_completion
-from saleor_coinpayments.payments.delivery.outbox import EventReport, OutboxRepository
+from saleor_coinpayments.payments.checkout.checkout_completion import completion_steps
+from saleor_coinpayments.payments.delivery.outbox import EventReport, event_report_step
 from saleor_coinpayments.payments.gateway import client_for, configuration, invoice_view
 from saleor_coinpayments.payments.refunds.suggestions import may_owe_surplus, suggest_surplus
 from saleor_coinpayments.payments.repository import PaymentRepository
-from saleor_coinpayments.store.point_reads import PAYMENTS, detached_payment
-from saleor_coinpayments.store.point_writes import WriteStep
+from saleor_coinpayments.store.fast_path import WriteStep
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
 
@@ -124,10 +124,6 @@ def _report(payment: Payment, report: states.Report) -> EventReport:
 AlsoInUnit = Callable[[Payment], Sequence[WriteStep]]
 
 
-class _ReportsToQueue(Exception):
-    """The transition has something to tell Saleor: it takes the full unit of work."""
-
-
 def _record(payment: Payment, transition: states.Transition, view: states.InvoiceView, interval: float) -> None:
     """What a transition changes on the row (PaymentRepository.TRANSITION_COLUMNS)."""
     details: dict[str, Any] = dict(payment.details or {})
@@ -157,64 +153,34 @@ def _record(payment: Payment, transition: states.Transition, view: states.Invoic
     payment.claimed_until = None
 
 
-async def _apply_quietly(
-    ctx: AppContext, payment_id: str, view: states.InvoiceView, also: AlsoInUnit | None
-) -> Payment | None:
-    """Most re-reads change nothing Saleor must hear of (a repeated notification, a poll, an
-    invoice still waiting): their read, decision and write run as one point unit (locked read,
-    two or three statements, no session). Raises _ReportsToQueue, having written nothing, when
-    reports are due."""
-    async with ctx.db.writes.unit() as unit:
-        values = await unit.row(PAYMENTS, {"id": payment_id})
-        if values is None:
-            return None
-        payment = detached_payment(values)
-        transition = states.apply(snapshot_of(payment), view)
-        if transition.reports:
-            raise _ReportsToQueue
-        _record(payment, transition, view, ctx.settings.reconcile_interval_seconds)
-        for statement, step_values in (
-            PaymentRepository.save_transition_step(payment),
-            *(also(payment) if also else ()),
-        ):
-            await unit.execute(statement, step_values)
-        return payment
-
-
 async def apply_transition(
     ctx: AppContext, payment_id: str, view: states.InvoiceView, *, also: AlsoInUnit | None = None
 ) -> Payment | None:
-    """Apply what CoinPayments said to the stored payment, atomically with its reports."""
-    async with payment_lock(payment_id):
-        try:
-            return await _apply_quietly(ctx, payment_id, view, also)
-        except _ReportsToQueue:
-            pass
-        async with ctx.db.session(write=True) as session:
-            payments = PaymentRepository(session)
-            payment = await payments.for_transition(payment_id)
-            if payment is None:
-                return None
-            transition = states.apply(snapshot_of(payment), view)
-            outbox = OutboxRepository(session)
-            for report in transition.reports:
-                await outbox.enqueue_event_report(
-                    payment.installation_id, payment.id, report.dedup_key, _report(payment, report)
-                )
-            if any(report.type == "CHARGE_SUCCESS" for report in transition.reports):
-                await queue_completion(ctx, outbox, payment)
-            _record(payment, transition, view, ctx.settings.reconcile_interval_seconds)
-            await payments.save_transition(payment)
-            if transition.reports:
-                log.info(
-                    "payment_moved",
-                    invoice_id=payment.invoice_id,
-                    state=payment.state,
-                    reports=[r.dedup_key for r in transition.reports],
-                )
-            for statement, step_values in also(payment) if also else ():
-                await session.execute(statement, step_values)
-            return payment
+    """Apply what CoinPayments said to the stored payment, atomically with its reports: one unit
+    (the locked read, the decision, the row, its reports and `also`), one write path."""
+    async with payment_lock(payment_id), ctx.db.fast.unit() as unit:
+        payment = await unit.locked(Payment, id=payment_id)
+        if payment is None:
+            return None
+        transition = states.apply(snapshot_of(payment), view)
+        steps = [
+            event_report_step(payment.installation_id, payment.id, report.dedup_key, _report(payment, report))
+            for report in transition.reports
+        ]
+        if any(report.type == "CHARGE_SUCCESS" for report in transition.reports):
+            steps += completion_steps(ctx, payment)
+        _record(payment, transition, view, ctx.settings.reconcile_interval_seconds)
+        steps.append(PaymentRepository.save_transition_step(payment))
+        steps += also(payment) if also else ()
+        await unit.run(steps)
+    if transition.reports:
+        log.info(
+            "payment_moved",
+            invoice_id=payment.invoice_id,
+            state=payment.state,
+            reports=[r.dedup_key for r in transition.reports],
+        )
+    return payment
 
 
 async def refresh_payment(
@@ -242,7 +208,7 @@ async def refresh_payment_row(
 ) -> Payment | None:
     """`refresh_payment`, giving the updated row itself (for answers that need its links and details)."""
     if key is None:
-        payment = await ctx.db.reads.payment(payment_id)
+        payment = await ctx.db.fast.read(Payment, id=payment_id)
         if payment is not None:
             key = invoice_key(payment.invoice_id, payment.configuration_id, payment.saleor_transaction_id)
         if key is None:

@@ -11,9 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.dialects import insert_or_ignore_statement, is_postgres
-from saleor_coinpayments.store.point_reads import detached_payment
-from saleor_coinpayments.store.point_writes import PointWrites, WriteStep
+from saleor_coinpayments.store.dialects import locked
+from saleor_coinpayments.store.fast_path import FastPath, HotStatement, WriteStep, detached
 from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
@@ -23,12 +22,9 @@ CANDIDATES_PER_CLAIM = 4  # ranked rows per row claimed, so replicas claiming at
 
 # Built once: the hot lookups and updates take their values as parameters.
 _BY_ID = select(Payment).where(Payment.id == bindparam("payment_id"))
-_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_ID_LOCKED = locked(_BY_ID)
 _PAYMENTS = core_table(Payment)
-# A transition's read and write as Core statements: nothing in the session needs the ORM's identity
-# map or unit of work, which cost more than the statements themselves on this hot path.
-_ROW_BY_ID = select(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id"))
-_ROW_BY_ID_FOR_UPDATE = _ROW_BY_ID.with_for_update()
+# What a transition changes on the row, written back on the fast path (payments/refresh.py).
 TRANSITION_COLUMNS = (
     "details",
     "state",
@@ -42,20 +38,14 @@ TRANSITION_COLUMNS = (
     "next_check_at",
     "claimed_until",
 )
-_SAVE_TRANSITION = (
+_SAVE_TRANSITION = HotStatement.of(
     update(_PAYMENTS)
     .where(_PAYMENTS.c.id == bindparam("payment_id"))
     .values({name: bindparam(f"new_{name}") for name in TRANSITION_COLUMNS})
 )
 
-# INSERT … ON CONFLICT DO NOTHING RETURNING the whole row, per database kind (built once: point
-# writes cache statements by identity).
-_CLAIMS = {
-    postgres: insert_or_ignore_statement(postgres, Payment, ["installation_id", "saleor_transaction_id"]).returning(
-        *_PAYMENTS.c
-    )
-    for postgres in (False, True)
-}
+# INSERT … ON CONFLICT DO NOTHING RETURNING the whole row.
+_CLAIM = HotStatement.insert_or_ignore(Payment, ["installation_id", "saleor_transaction_id"], returning_row=True)
 
 
 class PaymentRepository:
@@ -63,27 +53,13 @@ class PaymentRepository:
         self._session = session
 
     async def get(self, payment_id: str, *, lock: bool = False) -> Payment | None:
-        """`lock`: a read-modify-write — use it in `db.session(write=True)` (FOR UPDATE on PostgreSQL;
-        on SQLite that unit already holds the write lock from its BEGIN IMMEDIATE)."""
-        query = _BY_ID_FOR_UPDATE if lock and is_postgres(self._session) else _BY_ID
+        """`lock`: a read-modify-write — use it in `db.session(write=True)` (store/dialects.py `locked`)."""
+        query = _BY_ID_LOCKED if lock else _BY_ID
         return (await self._session.execute(query, {"payment_id": payment_id})).scalar_one_or_none()
-
-    async def for_transition(self, payment_id: str) -> Payment | None:
-        """The payment, detached, read inside this write unit (FOR UPDATE on PostgreSQL; SQLite's
-        unit holds the write lock from its BEGIN IMMEDIATE). `save_transition` writes it back."""
-        connection = await self._session.connection()
-        query = _ROW_BY_ID_FOR_UPDATE if is_postgres(self._session) else _ROW_BY_ID
-        row = (await connection.execute(query, {"payment_id": payment_id})).mappings().first()
-        return None if row is None else detached_payment(dict(row))
-
-    async def save_transition(self, payment: Payment) -> None:
-        """Write back what a transition changes (TRANSITION_COLUMNS) of a `for_transition` payment."""
-        connection = await self._session.connection()
-        await connection.execute(*self.save_transition_step(payment))
 
     @staticmethod
     def save_transition_step(payment: Payment) -> WriteStep:
-        """`save_transition` as a point write."""
+        """Write back what a transition changes (TRANSITION_COLUMNS) of a payment read in the unit."""
         values = {f"new_{name}": getattr(payment, name) for name in TRANSITION_COLUMNS}
         return _SAVE_TRANSITION, {"payment_id": payment.id, **values}
 
@@ -91,8 +67,8 @@ class PaymentRepository:
         query = select(Payment).where(
             Payment.installation_id == installation_id, Payment.saleor_transaction_id == transaction_id
         )
-        if lock and is_postgres(self._session):
-            query = query.with_for_update()
+        if lock:
+            query = locked(query)
         return (await self._session.execute(query)).scalar_one_or_none()
 
     async def by_request_key(self, installation_id: str, request_key: str) -> Payment | None:
@@ -116,12 +92,11 @@ class PaymentRepository:
         return list(rows.scalars())
 
     @staticmethod
-    async def claim_transaction(writes: PointWrites, **values: Any) -> Payment | None:
-        """Insert the claim row for a transaction, as a point write, and give it back as stored;
+    async def claim_transaction(fast: FastPath, **values: Any) -> Payment | None:
+        """Insert the claim row for a transaction, on the fast path, and give it back as stored;
         None when another request already holds it (nothing is changed then)."""
-        statement = _CLAIMS[writes.is_postgres]
-        row = await writes.fetch_row(statement, {"id": new_id(), **values}, _PAYMENTS)
-        return None if row is None else detached_payment(row)
+        row = await fast.fetch_one(_CLAIM, {"id": new_id(), **values})
+        return None if row is None else detached(Payment, dict(zip(_PAYMENTS.c.keys(), row, strict=True)))
 
     async def add_if_absent(self, payment: Payment) -> bool:
         """Insert the claim row for a transaction; False if another request already holds it."""
@@ -196,8 +171,7 @@ class PaymentRepository:
         now = now or utcnow()
         position = case({payment_id: index for index, payment_id in enumerate(ranked)}, value=Payment.id)
         lockable = select(Payment.id).where(Payment.id.in_(ranked), *self._due(now)).order_by(position).limit(limit)
-        if is_postgres(self._session):
-            lockable = lockable.with_for_update(skip_locked=True)
+        lockable = locked(lockable, skip_locked=True)
         claimed = set(
             (
                 await self._session.execute(

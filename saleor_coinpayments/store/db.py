@@ -1,36 +1,38 @@
-"""The database engine and units of work (one session per request or job, committed once).
+"""The database engines and units of work (one session per request or job, committed once).
 
 A unit of work that reads a row and writes it back (`session(write=True)`) is one transaction with
-the read inside it: on PostgreSQL the read takes a row lock (`SELECT … FOR UPDATE`, see
-PaymentRepository); on SQLite, which has no row locks, such units go through one writer connection
-per process that starts every transaction with `BEGIN IMMEDIATE`, so the write lock is held from
-before the read until the commit — across processes too (`serve` beside `reconcile`, or two
-`serve`s on one file). That connection runs in the event loop's thread (store/inline_sqlite.py): a
-unit holds SQLite's lock only while SQLite works, not while hops through a thread wait on a busy
-loop. Other units use the ordinary pool: WAL lets them read beside the writer. The hot paths' units
-(store/point_writes.py: the initialize claim, a notification's receipt, the rate-limit booking) run
-on the writer too: they queue in this process in turn instead of sleeping in SQLite's busy handler,
-whose waits grow in steps of 1 to 100 ms. On PostgreSQL they run on an asyncpg pool of their own
-(store/driver_pool.py).
+the read inside it: on PostgreSQL the read takes a row lock (store/dialects.py `locked`); on SQLite,
+which has no row locks, such units go through one writer connection per process that starts every
+transaction with `BEGIN IMMEDIATE`, so the write lock is held from before the read until the commit
+— across processes too (`serve` beside `reconcile`, or two `serve`s on one file). In this process
+they first take the writer turn, which the fast path's SQLite units take too, so the process's
+writers queue in turn instead of meeting on SQLite's lock. Other units use the ordinary pool: WAL
+lets them read beside the writer. The hot statements run on the fast path (`Database.fast`,
+store/fast_path.py) on the same engines.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import Connection, event, make_url, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from saleor_coinpayments.store import inline_sqlite
-from saleor_coinpayments.store.driver_pool import DriverPool
-from saleor_coinpayments.store.point_reads import PointReads
-from saleor_coinpayments.store.point_writes import PointWrites
+from saleor_coinpayments.store.dialects import BEGIN_WRITE
+from saleor_coinpayments.store.fast_path import FastPath
+from saleor_coinpayments.store.sqlite_in_loop import SqliteInLoop
+
+if TYPE_CHECKING:
+    from saleor_coinpayments.settings import Settings
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -76,36 +78,49 @@ def ensure_sqlite_folder(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-class Database:
-    """Owns the engine; hands out sessions. Use cases never commit: `session()` does, once."""
+def _begin_write(conn: Connection) -> None:
+    """The writer engine's `begin` event: take the write lock before the unit's first read (the
+    connection's busy timeout waits, in aiosqlite's thread, for another process's writer)."""
+    conn.exec_driver_sql(BEGIN_WRITE)
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+
+@dataclass(frozen=True)
+class StoreOptions:
+    """The store's speed mechanisms, each of which can be switched off (settings STORE_*) so
+    bench can measure it: the fast path, and on SQLite its in-loop writer and group commit."""
+
+    fast_path: bool = True
+    sqlite_in_loop: bool = True
+    sqlite_group_commit: bool = True
+
+    @classmethod
+    def of(cls, settings: Settings) -> StoreOptions:
+        return cls(settings.store_fast_path, settings.store_sqlite_in_loop, settings.store_sqlite_group_commit)
+
+
+class Database:
+    """Owns the engines; hands out sessions and the fast path. Use cases never commit: `session()`
+    and the fast path's units do, once."""
+
+    def __init__(self, url: str, *, echo: bool = False, options: StoreOptions | None = None) -> None:
+        options = options or StoreOptions()
         self.url = url
-        self.durable: inline_sqlite.DurableCommits | None = None
-        self.driver_pool: DriverPool | None = None  # PostgreSQL's hot paths
         self.is_sqlite = url.startswith("sqlite")
+        self._writer_turn = asyncio.Lock() if self.is_sqlite else None
+        in_loop: SqliteInLoop | None = None
         if self.is_sqlite:
             ensure_sqlite_folder(url)
-            # Hot reads go around the pool (store/point_reads.py) and SQLite has one writer: a few
+            # Hot reads mostly go around the pool (the fast path) and SQLite has one writer: a few
             # connections (each a thread with its own page cache) are plenty.
             self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=4, max_overflow=4)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            # The single writer, in the loop's thread; in-process writers queue for it in turn.
-            path = sqlite_path(url)
-            self.write_engine = create_async_engine(
-                url,
-                echo=echo,
-                pool_size=1,
-                max_overflow=0,
-                pool_timeout=120,
-                async_creator=inline_sqlite.inline_creator(path),
-            )
+            # The single writer of the ORM's write units; in-process writers queue for it in turn.
+            self.write_engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=120)
             event.listen(self.write_engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.write_engine.sync_engine, "connect", inline_sqlite.no_busy_wait)
-            event.listen(self.write_engine.sync_engine, "begin", inline_sqlite.begin_immediate)
-            if path != ":memory:":
-                self.durable = inline_sqlite.DurableCommits(path + "-wal")
-                event.listen(self.write_engine.sync_engine, "commit", self.durable.noted)
+            event.listen(self.write_engine.sync_engine, "begin", _begin_write)
+            path = sqlite_path(url)
+            if options.fast_path and options.sqlite_in_loop and path != ":memory:":
+                in_loop = SqliteInLoop(path, group_commit=options.sqlite_group_commit, writer_turn=self.writer_turn)
         else:
             # Sized for the requests and background jobs one process runs at once: a pool that
             # overflows at peak opens and closes a connection (a TCP and TLS handshake and a server
@@ -114,11 +129,19 @@ class Database:
             event.listen(self.engine.sync_engine.pool, "checkin", _note_checkin)
             event.listen(self.engine.sync_engine.pool, "checkout", _ping_if_idle)
             self.write_engine = self.engine
-            self.driver_pool = DriverPool(self.engine.url)
+        self.in_loop = in_loop
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.reads = PointReads(self.engine, self.driver_pool)
-        self.writes = PointWrites(self.write_engine, self.durable, self.driver_pool)
-        self.write_sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self.fast = FastPath(self, enabled=options.fast_path, in_loop=in_loop)
+
+    @contextlib.asynccontextmanager
+    async def writer_turn(self) -> AsyncIterator[None]:
+        """SQLite: this process's turn to write (its ORM write units and the fast path's units take
+        it). PostgreSQL locks rows, not the database: nothing to wait for."""
+        if self._writer_turn is None:
+            yield
+            return
+        async with self._writer_turn:
+            yield
 
     @contextlib.asynccontextmanager
     async def session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
@@ -126,25 +149,22 @@ class Database:
 
         `write=True` for a read-modify-write: its reads happen inside the write transaction (see
         the module docstring). Never open another write unit inside one (one writer per process)."""
-        maker = self.write_sessionmaker if write else self.sessionmaker
-        async with maker() as session:
-            try:
+        if not write:
+            async with self.sessionmaker() as session:
                 yield session
                 await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-        if write and self.durable is not None:
-            await self.durable.wait()  # the commit is on disk (the connection is already free)
+            return
+        async with self.writer_turn(), self.sessionmaker(bind=self.write_engine) as session:
+            yield session
+            await session.commit()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.reads.close()
-        if self.driver_pool is not None:
-            await self.driver_pool.close()
+        if self.in_loop is not None:
+            self.in_loop.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

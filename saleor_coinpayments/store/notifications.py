@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from saleor_coinpayments.store.dialects import insert_or_ignore_statement
-from saleor_coinpayments.store.point_writes import PointWrites, WriteStep
+from saleor_coinpayments.store.fast_path import FastPath, HotStatement, WriteStep
 from saleor_coinpayments.store.tables import Notification, Payment, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
@@ -23,7 +22,7 @@ _PAYMENTS = core_table(Payment)
 def _recorded_row(
     source: str, external_id: str, invoice_id: str | None, event_type: str, state: str | None, received_at: datetime
 ) -> dict[str, Any]:
-    """A notification's stored values: the point write's, and by their names the PostgreSQL receipt's
+    """A notification's stored values: the SQLite insert's, and by their names the PostgreSQL receipt's
     insert, so a column added here cannot be dropped there."""
     return {
         "id": new_id(),
@@ -39,11 +38,12 @@ def _recorded_row(
 _RECORDED_COLUMNS = tuple(_recorded_row("", "", None, "", None, datetime.min))
 
 # Built once, the values are parameters (named unlike any column: an UPDATE would SET those).
-_MARK_HANDLED = (
+_MARK_HANDLED = HotStatement.of(
     update(_NOTIFICATIONS)
     .where(_NOTIFICATIONS.c.source == bindparam("of_source"), _NOTIFICATIONS.c.external_id == bindparam("of_id"))
     .values(handled_at=bindparam("now"), outcome=bindparam("new_outcome"))
 )
+_RECORD = HotStatement.insert_or_ignore(Notification, ["source", "external_id"])
 
 
 # The receipt's payment: the invoice's, of the installation whose configuration verified the
@@ -76,7 +76,8 @@ def _receipt_in_one_statement() -> Select[Any]:
     )
 
 
-_RECEIPT = _receipt_in_one_statement()
+_RECEIPT = HotStatement.of(_receipt_in_one_statement())  # PostgreSQL only
+_NOTIFY_PAYMENT = HotStatement.of(_NOTIFIED_PAYMENT)
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,10 @@ class Receipt:
 
 
 class NotificationRepository:
-    """Point writes only (store/point_writes.py): both run on the hot path of every notification."""
+    """Fast-path statements only (store/fast_path.py): both run on the hot path of every notification."""
 
     @staticmethod
     def record_step(
-        postgres: bool,
         *,
         source: str,
         external_id: str,
@@ -104,14 +104,12 @@ class NotificationRepository:
         state: str | None,
         received_at: datetime | None = None,
     ) -> WriteStep:
-        """Store a notification once, as a point write: it changes no row when this source already
-        sent this id."""
-        statement = insert_or_ignore_statement(postgres, Notification, ["source", "external_id"])
-        return statement, _recorded_row(source, external_id, invoice_id, event_type, state, received_at or utcnow())
+        """Store a notification once: it changes no row when this source already sent this id."""
+        return _RECORD, _recorded_row(source, external_id, invoice_id, event_type, state, received_at or utcnow())
 
     @staticmethod
     async def receive(
-        writes: PointWrites,
+        fast: FastPath,
         *,
         installation_id: str,
         source: str,
@@ -125,7 +123,6 @@ class NotificationRepository:
         now = utcnow()
         payment = {"of_invoice": invoice_id, "of_installation": installation_id, "now": now}
         statement, recorded = NotificationRepository.record_step(
-            writes.is_postgres,
             source=source,
             external_id=external_id,
             invoice_id=invoice_id,
@@ -133,20 +130,20 @@ class NotificationRepository:
             state=state,
             received_at=now,
         )
-        async with writes.unit(atomic=False) as unit:
-            if writes.is_postgres:
+        async with fast.unit(atomic=False) as unit:
+            if fast.is_postgres:
                 row = await unit.fetch_one(_RECEIPT, payment | recorded)
                 assert row is not None  # a SELECT of scalar subqueries gives one row
                 payment_id, configuration_id, transaction_id, count = row
             else:
-                notified = await unit.fetch_one(_NOTIFIED_PAYMENT, payment)
+                notified = await unit.fetch_one(_NOTIFY_PAYMENT, payment)
                 payment_id, configuration_id, transaction_id = notified or (None, None, None)
                 count = await unit.execute(statement, recorded)
         return Receipt(payment_id, configuration_id, transaction_id, recorded=count > 0)
 
     @staticmethod
     def mark_handled_steps(notifications: Sequence[tuple[str, str]], outcome: str) -> list[WriteStep]:
-        """Mark (source, external id) pairs handled with one outcome, as point writes."""
+        """Mark (source, external id) pairs handled with one outcome (fast-path statements)."""
         now, outcome = utcnow(), outcome[:500]
         return [
             (_MARK_HANDLED, {"of_source": s, "of_id": i, "now": now, "new_outcome": outcome}) for s, i in notifications

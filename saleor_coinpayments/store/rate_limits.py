@@ -11,12 +11,13 @@ the next slot nobody holds comes, refused or not, so a background booker can tim
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Float, bindparam, cast, extract, func, select, update
 
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.dialects import insert_or_ignore_statement
+from saleor_coinpayments.store.fast_path import HotStatement
 from saleor_coinpayments.store.tables import RateLimitSlot, core_table
 
 _SECONDS = Float(precision=53)
@@ -52,6 +53,17 @@ class _Statements:
 _STATEMENTS = {postgres: _Statements(postgres) for postgres in (False, True)}
 
 
+def _hot(pick: Callable[[_Statements], Any]) -> HotStatement:
+    return HotStatement(lambda dialect_name: pick(_STATEMENTS[dialect_name == "postgresql"]))
+
+
+_BOOK = _hot(lambda statements: statements.book)
+_BOOK_WITHIN = _hot(lambda statements: statements.book_within)
+_NEXT_FREE = _hot(lambda statements: statements.next_free)
+_NOW = _hot(lambda statements: statements.now)
+_CREATE = HotStatement.insert_or_ignore(RateLimitSlot, ["client_key"])
+
+
 class Booking(NamedTuple):
     """Seconds from the database's now: until the first slot booked (None: refused by `within`),
     and until the next slot nobody holds; and that now (epoch seconds), to place them locally."""
@@ -80,11 +92,9 @@ class RateLimitRepository:
         (at most one interval) before the next free one; with `within`, only if the next free slot
         is at most that many seconds after the lead.
 
-        A point unit (store/point_writes.py): one booking precedes every CoinPayments request, and
+        On the fast path (store/fast_path.py): one booking precedes every CoinPayments request, and
         through a session it cost more CPU than the request. Each statement is atomic by itself,
         so PostgreSQL runs them without a transaction around them."""
-        writes = self._db.writes
-        statements = _STATEMENTS[writes.is_postgres]
         if not 0 <= allowance <= interval:
             raise ValueError("the allowance is between 0 and one interval")
         params = {
@@ -94,16 +104,15 @@ class RateLimitRepository:
             "step": interval * count,
         }
         if within is None:
-            statement = statements.book
+            statement = _BOOK
         else:
-            statement, params["window"] = statements.book_within, lead + within
-        async with writes.unit(atomic=False) as unit:
+            statement, params["window"] = _BOOK_WITHIN, lead + within
+        async with self._db.fast.unit(atomic=False) as unit:
             if client_key not in self._known:
-                create = insert_or_ignore_statement(writes.is_postgres, RateLimitSlot, ["client_key"])
-                await unit.execute(create, {"client_key": client_key, "next_slot": 0.0})
+                await unit.execute(_CREATE, {"client_key": client_key, "next_slot": 0.0})
             booked = await unit.fetch_one(statement, params)
             if booked is None:  # refused: only say when the next slot is free
-                refused = await unit.fetch_one(statements.next_free, {"of_key": client_key})
+                refused = await unit.fetch_one(_NEXT_FREE, {"of_key": client_key})
         self._known.add(client_key)  # only once the row is committed
         if booked is None:
             assert refused is not None, "the client's row exists"
@@ -114,9 +123,7 @@ class RateLimitRepository:
     async def database_now(self) -> float:
         """The database's now (epoch seconds), on the bookings' own connections: the limiter reads
         it to set its clock before its first booking."""
-        writes = self._db.writes
-        async with writes.unit(atomic=False) as unit:
-            row = await unit.fetch_one(_STATEMENTS[writes.is_postgres].now, {})
+        row = await self._db.fast.fetch_one(_NOW, {})
         assert row is not None
         return float(row[0])
 

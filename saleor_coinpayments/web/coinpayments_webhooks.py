@@ -11,7 +11,7 @@ from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.delivery import notifications
 from saleor_coinpayments.payments.refresh import refresh_payment
-from saleor_coinpayments.store.point_writes import WriteStep
+from saleor_coinpayments.store.fast_path import WriteStep
 from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.urls import COINPAYMENTS_NOTIFICATION_PREFIX
 from saleor_coinpayments.web.answers import error

@@ -19,7 +19,7 @@ _LOWEST_TEST_PORT = 10000
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
-def _first_ephemeral_port() -> int:
+def first_ephemeral_port() -> int:
     """Where the kernel starts handing out ports to `bind(0)` and to outgoing connections."""
     try:
         return int(_EPHEMERAL_RANGE.read_text().split()[0])
@@ -27,7 +27,7 @@ def _first_ephemeral_port() -> int:
         return 32768  # Linux's default
 
 
-def _worker_ports() -> Iterator[int]:
+def worker_ports() -> Iterator[int]:
     """This test worker's own slice of the ports below the ephemeral range, from a random start.
 
     A port that `bind(0)` picked and let go can be taken before a server binds it: by another
@@ -41,20 +41,20 @@ def _worker_ports() -> Iterator[int]:
     # `make test` runs the SQLite and the PostgreSQL suites at once: each has its half of the range.
     suite = 1 if os.environ.get("TEST_DATABASE", "sqlite").strip().lower() == "postgresql" else 0
     index = suite * workers + (int(worker) if worker.isdigit() else 0)
-    width = (_first_ephemeral_port() - _LOWEST_TEST_PORT) // (2 * workers)
+    width = (first_ephemeral_port() - _LOWEST_TEST_PORT) // (2 * workers)
     first = _LOWEST_TEST_PORT + index * width
     start = random.randrange(width)
     return (first + (start + step) % width for step in itertools.count())
 
 
-_ports = _worker_ports()
+port_supply = worker_ports()
 _ports_lock = threading.Lock()
 
 
 def free_port() -> int:
     """A loopback port nobody listens on, that no other worker of this run will hand out."""
     with _ports_lock:
-        for port in _ports:
+        for port in port_supply:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
                 try:
                     sock.bind(("127.0.0.1", port))

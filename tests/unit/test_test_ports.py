@@ -18,11 +18,11 @@ def _slice(
     monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(workers))
     monkeypatch.setenv("TEST_DATABASE", database)
-    return set(itertools.islice(servers._worker_ports(), count))
+    return set(itertools.islice(servers.worker_ports(), count))
 
 
 def test_workers_get_disjoint_ports_below_the_ephemeral_range(monkeypatch: pytest.MonkeyPatch) -> None:
-    ephemeral = servers._first_ephemeral_port()
+    ephemeral = servers.first_ephemeral_port()
     slices = [_slice(monkeypatch, f"gw{n}", 3, 40_000) for n in range(3)]
     for one, other in itertools.combinations(slices, 2):
         assert not one & other
@@ -38,7 +38,7 @@ def test_the_two_database_suites_run_side_by_side_get_disjoint_ports(monkeypatch
     ]
     for one, other in itertools.combinations(slices, 2):
         assert not one & other
-    assert max(set().union(*slices)) < servers._first_ephemeral_port()
+    assert max(set().union(*slices)) < servers.first_ephemeral_port()
 
 
 def test_a_port_that_is_taken_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,5 +46,5 @@ def test_a_port_that_is_taken_is_skipped(monkeypatch: pytest.MonkeyPatch) -> Non
         listener.bind(("127.0.0.1", servers.free_port()))
         listener.listen()
         taken = listener.getsockname()[1]
-        monkeypatch.setattr(servers, "_ports", itertools.chain([taken], servers._ports))
+        monkeypatch.setattr(servers, "port_supply", itertools.chain([taken], servers.port_supply))
         assert servers.free_port() != taken

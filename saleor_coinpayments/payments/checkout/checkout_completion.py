@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from saleor_coinpayments.context import AppContext
-from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
+from saleor_coinpayments.payments.delivery.outbox import queue_step
 from saleor_coinpayments.payments.delivery.registry import DELIVERED, FAILED, Delivery, deliveries
 from saleor_coinpayments.saleor.client import describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
+from saleor_coinpayments.store.fast_path import WriteStep
 from saleor_coinpayments.store.installations import InstallationRecord
 from saleor_coinpayments.store.tables import OutboxMessage, Payment
 from saleor_coinpayments.store.types import utcnow
@@ -23,19 +24,22 @@ KIND = "checkout_complete"
 LEFT_ALONE = {"NOT_FOUND": "the checkout is gone (already completed)", "CHECKOUT_NOT_FULLY_PAID": "not fully paid"}
 
 
-async def queue_completion(ctx: AppContext, outbox: OutboxRepository, payment: Payment) -> None:
-    """Once per checkout payment, after the configured delay; nothing when the delay is 0."""
+def completion_steps(ctx: AppContext, payment: Payment) -> list[WriteStep]:
+    """Once per checkout payment, after the configured delay; nothing when the delay is 0. Written
+    in the transition's own unit (payments/refresh.py)."""
     delay = ctx.settings.checkout_complete_after_seconds
     if payment.source_type != "checkout" or delay <= 0:
-        return
-    await outbox.enqueue(
-        installation_id=payment.installation_id,
-        payment_id=payment.id,
-        dedup_key=f"{payment.id}:{KIND}",
-        kind=KIND,
-        payload={"id": payment.source_id},
-        not_before=utcnow() + timedelta(seconds=delay),
-    )
+        return []
+    return [
+        queue_step(
+            installation_id=payment.installation_id,
+            payment_id=payment.id,
+            dedup_key=f"{payment.id}:{KIND}",
+            kind=KIND,
+            payload={"id": payment.source_id},
+            not_before=utcnow() + timedelta(seconds=delay),
+        )
+    ]
 
 
 async def deliver(ctx: AppContext, installation: InstallationRecord, message: OutboxMessage) -> Delivery:

@@ -36,7 +36,7 @@ async def payment_for_token(ctx: AppContext, token: str) -> Payment | None:
     """The payment whose pay page this is, or None (also for anything that is not a token)."""
     if not is_well_formed(token):
         return None
-    return await ctx.db.reads.payment_by_pay_token_hash(token_hash(token))
+    return await ctx.db.fast.read(Payment, pay_token_hash=token_hash(token))
 
 
 def current(ctx: AppContext, payment: Payment) -> Payment:
@@ -135,7 +135,7 @@ async def wait_for_change(ctx: AppContext, payment: Payment, version: str) -> di
         if view["version"] != version or left <= 0:
             break
         if await ctx.page_waiters.wait(payment, min(left, asked_at + window - time.monotonic())):
-            payment = await ctx.db.reads.payment(payment.id) or payment
+            payment = await ctx.db.fast.read(Payment, id=payment.id) or payment
             view = await page_view(ctx, payment)
     view["now"] = utcnow().isoformat()  # the page sets its countdown's clock from it
     return view

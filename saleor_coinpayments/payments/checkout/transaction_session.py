@@ -40,9 +40,8 @@ from saleor_coinpayments.payments.payloads import TransactionSession, parse_tran
 from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of, stamp_new_invoice
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
 from saleor_coinpayments.store.configurations import ConfigurationRecord
+from saleor_coinpayments.store.fast_path import save_step
 from saleor_coinpayments.store.installations import InstallationRecord
-from saleor_coinpayments.store.point_reads import PAYMENTS, detached_payment
-from saleor_coinpayments.store.point_writes import save_changes_step
 from saleor_coinpayments.store.tables import Payment, PaymentFlow, PaymentState
 from saleor_coinpayments.store.types import utcnow
 from saleor_coinpayments.urls import coinpayments_notification_url
@@ -86,7 +85,7 @@ async def _claim(
 ) -> tuple[Payment, bool]:
     """The payment row of this transaction, and whether this request inserted it."""
     claimed = await PaymentRepository.claim_transaction(
-        ctx.db.writes,
+        ctx.db.fast,
         installation_id=installation.id,
         configuration_id=config.id,
         flow=PaymentFlow.CHECKOUT.value if s.source_type == "checkout" else PaymentFlow.SENT_INVOICE.value,
@@ -102,17 +101,16 @@ async def _claim(
     )
     if claimed is not None:
         return claimed, True
-    row = await ctx.db.reads.payment_by_transaction(installation.id, s.transaction_id)
+    row = await ctx.db.fast.read(Payment, installation_id=installation.id, saleor_transaction_id=s.transaction_id)
     assert row is not None, "claimed without a row"
     return row, False
 
 
 async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoice, extra: dict[str, Any]) -> Payment:
-    """A point unit: the locked row, the invoice put on it, the columns that changed written back."""
-    async with ctx.db.writes.unit() as unit:
-        values = await unit.row(PAYMENTS, {"id": payment_id})
-        assert values is not None
-        row = detached_payment(values)
+    """A fast-path unit: the locked row, the invoice put on it, the columns that changed written back."""
+    async with ctx.db.fast.unit() as unit:
+        row = await unit.locked(Payment, id=payment_id)
+        assert row is not None
         row.invoice_id = created.id
         row.invoice_link = created.link
         row.checkout_link = created.checkout_link
@@ -138,7 +136,7 @@ async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoi
         row.details = details
         stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
         pay_link.attach_if_wanted(row, ctx.settings)
-        await unit.execute(*save_changes_step(PAYMENTS, row))
+        await unit.execute(*save_step(row))
         return row
 
 
@@ -159,7 +157,7 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
     structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
     if s.amount.is_zero():
         return charge_failure("There is nothing left to pay.", code="NOTHING_TO_PAY")
-    existing = await ctx.db.reads.payment_by_transaction(installation.id, s.transaction_id)
+    existing = await ctx.db.fast.read(Payment, installation_id=installation.id, saleor_transaction_id=s.transaction_id)
     if existing is not None and existing.invoice_id:
         return answer_for(existing)
     config = await configuration_for_channel(ctx, installation.id, s.channel_slug)
@@ -232,7 +230,7 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
 async def process(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
     s = parse_transaction_session(payload)
     structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
-    payment = await ctx.db.reads.payment_by_transaction(installation.id, s.transaction_id)
+    payment = await ctx.db.fast.read(Payment, installation_id=installation.id, saleor_transaction_id=s.transaction_id)
     if payment is None or not payment.invoice_id:
         return charge_failure(
             "This payment was not started with crypto, or could not be created. Please start a new payment.",
@@ -291,7 +289,7 @@ async def _refresh_in_background(ctx: AppContext, payment_id: str, invoice: bool
         async with ctx.lane.held():
             current = await refresh_payment_row(ctx, payment_id) if invoice else None
             if current is None:
-                current = await ctx.db.reads.payment(payment_id)
+                current = await ctx.db.fast.read(Payment, id=payment_id)
             if current is not None:
                 await coin_choice.refresh_coin_status(ctx, current)
     except cp_errors.CoinPaymentsError as exc:

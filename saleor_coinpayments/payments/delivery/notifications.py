@@ -22,8 +22,8 @@ from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.gateway import configuration
 from saleor_coinpayments.payments.refresh import InvoiceKey, invoice_key
 from saleor_coinpayments.store.configurations import ConfigurationRecord
+from saleor_coinpayments.store.fast_path import WriteStep
 from saleor_coinpayments.store.notifications import NotificationRepository
-from saleor_coinpayments.store.point_writes import WriteStep
 from saleor_coinpayments.urls import coinpayments_notification_url
 
 log = structlog.get_logger(__name__)
@@ -86,7 +86,7 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
         return Rejected(status, "INVALID_NOTIFICATION", exc.message)
 
     receipt = await NotificationRepository.receive(
-        ctx.db.writes,
+        ctx.db.fast,
         installation_id=config.installation_id,
         source=_source(config.installation_id),
         external_id=notification.id,
@@ -116,7 +116,7 @@ async def receive(ctx: AppContext, configuration_id: str, body: bytes, headers: 
 
 
 async def mark_handled(ctx: AppContext, accepted: Sequence[Accepted], outcome: str) -> None:
-    await ctx.db.writes.run(mark_handled_steps(accepted, outcome))
+    await ctx.db.fast.run(mark_handled_steps(accepted, outcome))
 
 
 def mark_handled_steps(accepted: Sequence[Accepted], outcome: str) -> list[WriteStep]:

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from saleor_coinpayments.settings import Settings
-from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
+from saleor_coinpayments.store.dialects import insert_or_ignore, locked
+from saleor_coinpayments.store.fast_path import HotStatement, WriteStep
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, new_id
 from saleor_coinpayments.store.types import utcnow
 
@@ -106,6 +107,58 @@ def _created_now() -> datetime:
     return now
 
 
+def queued_row(
+    *,
+    installation_id: str,
+    payment_id: str | None,
+    dedup_key: str,
+    kind: str,
+    payload: dict[str, Any],
+    not_before: datetime | None = None,
+    ordering_key: str | None = None,
+) -> dict[str, Any]:
+    """The stored values of a report queued now (`not_before`: held back until then)."""
+    if ordering_key is None and kind == EVENT_REPORT and payload.get("id"):
+        ordering_key = str(payload["id"])
+    created_at = _created_now()
+    return {
+        "id": new_id(),
+        "installation_id": installation_id,
+        "payment_id": payment_id,
+        "kind": kind,
+        "dedup_key": dedup_key,
+        "ordering_key": ordering_key,
+        "payload": payload,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": not_before or created_at,
+        "created_at": created_at,
+        "queued_at": created_at,
+    }
+
+
+# A report queued unless one with its dedup key exists, as a fast-path statement: a transition's
+# reports are written in its own unit (payments/refresh.py).
+_QUEUE = HotStatement.insert_or_ignore(OutboxMessage, ["dedup_key"])
+
+
+def queue_step(**row: Any) -> WriteStep:
+    """`OutboxRepository.enqueue` as a fast-path statement (same arguments)."""
+    return _QUEUE, queued_row(**row)
+
+
+def event_report_step(installation_id: str, payment_id: str, key: str, report: EventReport) -> WriteStep:
+    """A `transactionEventReport` queued once per payment and key, ordered by its transaction."""
+    return queue_step(
+        installation_id=installation_id,
+        payment_id=payment_id,
+        dedup_key=f"{payment_id}:{key}",
+        kind=EVENT_REPORT,
+        payload=report.variables(),
+        ordering_key=report.transaction_id,
+    )
+
+
 class OutboxRepository:
     """All SQL about outbox rows."""
 
@@ -125,34 +178,20 @@ class OutboxRepository:
     ) -> bool:
         """Add a report unless one with this key exists; True if this call added it.
         `not_before` holds it back until then. Event reports are ordered by their transaction."""
-        if ordering_key is None and kind == EVENT_REPORT and payload.get("id"):
-            ordering_key = str(payload["id"])
-        created_at = _created_now()
-        values = {
-            "id": new_id(),
-            "installation_id": installation_id,
-            "payment_id": payment_id,
-            "kind": kind,
-            "dedup_key": dedup_key,
-            "ordering_key": ordering_key,
-            "payload": payload,
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": not_before or created_at,
-            "created_at": created_at,
-            "queued_at": created_at,
-        }
+        values = queued_row(
+            installation_id=installation_id,
+            payment_id=payment_id,
+            dedup_key=dedup_key,
+            kind=kind,
+            payload=payload,
+            not_before=not_before,
+            ordering_key=ordering_key,
+        )
         return await insert_or_ignore(self._session, OutboxMessage, values, ["dedup_key"])
 
     async def enqueue_event_report(self, installation_id: str, payment_id: str, key: str, report: EventReport) -> bool:
-        return await self.enqueue(
-            installation_id=installation_id,
-            payment_id=payment_id,
-            dedup_key=f"{payment_id}:{key}",
-            kind=EVENT_REPORT,
-            payload=report.variables(),
-            ordering_key=report.transaction_id,
-        )
+        _queue, values = event_report_step(installation_id, payment_id, key, report)
+        return await insert_or_ignore(self._session, OutboxMessage, values, ["dedup_key"])
 
     async def claim_due(self, limit: int, lease: timedelta, token: str) -> list[OutboxMessage]:
         """Due rows, leased under `token` in one statement, each counted as an attempt.
@@ -185,8 +224,7 @@ class OutboxRepository:
             .order_by(OutboxMessage.created_at)
             .limit(limit)
         )
-        if is_postgres(self._session):
-            due = due.with_for_update(skip_locked=True)
+        due = locked(due, skip_locked=True)
         claimed = await self._session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(due.scalar_subquery()))

@@ -8,7 +8,7 @@ import sys
 
 from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
 from saleor_coinpayments.settings import Settings
-from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.store.db import Database, StoreOptions
 from saleor_coinpayments.store.migrate import upgrade_async
 
 EXIT_NOT_REQUEUED = 1
@@ -20,7 +20,7 @@ async def outbox_retry(settings: Settings, ids: list[str], *, all_failed: bool) 
         print("saleor-coinpayments outbox retry: give report ids or --all-failed (not both)", file=sys.stderr)
         return EXIT_USAGE
     await upgrade_async(settings.resolved_database_url)
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, options=StoreOptions.of(settings))
     try:
         async with db.session() as session:
             requeued = await OutboxRepository(session).requeue(ids=None if all_failed else ids)

@@ -23,7 +23,7 @@ from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository
-from saleor_coinpayments.store.dialects import insert_or_ignore, is_postgres
+from saleor_coinpayments.store.dialects import insert_or_ignore, locked
 from saleor_coinpayments.store.tables import InvoiceReminder, Payment, PaymentState, ReminderStatus, new_id
 from saleor_coinpayments.store.types import utcnow
 
@@ -87,8 +87,7 @@ class ReminderRepository:
             .order_by(InvoiceReminder.due_at)
             .limit(limit)
         )
-        if is_postgres(self._session):
-            due = due.with_for_update(skip_locked=True)
+        due = locked(due, skip_locked=True)
         claimed = await self._session.execute(
             update(InvoiceReminder)
             .where(InvoiceReminder.id.in_(due.scalar_subquery()))

@@ -1,10 +1,9 @@
-"""PostgreSQL's pools: a connection the server closed while it sat idle is replaced before a unit of
-work gets it; one used moments ago is handed out without a ping (no round trip per checkout). The
-hot paths' asyncpg pool replaces a closed connection too."""
+"""PostgreSQL's pool: a connection the server closed while it sat idle is replaced before a unit of
+work gets it, on the ORM session and on the fast path alike; one used moments ago is handed out
+without a ping (no round trip per checkout)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,9 +12,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from saleor_coinpayments.store import db as db_module
-from saleor_coinpayments.store import driver_pool
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.tables import new_id
+from saleor_coinpayments.store.fast_path import HotStatement
+from saleor_coinpayments.store.tables import Payment, new_id
 
 
 @pytest_asyncio.fixture
@@ -66,24 +65,19 @@ async def test_a_connection_used_moments_ago_is_not_pinged(db: Database, monkeyp
     assert await _backend(db) != first  # and the pool has dropped it
 
 
-@pytest.mark.asyncio
-async def test_the_hot_paths_pool_replaces_a_connection_the_server_closed(db: Database) -> None:
-    assert db.driver_pool is not None
-    async with db.driver_pool.connection() as connection:
-        first = await connection.fetchval("SELECT pg_backend_pid()")
-    await _terminate(db, first)
-    await asyncio.sleep(0.2)  # the closed socket reaches the event loop, as it does for an idle one
-    async with db.writes.unit() as unit:  # a point write unit gets a working connection
-        assert await unit.fetch_one(select(func.pg_backend_pid()), {}) != (first,)
-    assert await db.reads.payment(new_id()) is None  # and so does a point read
+_PID = HotStatement.of(select(func.pg_backend_pid()))
 
 
 @pytest.mark.asyncio
-async def test_the_hot_paths_pool_closes_a_connection_left_idle(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(driver_pool, "IDLE_CLOSE_SECONDS", 0.3)  # read when the pool is made, on first use
-    assert db.driver_pool is not None
-    async with db.driver_pool.connection() as connection:
-        first = await connection.fetchval("SELECT pg_backend_pid()")
-    await asyncio.sleep(1.0)  # idle: closed, before any middlebox could drop it silently
-    async with db.driver_pool.connection() as connection:
-        assert await connection.fetchval("SELECT pg_backend_pid()") != first
+async def test_the_fast_path_gets_a_working_connection_after_the_server_closed_one(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path takes its connections from the same pool, so the same checkout ping covers it."""
+    monkeypatch.setattr(db_module, "IDLE_PING_SECONDS", 0.0)
+    async with db.fast.unit() as unit:
+        first = await unit.fetch_one(_PID, {})
+    assert first is not None
+    await _terminate(db, first[0])
+    async with db.fast.unit() as unit:
+        assert await unit.fetch_one(_PID, {}) != first
+    assert await db.fast.read(Payment, id=new_id()) is None  # and so does a fast read

@@ -27,7 +27,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 async def _receive(db: Database, installation_id: str, invoice_id: str, external_id: str) -> Receipt:
     return await NotificationRepository.receive(
-        db.writes,
+        db.fast,
         installation_id=installation_id,
         source=f"coinpayments:{installation_id}",
         external_id=external_id,

@@ -5,8 +5,9 @@ its read and its write; a second process applies another transition meanwhile. T
 for the first (SQLite: `BEGIN IMMEDIATE` before the read; PostgreSQL: the row lock), so the result is
 exactly both transitions one after the other. Deterministic: the order is forced with files, nothing
 is timed. Before issue #10 the SQLite read ran outside the write transaction: the second process
-committed, then the holder wrote over it from its stale read. The holder's unit is either the full
-one of a transition with reports or the point unit of a quiet one (the invoice still waiting).
+committed, then the holder wrote over it from its stale read. The holder's transition either queues
+reports or is a quiet one (the invoice still waiting); both are one unit, on the fast path or, with
+STORE_FAST_PATH=false, through the ORM session.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from saleor_coinpayments.money import Money, format_decimal
 from saleor_coinpayments.payments import states
@@ -81,21 +82,43 @@ async def _stored(database_url: str, payment_id: str) -> tuple[Payment, dict[str
         await db.dispose()
 
 
-def _worker(database_url: str, payment_id: str, role: str, folder: Path) -> subprocess.Popen[bytes]:
+def _worker(database_url: str, payment_id: str, role: str, folder: Path, fast_path: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "tests.integration.store.transition_worker", database_url, payment_id, role]
-    return subprocess.Popen([*command, str(folder)], cwd=ROOT)
+    return subprocess.Popen([*command, str(folder), fast_path], cwd=ROOT)
 
 
-def _wait_for(folder: Path, *names: str, workers: list[subprocess.Popen[bytes]]) -> None:
-    """Until one of the files exists (the cap only ends a hung test; a crashed worker ends it at once)."""
+async def _waits_for_a_row_lock(database_url: str) -> bool:
+    """PostgreSQL: whether a session of this database waits for a lock now."""
+    db = Database(database_url)
+    try:
+        async with db.session() as session:
+            waiting = await session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        return bool(waiting)
+    finally:
+        await db.dispose()
+
+
+def _wait_for(
+    folder: Path, *names: str, workers: list[subprocess.Popen[bytes]], database_url: str | None = None
+) -> None:
+    """Until one of the files exists, or (with `database_url`, PostgreSQL) a session waits for a
+    lock. The cap only ends a hung test; a crashed worker ends it at once."""
     deadline = time.monotonic() + 120
     while not any((folder / name).exists() for name in names):
         for worker in workers:
             assert worker.poll() in (None, 0), f"a worker failed with {worker.returncode}"
+        if database_url is not None and asyncio.run(_waits_for_a_row_lock(database_url)):
+            return
         assert time.monotonic() < deadline, f"none of {names} appeared"
         time.sleep(0.01)
 
 
+@pytest.mark.parametrize("fast_path", ["true", "false"])  # STORE_FAST_PATH: the driver, or the ORM session
 @pytest.mark.parametrize(
     ("holder_role", "final_state", "credited"),
     [
@@ -104,18 +127,19 @@ def _wait_for(folder: Path, *names: str, workers: list[subprocess.Popen[bytes]])
     ],
 )
 def test_two_processes_applying_transitions_lose_no_update(
-    database_url: str, tmp_path: Path, holder_role: str, final_state: PaymentState, credited: Decimal
+    database_url: str, tmp_path: Path, holder_role: str, final_state: PaymentState, credited: Decimal, fast_path: str
 ) -> None:
     payment_id = asyncio.run(_payment(database_url))
-    holder = _worker(database_url, payment_id, holder_role, tmp_path)
+    holder = _worker(database_url, payment_id, holder_role, tmp_path, fast_path)
     workers = [holder]
     try:
         _wait_for(tmp_path, "holder-read", workers=workers)
-        other = _worker(database_url, payment_id, "other", tmp_path)
+        other = _worker(database_url, payment_id, "other", tmp_path, fast_path)
         workers.append(other)
-        # Either the other process queues behind the holder (it asked for the write lock), or it
-        # went through without waiting (the bug): only then is the holder let go.
-        _wait_for(tmp_path, "other-locking", "other-done", workers=workers)
+        # Either the other process queues behind the holder (it waits for the write lock or the row
+        # lock), or it went through without waiting (the bug): only then is the holder let go.
+        postgres = None if database_url.startswith("sqlite") else database_url
+        _wait_for(tmp_path, "other-locking", "other-done", workers=workers, database_url=postgres)
         (tmp_path / "go").touch()
         assert holder.wait(120) == 0
         assert other.wait(120) == 0

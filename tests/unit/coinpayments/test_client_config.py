@@ -19,7 +19,7 @@ async def test_defaults_come_from_settings_and_repr_masks_the_secret() -> None:
     async with CoinPaymentsClient(client_id="0a1b2c3d4e5f40718293a4b5c6d7e8f9", client_secret=SECRET) as client:
         assert client.base_url == settings.coinpayments_api_url
         assert client.timeout_seconds == settings.coinpayments_timeout_seconds
-        assert client._limiter is limiter_for("0a1b2c3d4e5f40718293a4b5c6d7e8f9")
+        assert client.rate_limiter is limiter_for("0a1b2c3d4e5f40718293a4b5c6d7e8f9")
         assert SECRET not in repr(client)
         assert "0a1b2c3d4e5f40718293a4b5c6d7e8f9" in repr(client)
         assert SECRET not in str(vars(client))  # kept as SecretStr

@@ -120,7 +120,7 @@ async def test_shared_limiter_spaces_requests_below_the_cap(monkeypatch: pytest.
     assert time.now < 1.0
     await live.acquire()
     assert time.now >= 1.0
-    assert limiter.for_client("abcd")._key == "abcd"
+    assert limiter.for_client("abcd").key == "abcd"
 
 
 @pytest.mark.asyncio
