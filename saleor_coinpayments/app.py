@@ -24,6 +24,7 @@ from saleor_coinpayments.settings import Settings, get_settings
 from saleor_coinpayments.web import (
     coinpayments_webhooks,
     dashboard,
+    dashboard_books,
     dashboard_refunds,
     health,
     install,
@@ -45,6 +46,7 @@ ROUTERS = (
     coinpayments_webhooks.router,
     dashboard.router,
     dashboard_refunds.router,
+    dashboard_books.router,
     invoices.router,
     pay_page.router,
     public_pages.router,

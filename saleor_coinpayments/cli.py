@@ -150,6 +150,12 @@ def _refund(args: argparse.Namespace) -> int:
     return asyncio.run(refund_command(_settings(), args))
 
 
+def _report(args: argparse.Namespace) -> int:
+    from saleor_coinpayments.payments.books.commands import report_command
+
+    return asyncio.run(report_command(_settings(), args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saleor-coinpayments", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -236,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     from saleor_coinpayments.payments.refunds.commands import add_parser as add_refund_parser
 
     add_refund_parser(sub).set_defaults(func=_refund)
+
+    from saleor_coinpayments.payments.books.commands import add_parser as add_report_parser
+
+    add_report_parser(sub).set_defaults(func=_report)
     return parser
 
 

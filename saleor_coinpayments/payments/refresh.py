@@ -24,6 +24,7 @@ import structlog
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, format_decimal
 from saleor_coinpayments.payments import states
+from saleor_coinpayments.payments.books.received import record_invoice_payments
 from saleor_coinpayments.payments.checkout.checkout_completion import completion_steps
 from saleor_coinpayments.payments.delivery.outbox import EventReport, event_report_step
 from saleor_coinpayments.payments.gateway import client_for, configuration, invoice_view
@@ -219,7 +220,14 @@ async def refresh_payment_row(
         log.warning("payment_without_configuration", payment_id=payment_id)
         return None
     invoice = await client_for(ctx, config, background=background).get_invoice(invoice_id)
-    payment = await apply_transition(ctx, payment_id, invoice_view(invoice, utcnow()), also=also)
+    observed_at = utcnow()
+    payment = await apply_transition(ctx, payment_id, invoice_view(invoice, observed_at), also=also)
+    if payment is not None:
+        # The books (payments/books/): what CoinPayments reports per payment, from this same read.
+        try:
+            await record_invoice_payments(ctx, payment_id, invoice, observed_at)
+        except Exception:
+            log.exception("invoice_payments_not_recorded", payment_id=payment_id)
     if payment is not None and may_owe_surplus(payment):
         # Its own unit of work, after the reports are committed: a suggestion never holds them up.
         try:

@@ -62,6 +62,8 @@ def _wallet_json(wallet: HotWallet) -> dict[str, Any]:
         "late": render.dec(wallet.late_amount, coin),
         "excess": render.dec(max(wallet.seen - wallet.expected, Decimal(0)), coin),
         "requiredConfirmations": wallet.required_confirmations,
+        "payoutTx": wallet.payout_tx,
+        "paidOutAt": render.iso(wallet.paid_out_at),
         "transfers": [
             {
                 "id": t.id,

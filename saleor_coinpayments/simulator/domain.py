@@ -78,6 +78,10 @@ class HotWallet:
     required_confirmations: int
     created_at: datetime
     transfers: list[Transfer] = field(default_factory=list)
+    fee_rate: Decimal = Decimal(0)  # CoinPayments' transaction fee, a fraction of what came in
+    network_fee: Decimal = Decimal(0)  # the payout's network fee, in the coin
+    payout_tx: str | None = None  # the payout's blockchain transaction, once the invoice completed
+    paid_out_at: datetime | None = None
 
     def _sum(self, confirmed: bool | None) -> Decimal:
         total = Decimal(0)

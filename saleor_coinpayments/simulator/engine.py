@@ -44,6 +44,7 @@ class SimSettings:
     payment_window: timedelta = timedelta(minutes=60)
     invoice_lifetime: timedelta = timedelta(days=365)
     completion_delay: timedelta = timedelta(minutes=10)
+    merchant_fee_rate: Decimal = Decimal("0.005")
     payload_style: PayloadStyle = field(default_factory=PayloadStyle)
 
 
@@ -207,6 +208,10 @@ class Engine:
         if invoice.payment is not None:
             invoice.payment.state = "completed"
             invoice.payment.completed_at = now
+            for wallet in invoice.payment.wallets.values():
+                if wallet.seen > 0:  # the payout to the merchant leaves with the completion
+                    wallet.payout_tx = secrets.token_hex(32)
+                    wallet.paid_out_at = now
         self._set_status(invoice, "completed", now)
 
     def _evaluate(self, invoice: Invoice, now: datetime, changed: bool) -> None:
@@ -304,6 +309,8 @@ class Engine:
                 rate=self.book.rate(invoice.currency, coin),
                 required_confirmations=coin.required_confirmations,
                 created_at=now,
+                fee_rate=self.settings.merchant_fee_rate,
+                network_fee=coin.network_fee,
             )
             payment.wallets[coin.id] = wallet
             self._emit(invoice, ev.PAYMENT_CREATED)

@@ -155,10 +155,80 @@ def _buyer_v2(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     return {key: raw.get(key) for key in ("companyName", "name", "emailAddress", "phoneNumber", "address")}
 
 
+RETURN_STATES = frozenset(
+    {
+        "cancelledWaitingRefund",
+        "timedOutWaitingRefund",
+        "cancelledRefundProcessed",
+        "timedOutRefundProcessed",
+        "refunded",
+    }
+)
+
+
+def merchant_fees(wallet: HotWallet) -> tuple[Decimal, Decimal]:
+    """CoinPayments' transaction fee and the payout's network fee on what came in, in the coin;
+    nothing is charged on nothing, and the fees never exceed what came in."""
+    received = wallet.seen
+    if received <= 0:
+        return Decimal(0), Decimal(0)
+    quantum = Decimal(1).scaleb(-wallet.currency.decimal_places)
+    transaction = min((received * wallet.fee_rate).quantize(quantum, rounding=ROUND_HALF_EVEN), received)
+    return transaction, min(wallet.network_fee, received - transaction)
+
+
+def _fees(amount: Decimal, transaction: Decimal, network: Decimal, currency: Currency) -> dict[str, Any]:
+    zero = dec(Decimal(0), currency)
+    return {
+        "paymentSubTotal": dec(amount, currency),
+        "merchantMarkupOrDiscount": zero,
+        "buyerFee": {"coinPaymentsFee": zero, "networkFee": zero, "conversionFee": zero, "total": zero},
+        "merchantFee": {
+            "coinPaymentsFee": dec(transaction, currency),
+            "networkFee": dec(network, currency),
+            "conversionFee": zero,
+            "total": dec(transaction + network, currency),
+        },
+        "gross": dec(amount, currency),
+    }
+
+
+def _payout(payment: Payment, wallet: HotWallet, amount: Decimal, currency: Currency) -> dict[str, Any] | None:
+    """Scheduled once the payment is confirmed; sent and completed with the invoice's completion."""
+    if payment.confirmed_at is None or wallet.seen <= 0:
+        return None
+    received = [t.txid for t in wallet.transfers if not t.late]
+    return {
+        "scheduledAt": iso(payment.confirmed_at),
+        "sentAt": iso(wallet.paid_out_at),
+        "completedAt": iso(wallet.paid_out_at),
+        "expectedExecutionDate": iso(payment.confirmed_at),
+        "blockchainTx": wallet.payout_tx,
+        "receivedBlockchainTx": received[-1] if received else None,
+        "spendRequestId": None,
+        "address": None,
+        "walletId": None,
+        "isBatched": False,
+        "currencySymbol": currency.symbol,
+        "currencyId": currency.id,
+        "displayValue": dec(amount, currency),
+        "value": str(units(amount, currency)),
+    }
+
+
 def wallet_payment_v2(invoice: Invoice, payment: Payment, wallet: HotWallet) -> dict[str, Any]:
-    """One entry of v2 `payments[]`: per coin, with exact native (invoice-currency) equivalents."""
+    """One entry of v2 `payments[]`: per coin, with exact native (invoice-currency) equivalents,
+    the merchant's fees and the payout."""
     coin, fiat = wallet.currency, invoice.currency
-    actual = wallet.seen
+    returning = payment.state in RETURN_STATES
+    # Money CoinPayments gives back (short and not accepted, or late) is reported with the refund
+    # state, late transfers included; it bears no merchant fee and is never paid out.
+    actual = wallet.seen + wallet.late_amount if returning else wallet.seen
+    transaction_fee, network_fee = (Decimal(0), Decimal(0)) if returning else merchant_fees(wallet)
+    payout = actual - transaction_fee - network_fee
+    native_transaction = native_of(invoice, wallet, transaction_fee)
+    native_network = native_of(invoice, wallet, network_fee)
+    native_actual = native_of(invoice, wallet, actual)
     return {
         "paymentCurrencyId": coin.id,
         "paymentCurrencySymbol": coin.symbol,
@@ -167,7 +237,7 @@ def wallet_payment_v2(invoice: Invoice, payment: Payment, wallet: HotWallet) -> 
         "expectedAmount": dec(wallet.expected, coin),
         "nativeExpectedAmount": dec(invoice.total, fiat),
         "actualAmount": dec(actual, coin),
-        "nativeActualAmount": dec(native_of(invoice, wallet, actual), fiat),
+        "nativeActualAmount": dec(native_actual, fiat),
         "paymentAddress": wallet.address,
         "errorCode": payment.error_code,
         "refundEmail": payment.refund_email,
@@ -178,6 +248,10 @@ def wallet_payment_v2(invoice: Invoice, payment: Payment, wallet: HotWallet) -> 
         "completedAt": iso(payment.completed_at),
         "confirmations": wallet.confirmations,
         "requiredConfirmations": wallet.required_confirmations,
+        "fees": _fees(actual, transaction_fee, network_fee, coin),
+        "nativeFees": _fees(native_actual, native_transaction, native_network, fiat),
+        "payout": _payout(payment, wallet, payout, coin),
+        "nativePayout": _payout(payment, wallet, native_actual - native_transaction - native_network, fiat),
     }
 
 

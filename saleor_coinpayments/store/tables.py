@@ -169,6 +169,49 @@ class Payment(Timestamped, Base):
     pay_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
+class InvoicePaymentRecord(Base):
+    """What CoinPayments reports about one payment (one coin) of a payment's invoice: the coin and
+    amount that came in, the fees it kept, the payout. Upserted on every read of the invoice, so the
+    books are exported from here without asking CoinPayments again (payments/books/)."""
+
+    __tablename__ = "invoice_payments"
+    __table_args__ = (
+        UniqueConstraint("payment_id", "coin_currency_id"),
+        Index("ix_invoice_payments_received_at", "received_at"),
+        Index("ix_invoice_payments_payout_completed_at", "payout_completed_at"),
+        Index("ix_invoice_payments_returned_at", "returned_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))
+    coin_currency_id: Mapped[str] = mapped_column(String(128))
+    coin_symbol: Mapped[str] = mapped_column(String(32))
+    native_currency: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(40))
+    # `customData.saleorOrderNumber` of the invoice, when it was made for an order.
+    order_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    expected_amount: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    actual_amount: Mapped[Decimal] = mapped_column(DecimalText())
+    native_actual_amount: Mapped[Decimal] = mapped_column(DecimalText())
+    # Invoice currency per coin, from the expected amounts (CoinPayments' quote).
+    rate: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    fee_transaction: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    fee_network: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    fee_conversion: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    native_fee_total: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    payout_amount: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    native_payout_amount: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    payout_tx: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    payout_completed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    buyer_tx_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    refund_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # When the money counts as received (confirmed, else first seen pending) and when CoinPayments
+    # was first seen giving it back to the buyer (a refund state).
+    received_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    returned_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
 class RefundState(enum.StrEnum):
     """`requested` until staff settle it: `sent` (the transfer was made) or `declined`."""
 

@@ -85,8 +85,43 @@ class CreateInvoiceResponse(WireModel):
     invoices: list[CreatedInvoice] = Field(min_length=1)
 
 
+class FeeBreakdown(WireModel):
+    """Fees of one side (buyer or merchant) of a payment, in the payment's coin (coinpayments.md#get-invoice)."""
+
+    coin_payments_fee: DecimalAmount | None = None
+    network_fee: DecimalAmount | None = None
+    conversion_fee: DecimalAmount | None = None
+    total: DecimalAmount | None = None
+
+
+class PaymentFees(WireModel):
+    """`payments[].fees` (in the coin) or `nativeFees` (in the invoice currency)."""
+
+    payment_sub_total: DecimalAmount | None = None
+    merchant_markup_or_discount: DecimalAmount | None = None
+    buyer_fee: FeeBreakdown | None = None
+    merchant_fee: FeeBreakdown | None = None
+    gross: DecimalAmount | None = None
+
+
+class PaymentPayout(WireModel):
+    """`payments[].payout` (or `nativePayout`): what is sent on to the merchant, and the chain's record of it.
+    The amount is `displayValue`, a decimal string in major units."""
+
+    scheduled_at: Timestamp | None = None
+    sent_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
+    blockchain_tx: str | None = None
+    received_blockchain_tx: str | None = None
+    address: str | None = None
+    currency_symbol: str | None = None
+    currency_id: CurrencyId | None = None
+    display_value: DecimalAmount | None = None
+
+
 class InvoicePayment(WireModel):
-    """One payment on a v2 invoice: what was expected and what actually came, also in the invoice currency."""
+    """One payment on a v2 invoice: what was expected and what actually came, also in the invoice
+    currency, what CoinPayments keeps of it and what it pays out."""
 
     payment_currency_id: CurrencyId | None = None
     payment_currency_symbol: str | None = None
@@ -106,6 +141,10 @@ class InvoicePayment(WireModel):
     completed_at: Timestamp | None = None
     confirmations: int | None = None
     required_confirmations: int | None = None
+    fees: PaymentFees | None = None
+    native_fees: PaymentFees | None = None
+    payout: PaymentPayout | None = None
+    native_payout: PaymentPayout | None = None
 
 
 class Invoice(_StatusOrState):
