@@ -44,6 +44,7 @@ COLUMNS = (
     "buyer_tx_ids",
     "buyer_email",
     "note",
+    "reason",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -85,6 +86,7 @@ def row_values(row: LedgerRow) -> dict[str, str]:
         "buyer_tx_ids": " ".join(row.buyer_tx_ids),
         "buyer_email": row.buyer_email or "",
         "note": row.note or "",
+        "reason": row.reason or "",
     }
 
 

@@ -494,6 +494,14 @@
       ...slugs.sort().map((slug) => el("option", { value: slug, text: slug })),
     );
     logSelect.value = slugs.includes(current) ? current : "";
+
+    const booksSelect = $("#books-channel");
+    const booksCurrent = booksSelect.value;
+    booksSelect.replaceChildren(
+      el("option", { value: "", text: "All channels" }),
+      ...slugs.sort().map((slug) => el("option", { value: slug, text: slug })),
+    );
+    booksSelect.value = slugs.includes(booksCurrent) ? booksCurrent : "";
   }
 
   async function mapChannel(slug, configurationId, button) {
@@ -636,6 +644,7 @@
       notifyDashboard("success", "CoinPayments", data.message);
       await loadPayments();
       await loadRefunds();
+      defaultPeriod();
     } catch (error) {
       if (!(error instanceof NotAuthorised)) throw error;
     } finally {
@@ -793,6 +802,110 @@
 
   // ------------------------------------------------------------------ start
 
+  // ------------------------------------------------------------------ books
+
+  const KIND_NAMES = {
+    paid: "Paid",
+    underpaid: "Under-paid",
+    underpaid_accepted: "Under-paid, accepted",
+    overpaid: "Over-paid",
+    late: "Late money",
+    held_for_return: "Held for the buyer",
+    payout: "Paid out to the shop",
+    refund: "Refunded by staff",
+    coinpayments_refund: "Refunded by CoinPayments",
+    net: "Net received",
+  };
+
+  function defaultPeriod() {
+    const form = $("#books-form");
+    const today = new Date().toISOString().slice(0, 10);
+    if (!form.elements.from.value) form.elements.from.value = `${today.slice(0, 8)}01`;
+    if (!form.elements.to.value) form.elements.to.value = today;
+  }
+
+  function booksQuery(format) {
+    const form = $("#books-form");
+    const query = new URLSearchParams({ from: form.elements.from.value, to: form.elements.to.value });
+    if (form.elements.channel.value) query.set("channel", form.elements.channel.value);
+    if (format) query.set("format", format);
+    return query.toString();
+  }
+
+  function totalRow(entry, unit) {
+    return el(
+      "tr",
+      { dataset: { kind: entry.kind, unit: entry[unit] } },
+      el("td", { text: KIND_NAMES[entry.kind] || entry.kind }),
+      el("td", { text: entry[unit] }),
+      el("td", { class: "num", text: entry.amount }),
+      el("td", { class: "num", text: entry.kind === "net" ? "" : entry.fees }),
+    );
+  }
+
+  async function loadBookTotals() {
+    const form = $("#books-form");
+    const button = $("#books-show");
+    setBusy(button, true, "Adding up…");
+    try {
+      const { ok, data } = await call("GET", `/ledger/totals?${booksQuery()}`);
+      if (!ok) {
+        showErrors(form, { _: Object.values(data.errors || {}).join(" ") || errorMessage(data, "Not a period.") });
+        return;
+      }
+      clearErrors(form);
+      const rows = [...data.fiat.map((e) => totalRow(e, "currency")), ...data.coin.map((e) => totalRow(e, "coin"))];
+      $("#books-totals tbody").replaceChildren(...rows);
+      $("#books-totals").hidden = rows.length === 0;
+      $("#books-empty").hidden = rows.length > 0;
+    } finally {
+      setBusy(button, false);
+    }
+  }
+
+  async function downloadLedger() {
+    // The API wants the Dashboard token in a header, so the file is fetched here and handed to
+    // the browser as a blob rather than opened as a plain link.
+    const form = $("#books-form");
+    const button = $("#books-download");
+    setBusy(button, true, "Preparing…");
+    try {
+      const response = await fetch(`${apiPrefix}/ledger?${booksQuery("csv")}`, {
+        headers: { "authorization-bearer": state.token || "", "saleor-api-url": saleorApiUrl },
+        credentials: "omit",
+        cache: "no-store",
+      });
+      if (!response.ok) {
+        let data = {};
+        try {
+          data = await response.json();
+        } catch {
+          data = {};
+        }
+        if (response.status === 401 || response.status === 403) {
+          notAuthorised(response.status, data);
+          return;
+        }
+        showErrors(form, { _: Object.values(data.errors || {}).join(" ") || "The download failed." });
+        return;
+      }
+      clearErrors(form);
+      const blob = await response.blob();
+      const disposition = response.headers.get("content-disposition") || "";
+      const match = /filename="([^"]+)"/.exec(disposition);
+      const url = URL.createObjectURL(blob);
+      const link = el("a", { href: url, download: match ? match[1] : "ledger.csv", hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch {
+      showBanner("error", "The app cannot be reached.", "Check your connection and try again.");
+    } finally {
+      setBusy(button, false);
+    }
+  }
+
   async function start() {
     try {
       const { ok, data } = await call("GET", "/session");
@@ -806,6 +919,7 @@
       await loadConfigurations();
       await loadPayments();
       await loadRefunds();
+      defaultPeriod();
     } catch (error) {
       if (!(error instanceof NotAuthorised)) throw error;
     }
@@ -826,6 +940,11 @@
     });
     $("#decline-refund").addEventListener("click", () => settle("decline", $("#decline-refund")));
     $("#settle-cancel").addEventListener("click", closeSettle);
+    $("#books-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      loadBookTotals().catch(() => {});
+    });
+    $("#books-download").addEventListener("click", () => downloadLedger());
   }
 
   wire();

