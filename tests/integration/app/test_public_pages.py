@@ -73,6 +73,7 @@ PRIVACY_PAGE_COVERS = {
     "channel_configurations": "the channels it serves",
     "payments": "For each payment",
     "refunds": "For a refund",
+    "invoice_payments": "For each coin payment of an invoice, as CoinPayments reports it",
     "invoice_reminders": "its payment reminders",
     "notifications": "For each notification from CoinPayments",
     "outbox": "Reports waiting to be sent to Saleor",
