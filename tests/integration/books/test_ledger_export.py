@@ -151,7 +151,8 @@ def test_exporting_100000_rows_streams_in_constant_memory(database_url: str) -> 
             await db.dispose()
 
     growth, lines, net = run(scenario())
-    assert lines == 1 + ROWS + 2 * 4  # header, movements, totals (paid, payout, net) per USD and per LTCT
+    print(f"ledger export of {ROWS} rows: Python allocations peaked {growth / 2**20:.1f} MB over the start")
+    assert lines == 1 + ROWS + 2 * 3  # header, movements, totals (paid, payout, net) per USD and per LTCT
     assert net == Decimal("20.00") * (ROWS // 2)
     assert growth < MAX_GROWTH, f"export grew Python memory by {growth / 2**20:.1f} MB"
 
