@@ -149,3 +149,16 @@ def test_plain_cells_and_amounts_are_written_as_they_are() -> None:
     assert amount_text(Decimal("0.1")) == "0.1"
     assert amount_text(None) == ""
     assert time_text(datetime(2026, 11, 5, 13, 0, 1, 999, tzinfo=UTC)) == "2026-11-05T13:00:01Z"
+
+
+def test_the_ledger_route_is_declared_with_its_answers(tmp_path: Any) -> None:
+    from saleor_coinpayments.app import create_app
+    from saleor_coinpayments.settings import load_settings
+
+    settings = load_settings(data_dir=tmp_path, secret_key="test-secret-key-for-openapi-only-0000")
+    paths = create_app(settings).openapi()["paths"]
+    ledger = paths["/api/dashboard/ledger"]["get"]
+    assert set(ledger["responses"]) >= {"200", "400", "401", "403"}
+    assert set(ledger["responses"]["200"]["content"]) >= {"text/csv", "application/x-ndjson"}
+    assert {p["name"] for p in ledger["parameters"]} >= {"from", "to", "channel", "format"}
+    assert "get" in paths["/api/dashboard/ledger/totals"]
