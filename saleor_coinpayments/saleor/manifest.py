@@ -1,7 +1,15 @@
-"""The app manifest Saleor reads at install time, built from APP_PUBLIC_URL."""
+"""The app manifest Saleor reads at install time, built from APP_PUBLIC_URL, one per Saleor line.
+
+Saleor names its line in the manifest request (`Saleor-Schema-Version: 3.20`) and refuses at
+install what that line does not know: 3.20 and 3.21 take only a fixed list of extension mounts
+and the POPUP / APP_PAGE targets, 3.22 adds order widgets, and 3.23 takes stable `identifier`s
+on webhooks. Without the header (the CLI, a curious browser) the newest line's manifest is served.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from saleor_coinpayments import __version__
@@ -16,8 +24,49 @@ REQUIRED_SALEOR_VERSION = ">=3.20 <4"  # 3.20 is the long-term-support line (doc
 PERMISSIONS = ["HANDLE_PAYMENTS", "MANAGE_ORDERS"]
 
 
-def build_manifest(settings: Settings) -> dict[str, Any]:
+# Mounts and targets Saleor 3.20 and 3.21 accept (saleor/app/types.py); newer lines take any string.
+OLD_LINE_MOUNTS = frozenset(
+    {"ORDER_DETAILS_MORE_ACTIONS", "ORDER_OVERVIEW_MORE_ACTIONS", "ORDER_OVERVIEW_CREATE", "NAVIGATION_ORDERS"}
+)
+OLD_LINE_TARGETS = frozenset({"POPUP", "APP_PAGE"})
+WIDGETS_SINCE = (3, 22)  # ORDER_DETAILS_WIDGETS mounts and the WIDGET target
+IDENTIFIERS_SINCE = (3, 23)  # webhooks[].identifier and extensions[].identifier
+NEWEST = (99, 0)  # no header: the newest line's manifest
+_SCHEMA_VERSION = re.compile(r"^\s*(\d+)\.(\d+)")
+
+
+def saleor_line(schema_version: str | None) -> tuple[int, int]:
+    """`3.20` (or `3.20.119`) → (3, 20); a missing or unreadable header counts as the newest line."""
+    match = _SCHEMA_VERSION.match(schema_version or "")
+    return (int(match.group(1)), int(match.group(2))) if match else NEWEST
+
+
+@dataclass(frozen=True)
+class Extension:
+    """One place in the Dashboard where the app shows itself."""
+
+    identifier: str
+    label: str
+    mount: str
+    target: str
+    path: str
+    permissions: tuple[str, ...] = ("HANDLE_PAYMENTS",)
+
+    def accepted_by(self, line: tuple[int, int]) -> bool:
+        if line >= WIDGETS_SINCE:
+            return True
+        return self.mount in OLD_LINE_MOUNTS and self.target in OLD_LINE_TARGETS
+
+
+#: The Dashboard extensions, newest line first in mind; each line gets those it accepts.
+EXTENSIONS: tuple[Extension, ...] = ()
+
+
+def build_manifest(settings: Settings, schema_version: str | None = None) -> dict[str, Any]:
+    """The manifest for the Saleor line that names itself in `Saleor-Schema-Version`."""
     base = settings.app_public_url
+    line = saleor_line(schema_version)
+    with_identifiers = line >= IDENTIFIERS_SINCE
     return {
         "id": APP_IDENTIFIER,
         "version": __version__,
@@ -32,9 +81,21 @@ def build_manifest(settings: Settings) -> dict[str, Any]:
         "dataPrivacyUrl": settings.public_url(PRIVACY_PATH),
         "brand": {"logo": {"default": f"{base}/static/logo.png"}},
         "requiredSaleorVersion": REQUIRED_SALEOR_VERSION,
-        "extensions": [],
+        "extensions": [
+            {
+                **({"identifier": extension.identifier} if with_identifiers else {}),
+                "label": extension.label,
+                "mount": extension.mount,
+                "target": extension.target,
+                "url": f"{base}{extension.path}",
+                "permissions": list(extension.permissions),
+            }
+            for extension in EXTENSIONS
+            if extension.accepted_by(line)
+        ],
         "webhooks": [
             {
+                **({"identifier": webhook_identifier(hook.event.value)} if with_identifiers else {}),
                 "name": hook.name,
                 ("syncEvents" if hook.is_sync else "asyncEvents"): [hook.event.value],
                 "query": hook.query,
@@ -44,3 +105,8 @@ def build_manifest(settings: Settings) -> dict[str, Any]:
             for hook in WEBHOOKS
         ],
     }
+
+
+def webhook_identifier(event: str) -> str:
+    """A webhook's stable identifier: the same on every install, unique per app (one webhook an event)."""
+    return f"{APP_IDENTIFIER}.{event.lower()}"

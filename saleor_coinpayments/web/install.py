@@ -17,6 +17,7 @@ from saleor_coinpayments.web.answers import ErrorDetail, content, error, json_bo
 from saleor_coinpayments.web.deps import Ctx, read_limited_body
 
 router = APIRouter()
+SCHEMA_VERSION_HEADER = "saleor-schema-version"
 
 
 class RegisterAnswer(BaseModel):
@@ -47,8 +48,10 @@ REGISTER_BODY = json_body(
     MANIFEST_PATH,
     responses={200: content("The app manifest Saleor installs from.", "application/json", schema={"type": "object"})},
 )
-async def manifest(ctx: Ctx) -> dict[str, Any]:
-    return build_manifest(ctx.settings)
+async def manifest(request: Request, ctx: Ctx) -> JSONResponse:
+    """Each Saleor line gets the manifest it can install (it names itself in the header)."""
+    body = build_manifest(ctx.settings, request.headers.get(SCHEMA_VERSION_HEADER))
+    return JSONResponse(body, headers={"Vary": "Saleor-Schema-Version"})
 
 
 @router.post("/api/register", responses=REGISTER_ANSWERS, openapi_extra=REGISTER_BODY)

@@ -141,6 +141,16 @@ KNOWN_PERMISSIONS = {
     "MANAGE_TRANSLATIONS",
 }  # fmt: skip
 _URL = TypeAdapter(HttpUrl)
+# Saleor 3.20's fixed extension mounts and targets (saleor/app/types.py); 3.22+ stores any string.
+MOUNTS_3_20 = {
+    "CUSTOMER_OVERVIEW_CREATE", "CUSTOMER_OVERVIEW_MORE_ACTIONS", "CUSTOMER_DETAILS_MORE_ACTIONS",
+    "PRODUCT_OVERVIEW_CREATE", "PRODUCT_OVERVIEW_MORE_ACTIONS", "PRODUCT_DETAILS_MORE_ACTIONS",
+    "NAVIGATION_CATALOG", "NAVIGATION_ORDERS", "NAVIGATION_CUSTOMERS", "NAVIGATION_DISCOUNTS",
+    "NAVIGATION_TRANSLATIONS", "NAVIGATION_PAGES",
+    "ORDER_DETAILS_MORE_ACTIONS", "ORDER_OVERVIEW_CREATE", "ORDER_OVERVIEW_MORE_ACTIONS",
+}  # fmt: skip
+TARGETS_3_20 = {"POPUP", "APP_PAGE"}
+IDENTIFIER_MAX_LENGTH = 256  # webhook and extension identifiers, 3.23 (saleor/app/manifest_schema.py)
 
 
 class InstallError(Exception):
@@ -273,6 +283,11 @@ class FakeSaleor:
     @property
     def schema_version(self) -> str:
         return ".".join(self.version.split(".")[:2])
+
+    @property
+    def schema_line(self) -> str:
+        """The schema subset this fake runs: "3.20" or the newest."""
+        return schema_line_of(self.version)
 
     def jwks(self) -> dict[str, Any]:
         return self.key.jwks()
@@ -548,10 +563,45 @@ class FakeSaleor:
             manifest=manifest,
             is_active=activate,
         )
+        self._check_extensions(manifest, granted)
+        self._check_identifiers(manifest.get("webhooks") or [], "webhook")
         for item in manifest.get("webhooks") or []:
             app.webhooks.append(self._manifest_webhook(app, item))
         self.model.apps.append(app)
         return app
+
+    def _check_extensions(self, manifest: dict[str, Any], granted: set[str]) -> None:
+        """`clean_extensions`: 3.20 takes only its fixed mounts and targets; 3.22+ any string."""
+        extensions = manifest.get("extensions") or []
+        for item in extensions:
+            for key in ("label", "url", "mount"):
+                if not isinstance(item.get(key), str) or not item[key]:
+                    raise InstallError(f"extension field {key!r} is required")
+            if self.schema_line == "3.20":
+                if item["mount"] not in MOUNTS_3_20:
+                    raise InstallError("Incorrect value for field: mount")
+                if item.get("target", "POPUP") not in TARGETS_3_20:
+                    raise InstallError("Incorrect value for field: target")
+            if item["url"].startswith("/") and not manifest.get("appUrl"):
+                raise InstallError("Incorrect value for field: url.")
+            if not set(item.get("permissions") or []) <= granted:
+                raise InstallError("Extension permission must be listed in App's permissions.")
+        self._check_identifiers(extensions, "extension")
+
+    def _check_identifiers(self, items: list[dict[str, Any]], kind: str) -> None:
+        """3.23: optional `identifier`s, blank counting as none, unique per app, at most 256 characters."""
+        if self.schema_line == "3.20":
+            return  # 3.20 has no such field and ignores the key
+        seen: set[str] = set()
+        for item in items:
+            identifier = str(item.get("identifier") or "").strip()
+            if not identifier:
+                continue
+            if len(identifier) > IDENTIFIER_MAX_LENGTH:
+                raise InstallError("Identifier is too long. Maximum length is 256 characters.")
+            if identifier in seen:
+                raise InstallError(f"Duplicate {kind} identifier: {identifier}.")
+            seen.add(identifier)
 
     def _manifest_webhook(self, app: App, item: dict[str, Any]) -> Webhook:
         for key in ("name", "targetUrl", "query"):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.saleor.schema import load_document
@@ -107,3 +107,86 @@ def test_required_saleor_version_is_checked_at_install(version: str, required: s
             with pytest.raises(InstallError, match=f"Saleor version {version} is not supported by the app"):
                 saleor.install_app(f"{base}/manifest")
             assert saleor.model.apps == []
+
+
+def _extension_app(extensions: list[dict[str, Any]], webhook_identifiers: list[str] | None = None) -> FastAPI:
+    api = FastAPI()
+
+    @api.get("/manifest")
+    async def manifest() -> dict[str, Any]:
+        return {
+            "id": "extended.app",
+            "version": "1",
+            "name": "Extended",
+            "appUrl": "https://app.example.com/dashboard",
+            "permissions": ["HANDLE_PAYMENTS"],
+            "extensions": extensions,
+            "webhooks": [
+                {
+                    "identifier": identifier,
+                    "name": f"hook {n}",
+                    "targetUrl": "https://app.example.com/hook",
+                    "query": "subscription { event { ... on OrderCreated { version } } }",
+                    "asyncEvents": ["ORDER_CREATED"],
+                }
+                for n, identifier in enumerate(webhook_identifiers or [])
+            ],
+        }
+
+    return api
+
+
+WIDGET = {"label": "Crypto", "mount": "ORDER_DETAILS_WIDGETS", "target": "WIDGET", "url": "/widget"}
+POPUP = {"label": "Send a crypto invoice", "mount": "ORDER_DETAILS_MORE_ACTIONS", "target": "POPUP", "url": "/p"}
+
+
+@pytest.mark.parametrize(
+    ("version", "extension", "refusal"),
+    [
+        (SALEOR_3_20, WIDGET, "Incorrect value for field: mount"),
+        (SALEOR_3_20, {**POPUP, "target": "WIDGET"}, "Incorrect value for field: target"),
+        (SALEOR_3_20, {**POPUP, "target": "NEW_TAB"}, "Incorrect value for field: target"),
+        (SALEOR_3_20, {**POPUP, "permissions": ["MANAGE_ORDERS"]}, "Extension permission"),
+        (SALEOR_3_20, POPUP, None),
+        (SALEOR_3_20, {k: v for k, v in POPUP.items() if k != "target"}, None),
+        (SALEOR_VERSION, WIDGET, None),
+        (SALEOR_VERSION, {**POPUP, "url": ""}, "extension field 'url' is required"),
+    ],
+)
+def test_each_line_refuses_the_extensions_its_core_refuses(
+    version: str, extension: dict[str, Any], refusal: str | None
+) -> None:
+    """3.20 validates mount and target against fixed lists (saleor/app/types.py); 3.23 takes strings."""
+    with FakeSaleor.serve(version=version) as saleor, serve_asgi(_extension_app([extension])) as base:
+        if refusal is None:
+            assert saleor.install_app(f"{base}/manifest").manifest["extensions"] == [extension]
+        else:
+            with pytest.raises(InstallError, match=refusal):
+                saleor.install_app(f"{base}/manifest")
+            assert saleor.model.apps == []
+
+
+def test_the_newest_line_refuses_duplicate_webhook_identifiers_and_3_20_ignores_them() -> None:
+    with serve_asgi(_extension_app([], ["same", " same "])) as base:
+        with FakeSaleor.serve(version=SALEOR_VERSION) as newest:
+            with pytest.raises(InstallError, match="Duplicate webhook identifier: same"):
+                newest.install_app(f"{base}/manifest")
+        with FakeSaleor.serve(version=SALEOR_3_20) as oldest:
+            assert oldest.install_app(f"{base}/manifest").identifier == "extended.app"
+    with serve_asgi(_extension_app([], ["one", "", "  ", "two"])) as base, FakeSaleor.serve() as newest:
+        assert newest.install_app(f"{base}/manifest").identifier == "extended.app"
+
+
+def test_the_manifest_request_names_the_line(saleor_3_20: FakeSaleor) -> None:
+    seen: list[str | None] = []
+    api = FastAPI()
+
+    @api.get("/manifest")
+    async def manifest(request: Request) -> dict[str, Any]:
+        seen.append(request.headers.get("saleor-schema-version"))
+        return {"id": "named.app", "version": "1", "name": "Named"}
+
+    with serve_asgi(api) as base, FakeSaleor.serve(version=SALEOR_VERSION) as newest:
+        saleor_3_20.install_app(f"{base}/manifest")
+        newest.install_app(f"{base}/manifest")
+    assert seen == ["3.20", "3.23"]

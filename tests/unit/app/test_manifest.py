@@ -130,3 +130,48 @@ def test_serve_port_option_moves_the_default_public_url(monkeypatch: pytest.Monk
     settings = serve_settings(8093)
     assert (settings.port, settings.app_public_url) == (8093, "http://localhost:8093")
     assert serve_settings(None).app_public_url == "http://localhost:8000"
+
+
+@pytest.mark.parametrize(
+    ("header", "identifiers"),
+    [
+        ("3.20", False),
+        ("3.21", False),
+        ("3.22", False),
+        ("3.23", True),
+        ("3.24", True),
+        (None, True),
+        ("garbage", True),
+    ],
+)
+def test_webhook_identifiers_go_only_to_lines_that_take_them(header: str | None, identifiers: bool) -> None:
+    manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"), header)
+    found = [hook.get("identifier") for hook in manifest["webhooks"]]
+    if identifiers:
+        assert len(set(found)) == len(found) and all(isinstance(i, str) and 0 < len(i) <= 256 for i in found)
+        again = build_manifest(load_settings(app_public_url="https://other.example.com"), header)
+        assert found == [hook["identifier"] for hook in again["webhooks"]]  # stable across installs
+    else:
+        assert found == [None] * len(found)
+
+
+def test_each_line_gets_only_the_extensions_it_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a widget and a popup declared, 3.20/3.21 get the popup alone; 3.22 and newer get both."""
+    from saleor_coinpayments.saleor import manifest as manifest_module
+
+    widget = manifest_module.Extension("card", "Crypto payment", "ORDER_DETAILS_WIDGETS", "WIDGET", "/ext/card")
+    popup = manifest_module.Extension(
+        "send", "Send a crypto invoice", "ORDER_DETAILS_MORE_ACTIONS", "POPUP", "/ext/send"
+    )
+    monkeypatch.setattr(manifest_module, "EXTENSIONS", (widget, popup))
+    settings = load_settings(app_public_url="https://pay.example.com")
+
+    def mounts(header: str | None) -> list[str]:
+        return [e["mount"] for e in build_manifest(settings, header)["extensions"]]
+
+    assert mounts("3.20") == mounts("3.21") == ["ORDER_DETAILS_MORE_ACTIONS"]
+    assert mounts("3.22") == mounts("3.23") == mounts(None) == ["ORDER_DETAILS_WIDGETS", "ORDER_DETAILS_MORE_ACTIONS"]
+    newest = build_manifest(settings)["extensions"]
+    assert [e["identifier"] for e in newest] == ["card", "send"]
+    assert newest[0]["url"] == "https://pay.example.com/ext/card"
+    assert "identifier" not in build_manifest(settings, "3.22")["extensions"][0]

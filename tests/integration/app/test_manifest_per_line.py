@@ -1,0 +1,42 @@
+"""Issue #27: each Saleor line installs the app from the manifest it asked for by its header."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from saleor_coinpayments.saleor.manifest import build_manifest
+from tests.fakes.saleor import SALEOR_3_20, SALEOR_VERSION, FakeSaleor
+from tests.helpers.app_server import RunningApp, app_in_thread
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[RunningApp]:
+    with app_in_thread(database_url, tmp_path, run_workers=False) as running:
+        yield running
+
+
+@pytest.mark.parametrize("version", [SALEOR_3_20, SALEOR_VERSION])
+def test_install_succeeds_on_each_line_with_that_lines_manifest(app: RunningApp, version: str) -> None:
+    with FakeSaleor.serve(version=version) as saleor:
+        installed = saleor.install_app(app.manifest_url)
+    line = ".".join(version.split(".")[:2])
+    assert installed.manifest == build_manifest(app.settings, line)
+    identifiers = [hook.get("identifier") for hook in installed.manifest["webhooks"]]
+    if version == SALEOR_3_20:
+        assert identifiers == [None] * len(identifiers)
+        assert all(e["mount"] != "ORDER_DETAILS_WIDGETS" for e in installed.manifest["extensions"])
+    else:
+        assert all(identifiers)
+
+
+def test_without_the_header_the_newest_lines_manifest_is_served(app: RunningApp) -> None:
+    plain = httpx.get(app.manifest_url)
+    assert plain.json() == build_manifest(app.settings)
+    assert "Saleor-Schema-Version" in plain.headers["vary"]
+    old = httpx.get(app.manifest_url, headers={"Saleor-Schema-Version": "3.20"}).json()
+    assert old != plain.json()
+    assert old == build_manifest(app.settings, "3.20")
