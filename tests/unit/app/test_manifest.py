@@ -148,7 +148,8 @@ def test_webhook_identifiers_go_only_to_lines_that_take_them(header: str | None,
     manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"), header)
     found = [hook.get("identifier") for hook in manifest["webhooks"]]
     if identifiers:
-        assert len(set(found)) == len(found) and all(isinstance(i, str) and 0 < len(i) <= 256 for i in found)
+        assert len(set(found)) == len(found)
+        assert all(isinstance(i, str) and 0 < len(i) <= 256 for i in found)
         again = build_manifest(load_settings(app_public_url="https://other.example.com"), header)
         assert found == [hook["identifier"] for hook in again["webhooks"]]  # stable across installs
     else:
