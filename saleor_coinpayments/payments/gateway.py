@@ -80,7 +80,9 @@ def invoice_view(invoice: Invoice, observed_at: datetime) -> InvoiceView:
     credited = detected = refunded = Decimal(0)
     confirmations = required = 0
     refund_state: str | None = None
+    coin_symbol: str | None = None
     for payment in invoice.payments:
+        coin_symbol = coin_symbol or payment.payment_currency_symbol
         native = payment.native_actual_amount or Decimal(0)
         if payment.state in _CREDITED:
             credited += native
@@ -108,4 +110,5 @@ def invoice_view(invoice: Invoice, observed_at: datetime) -> InvoiceView:
         expires_at=invoice.expires,
         ended_at=invoice.cancelled,
         refund_state=refund_state,
+        coin_symbol=coin_symbol,
     )

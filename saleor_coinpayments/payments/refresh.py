@@ -28,6 +28,7 @@ from saleor_coinpayments.payments.books.received import record_invoice_payments
 from saleor_coinpayments.payments.checkout.checkout_completion import completion_steps
 from saleor_coinpayments.payments.delivery.outbox import EventReport, event_report_step
 from saleor_coinpayments.payments.gateway import client_for, configuration, invoice_view
+from saleor_coinpayments.payments.payment_method import payment_method_name
 from saleor_coinpayments.payments.refunds.suggestions import may_owe_surplus, suggest_surplus
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.store.fast_path import WriteStep
@@ -106,7 +107,7 @@ def stamp_new_invoice(payment: Payment, interval: float) -> None:
     payment.next_check_at = now + timedelta(seconds=interval)
 
 
-def _report(payment: Payment, report: states.Report) -> EventReport:
+def _report(payment: Payment, report: states.Report, view: states.InvoiceView) -> EventReport:
     assert payment.saleor_transaction_id is not None, "reports need the Saleor transaction"
     amount = None if report.amount is None else format_decimal(report.amount, Money.of(0, payment.currency).decimals)
     return EventReport(
@@ -117,6 +118,7 @@ def _report(payment: Payment, report: states.Report) -> EventReport:
         message=report.message,
         time=report.time,
         external_url=payment.invoice_link or payment.checkout_link,
+        payment_method=payment_method_name(payment, view.coin_symbol),
     )
 
 
@@ -139,6 +141,7 @@ def _record(payment: Payment, transition: states.Transition, view: states.Invoic
         "refunded": str(view.refunded),
         "refund_state": view.refund_state,
         "observed_at": view.observed_at.isoformat(),
+        "coin_symbol": view.coin_symbol,
     }
     payment.details = details
     payment.state = transition.state.value
@@ -165,7 +168,7 @@ async def apply_transition(
             return None
         transition = states.apply(snapshot_of(payment), view)
         steps = [
-            event_report_step(payment.installation_id, payment.id, report.dedup_key, _report(payment, report))
+            event_report_step(payment.installation_id, payment.id, report.dedup_key, _report(payment, report, view))
             for report in transition.reports
         ]
         if any(report.type == "CHARGE_SUCCESS" for report in transition.reports):

@@ -125,6 +125,8 @@ class InvoiceView:
     detected_display: str | None = None
     refund_state: str | None = None
     """CoinPayments' own refund of a payment, if any (e.g. `timedOutWaitingRefund`, `refunded`)."""
+    coin_symbol: str | None = None
+    """The coin money arrived in (e.g. "BTC"), once a payment is seen on the invoice."""
 
     def __post_init__(self) -> None:
         for name in ("credited", "detected", "refunded"):

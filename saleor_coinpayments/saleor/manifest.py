@@ -8,12 +8,12 @@ on webhooks. Without the header (the CLI, a curious browser) the newest line's m
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from saleor_coinpayments import __version__
 from saleor_coinpayments.saleor.events import WEBHOOKS
+from saleor_coinpayments.saleor.lines import IDENTIFIERS_SINCE, NEWEST, WIDGETS_SINCE, Line, line_of
 from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.urls import HOME_PATH, PRIVACY_PATH, SUPPORT_PATH
 
@@ -29,16 +29,6 @@ OLD_LINE_MOUNTS = frozenset(
     {"ORDER_DETAILS_MORE_ACTIONS", "ORDER_OVERVIEW_MORE_ACTIONS", "ORDER_OVERVIEW_CREATE", "NAVIGATION_ORDERS"}
 )
 OLD_LINE_TARGETS = frozenset({"POPUP", "APP_PAGE"})
-WIDGETS_SINCE = (3, 22)  # ORDER_DETAILS_WIDGETS mounts and the WIDGET target
-IDENTIFIERS_SINCE = (3, 23)  # webhooks[].identifier and extensions[].identifier
-NEWEST = (99, 0)  # no header: the newest line's manifest
-_SCHEMA_VERSION = re.compile(r"^\s*(\d+)\.(\d+)")
-
-
-def saleor_line(schema_version: str | None) -> tuple[int, int]:
-    """`3.20` (or `3.20.119`) → (3, 20); a missing or unreadable header counts as the newest line."""
-    match = _SCHEMA_VERSION.match(schema_version or "")
-    return (int(match.group(1)), int(match.group(2))) if match else NEWEST
 
 
 @dataclass(frozen=True)
@@ -52,7 +42,7 @@ class Extension:
     path: str
     permissions: tuple[str, ...] = ("HANDLE_PAYMENTS",)
 
-    def accepted_by(self, line: tuple[int, int]) -> bool:
+    def accepted_by(self, line: Line) -> bool:
         if line >= WIDGETS_SINCE:
             return True
         return self.mount in OLD_LINE_MOUNTS and self.target in OLD_LINE_TARGETS
@@ -65,7 +55,7 @@ EXTENSIONS: tuple[Extension, ...] = ()
 def build_manifest(settings: Settings, schema_version: str | None = None) -> dict[str, Any]:
     """The manifest for the Saleor line that names itself in `Saleor-Schema-Version`."""
     base = settings.app_public_url
-    line = saleor_line(schema_version)
+    line = line_of(schema_version, unknown=NEWEST)
     with_identifiers = line >= IDENTIFIERS_SINCE
     return {
         "id": APP_IDENTIFIER,

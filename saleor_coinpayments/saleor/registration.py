@@ -9,6 +9,7 @@ import httpx
 
 from saleor_coinpayments.saleor.client import SaleorClient, SaleorError
 from saleor_coinpayments.saleor.jwks import JwksUnavailable, fetch_jwks
+from saleor_coinpayments.saleor.lines import schema_version_of
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
@@ -48,7 +49,10 @@ class RegisterApp:
         self._saleor = saleor
         self._installations = installations
 
-    async def execute(self, saleor_api_url: str | None, auth_token: str | None) -> Registered | RegistrationRefused:
+    async def execute(
+        self, saleor_api_url: str | None, auth_token: str | None, schema_version: str | None = None
+    ) -> Registered | RegistrationRefused:
+        """`schema_version` is Saleor's `Saleor-Schema-Version` header (its line, e.g. "3.23")."""
         if not saleor_api_url:
             return RegistrationRefused(400, "MISSING_SALEOR_API_URL_HEADER", "Missing Saleor-Api-Url header.")
         if len(saleor_api_url) > MAX_API_URL_LENGTH or not _API_URL.match(saleor_api_url):
@@ -74,5 +78,7 @@ class RegisterApp:
             jwks = await fetch_jwks(self._http, saleor_api_url, self._settings.saleor_timeout_seconds)
         except JwksUnavailable as exc:
             return RegistrationRefused(401, "JWKS_NOT_AVAILABLE", exc.message)
-        record = await self._installations.save(saleor_api_url, app_id, auth_token, jwks)
+        record = await self._installations.save(
+            saleor_api_url, app_id, auth_token, jwks, schema_version_of(schema_version)
+        )
         return Registered(record)

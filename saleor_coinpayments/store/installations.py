@@ -23,6 +23,7 @@ class InstallationRecord:
     app_id: str
     app_token: str
     jwks: dict[str, Any]
+    schema_version: str | None = None  # the Saleor line, e.g. "3.23"; None while unknown
 
     def __repr__(self) -> str:
         return f"InstallationRecord(id={self.id!r}, saleor_api_url={self.saleor_api_url!r}, app_id={self.app_id!r})"
@@ -40,6 +41,7 @@ class InstallationRepository:
             app_id=row.app_id,
             app_token=self._box.decrypt(row.app_token_encrypted),
             jwks=row.jwks,
+            schema_version=row.saleor_schema_version,
         )
 
     async def _row(self, saleor_api_url: str) -> Installation | None:
@@ -58,7 +60,14 @@ class InstallationRepository:
         rows = (await self._session.execute(select(Installation).order_by(Installation.created_at))).scalars()
         return [self._record(row) for row in rows]
 
-    async def save(self, saleor_api_url: str, app_id: str, app_token: str, jwks: dict[str, Any]) -> InstallationRecord:
+    async def save(
+        self,
+        saleor_api_url: str,
+        app_id: str,
+        app_token: str,
+        jwks: dict[str, Any],
+        schema_version: str | None = None,
+    ) -> InstallationRecord:
         """Create, or overwrite on reinstall (a new token and app id for the same Saleor)."""
         row = await self._row(saleor_api_url)
         if row is None:
@@ -68,8 +77,16 @@ class InstallationRepository:
         row.app_token_encrypted = self._box.encrypt(app_token)
         row.jwks = jwks
         row.jwks_fetched_at = utcnow()
+        row.saleor_schema_version = schema_version
         await self._session.flush()
         return self._record(row)
+
+    async def update_schema_version(self, saleor_api_url: str, schema_version: str) -> None:
+        """Saleor was upgraded (or the line was unknown): later calls follow the new line."""
+        row = await self._row(saleor_api_url)
+        if row is not None:
+            row.saleor_schema_version = schema_version
+            await self._session.flush()
 
     async def update_jwks(self, saleor_api_url: str, jwks: dict[str, Any]) -> None:
         row = await self._row(saleor_api_url)

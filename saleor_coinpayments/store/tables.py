@@ -65,6 +65,9 @@ class Installation(Timestamped, Base):
     app_token_encrypted: Mapped[str] = mapped_column(Text)
     jwks: Mapped[dict[str, Any]] = mapped_column(JSON)
     jwks_fetched_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    # The Saleor line it talks to ("3.23"), from Saleor-Schema-Version at registration and the
+    # `version` of its webhooks; None until known. Decides what the app may send (3.22+ fields).
+    saleor_schema_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class Configuration(Timestamped, Base):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -68,7 +70,9 @@ async def register(request: Request, ctx: Ctx) -> JSONResponse:
     async with ctx.db.session() as session:
         use_case = RegisterApp(ctx.settings, ctx.http, ctx.saleor, InstallationRepository(session, ctx.box))
         saleor_api_url = request.headers.get("saleor-api-url")
-        result = await use_case.execute(saleor_api_url, token if isinstance(token, str) else None)
+        result = await use_case.execute(
+            saleor_api_url, token if isinstance(token, str) else None, request.headers.get(SCHEMA_VERSION_HEADER)
+        )
         if not isinstance(result, Registered):
             await session.rollback()
     if isinstance(result, Registered):

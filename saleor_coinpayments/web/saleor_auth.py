@@ -8,7 +8,7 @@ a JSON object body, and `recipient.id` equal to our app id. Each failure is 4xx 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -18,6 +18,7 @@ from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.saleor.events import SaleorEvent
 from saleor_coinpayments.saleor.jwks import JwksUnavailable, fetch_jwks
+from saleor_coinpayments.saleor.lines import schema_version_of
 from saleor_coinpayments.saleor.signature import SignatureError, verify_webhook_signature
 from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
 from saleor_coinpayments.web.deps import HttpError, get_ctx, read_limited_body
@@ -69,6 +70,21 @@ def _signature_verifies(raw: bytes, signature: str, jwks: dict[str, Any]) -> boo
     return True
 
 
+async def _follow_schema_version(
+    ctx: AppContext, installation: InstallationRecord, request: Request, payload: dict[str, Any]
+) -> InstallationRecord:
+    """Keep the installation's Saleor line current: the webhook's `version` (every subscription
+    selects it; Saleor sends no version header on webhooks), else a `Saleor-Schema-Version` header."""
+    sent = schema_version_of(payload.get("version")) or schema_version_of(request.headers.get("saleor-schema-version"))
+    if sent is None or sent == installation.schema_version:
+        return installation
+    async with ctx.db.session() as session:
+        await InstallationRepository(session, ctx.box).update_schema_version(installation.saleor_api_url, sent)
+    ctx.installations.drop(installation.saleor_api_url)
+    log.info("saleor_schema_version_changed", before=installation.schema_version, now=sent)
+    return replace(installation, schema_version=sent)
+
+
 def verified_webhook(event: SaleorEvent) -> Callable[[Request], Awaitable[VerifiedWebhook]]:
     """A dependency for the route of `event`."""
 
@@ -111,6 +127,7 @@ def verified_webhook(event: SaleorEvent) -> Callable[[Request], Awaitable[Verifi
         if payload.get("errors"):
             log.warning("saleor_payload_errors", event=event.value, errors=payload.get("errors"))
         structlog.contextvars.bind_contextvars(saleor_api_url=api_url, saleor_event=event.value)
+        installation = await _follow_schema_version(ctx, installation, request, payload)
         return VerifiedWebhook(event=event, installation=installation, payload=payload)
 
     return dependency

@@ -67,7 +67,7 @@ from tests.fakes.saleor_model import (
     Webhook,
     round_money,
 )
-from tests.fakes.saleor_versions import satisfies
+from tests.fakes.saleor_versions import satisfies, version_tuple
 from tests.helpers.servers import serve_asgi
 
 __all__ = [
@@ -249,6 +249,7 @@ class FakeSaleor:
         self.schema: GraphQLSchema = saleor_api.build_fake_schema(schema_line_of(self.version))
         self.deliveries: list[Delivery] = []
         self.graphql_log: list[dict[str, Any]] = []
+        self.ignored_answer_keys: list[str] = []  # keys of app answers this line does not know
         self.base_url = "http://saleor.invalid"
         self.api_down = False  # an outage: the GraphQL API answers 503 while True
         self.latency_seconds = 0.0  # every GraphQL answer waits this long (a real Saleor takes 0.2–0.7 s)
@@ -1089,6 +1090,11 @@ class FakeSaleor:
         )
         if parsed is None or parsed.type is None:
             return self._failed(transaction, request_event, problem or "")
+        details, details_problem = self._payment_method_of_answer(answer)
+        if details_problem:
+            return self._failed(transaction, request_event, details_problem)
+        if details is not None:
+            transaction.payment_method_details = details
         if parsed.type in {"CHARGE_REQUEST", "AUTHORIZATION_REQUEST"}:
             request_event.type = parsed.type
             request_event.amount_value = round_money(parsed.amount, transaction.currency)
@@ -1123,6 +1129,22 @@ class FakeSaleor:
             transaction.psp_reference = event.psp_reference
         transaction.recalculate()
         return event
+
+    def _payment_method_of_answer(self, answer: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """3.22+ validates and stores `paymentMethodDetails`; older lines have no such key and pass
+        it over unread, which the fake notes in `ignored_answer_keys` so tests can forbid it."""
+        if "paymentMethodDetails" not in answer:
+            return None, None
+        if not self.takes_payment_method_details:
+            self.ignored_answer_keys.append("paymentMethodDetails")
+            return None, None
+        return saleor_api.payment_method_details_of_answer(answer["paymentMethodDetails"])
+
+    @property
+    def takes_payment_method_details(self) -> bool:
+        """`paymentMethodDetails` came in 3.22 (answers, transactionEventReport, TransactionItem)."""
+        major, minor, _patch = version_tuple(self.version)
+        return (major, minor) >= (3, 22)
 
     def _failed(self, transaction: TransactionItem, request_event: TransactionEvent, cause: str) -> TransactionEvent:
         event = create_failed_event(

@@ -436,6 +436,7 @@ def transaction_event_report(
     externalUrl: str | None = None,
     message: str | None = None,
     availableActions: list[str] | None = None,
+    paymentMethodDetails: dict[str, Any] | None = None,
     **_unused: Any,
 ) -> dict[str, Any]:
     model = model_of(info)
@@ -456,6 +457,9 @@ def transaction_event_report(
                 errors=[error("amount", "REQUIRED", "The `amount` field is required, no earlier event.")]
             )
     amount = round_money(amount, transaction.currency)
+    details, details_problem = payment_method_details_of_input(paymentMethodDetails)
+    if details_problem:
+        return _report_result(errors=[error("paymentMethodDetails", "INVALID", details_problem)])
     count_before = len(transaction.events)
     event, problem = create_event_from_response(
         model,
@@ -478,8 +482,41 @@ def transaction_event_report(
             transaction.psp_reference = pspReference
     if availableActions is not None:
         transaction.actions = sorted(set(availableActions))
+    if details is not None:
+        transaction.payment_method_details = details
     after_amounts_changed(transaction)
     return _report_result(already_processed=False, transaction=transaction, event=event)
+
+
+PAYMENT_METHOD_NAME_LIMIT = 256
+PAYMENT_METHOD_TYPE_LIMIT = 32
+
+
+def payment_method_details_of_input(given: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:
+    """3.23's `PaymentMethodDetailsInput`: exactly one of card / other / giftCard, a name of at most
+    256 characters; stored as the flat {"type", "name"} the transaction shows."""
+    if given is None:
+        return None, None
+    chosen = {key: value for key, value in given.items() if value is not None}
+    if len(chosen) != 1:
+        return None, "Exactly one of `card`, `other` or `giftCard` is required."
+    [(kind, value)] = chosen.items()
+    name = value.get("name") if isinstance(value, dict) else None
+    if not isinstance(name, str) or len(name) > PAYMENT_METHOD_NAME_LIMIT:
+        return None, "The `name` of a payment method is required, at most 256 characters."
+    return {"type": {"card": "CARD", "other": "OTHER", "giftCard": "GIFT_CARD"}[kind], "name": name}, None
+
+
+def payment_method_details_of_answer(given: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """3.23's session-answer `paymentMethodDetails`: a flat object with a `type` discriminator."""
+    if given is None:
+        return None, None
+    if not isinstance(given, dict) or given.get("type") not in {"OTHER", "CARD", "GIFT_CARD"}:
+        return None, "Incorrect value for field: paymentMethodDetails. Error: invalid discriminator `type`."
+    name = given.get("name")
+    if not isinstance(name, str) or len(name) > PAYMENT_METHOD_NAME_LIMIT:
+        return None, "Incorrect value for field: paymentMethodDetails.name. Error: at most 256 characters."
+    return {"type": given["type"], "name": name}, None
 
 
 def _report_result(

@@ -357,6 +357,8 @@ class TransactionItem:
     idempotency_key: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     amounts: dict[str, Decimal] = field(default_factory=dict)
+    # 3.22+: `TransactionItem.paymentMethodDetails`, e.g. {"type": "OTHER", "name": "Bitcoin (BTC) via …"}
+    payment_method_details: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:

@@ -27,9 +27,13 @@ class SessionResult:
     external_url: str | None = None
     data: Any = None
     actions: list[str] | None = None
+    # {"type": "OTHER", "name": "Bitcoin (BTC) via CoinPayments"}, only for Saleor 3.22+ (transaction_session.py)
+    payment_method_details: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"result": self.result, "message": _cut(self.message), "data": self.data}
+        if self.payment_method_details:
+            body["paymentMethodDetails"] = self.payment_method_details
         if self.psp_reference:
             body["pspReference"] = self.psp_reference
         if self.amount is not None:

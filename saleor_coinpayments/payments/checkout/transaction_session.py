@@ -37,8 +37,11 @@ from saleor_coinpayments.payments.invoice_builder import (
     summary_from_payload,
 )
 from saleor_coinpayments.payments.payloads import TransactionSession, parse_transaction_session
+from saleor_coinpayments.payments.payment_method import payment_method_name
 from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of, stamp_new_invoice
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
+from saleor_coinpayments.saleor.lines import takes_payment_method_details
+from saleor_coinpayments.saleor.payment_method_details import session_details
 from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.fast_path import save_step
 from saleor_coinpayments.store.installations import InstallationRecord
@@ -73,7 +76,15 @@ def answer_for(payment: Payment) -> SessionResult:
         amount=None if answer.amount is None else Money.of(answer.amount, payment.currency).as_str(),
         external_url=payment.checkout_link or payment.invoice_link,
         data=invoice_data(payment),
+        payment_method_details=session_details(payment_method_name(payment)),
     )
+
+
+def for_line(installation: InstallationRecord, answer: SessionResult) -> SessionResult:
+    """Saleor 3.20 and 3.21 have no `paymentMethodDetails`: their answers go without it."""
+    if answer.payment_method_details and not takes_payment_method_details(installation.schema_version):
+        return replace(answer, payment_method_details=None)
+    return answer
 
 
 async def _claim(
@@ -153,6 +164,16 @@ async def _store_recovered(ctx: AppContext, client: CoinPaymentsClient, payment_
 
 
 async def initialize(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
+    """TRANSACTION_INITIALIZE_SESSION: make (or find again) the invoice of this transaction."""
+    return for_line(installation, await _initialize(ctx, installation, payload))
+
+
+async def process(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
+    """TRANSACTION_PROCESS_SESSION: the buyer's coin choice, or where the payment stands now."""
+    return for_line(installation, await _process(ctx, installation, payload))
+
+
+async def _initialize(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
     s = parse_transaction_session(payload)
     structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
     if s.amount.is_zero():
@@ -227,7 +248,7 @@ async def initialize(ctx: AppContext, installation: InstallationRecord, payload:
     return answer_for(stored)
 
 
-async def process(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
+async def _process(ctx: AppContext, installation: InstallationRecord, payload: dict[str, Any]) -> SessionResult:
     s = parse_transaction_session(payload)
     structlog.contextvars.bind_contextvars(transaction_id=s.transaction_id)
     payment = await ctx.db.fast.read(Payment, installation_id=installation.id, saleor_transaction_id=s.transaction_id)

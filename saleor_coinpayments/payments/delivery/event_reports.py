@@ -15,18 +15,15 @@ from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.delivery.outbox import EVENT_REPORT
 from saleor_coinpayments.payments.delivery.registry import DELIVERED, FAILED, Delivery, deliveries
 from saleor_coinpayments.saleor.client import describe_errors, mutation_errors
+from saleor_coinpayments.saleor.payment_method_details import event_report_call
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.installations import InstallationRecord
 from saleor_coinpayments.store.tables import OutboxMessage
 
 
 async def deliver(ctx: AppContext, installation: InstallationRecord, message: OutboxMessage) -> Delivery:
-    data = await ctx.saleor.execute(
-        installation.saleor_api_url,
-        load_document("transaction_event_report"),
-        message.payload,
-        token=installation.app_token,
-    )
+    document, variables = event_report_call(installation.schema_version, message.payload)
+    data = await ctx.saleor.execute(installation.saleor_api_url, document, variables, token=installation.app_token)
     errors = mutation_errors(data, "transactionEventReport")
     return (FAILED, describe_errors(errors)) if errors else (DELIVERED, None)
 

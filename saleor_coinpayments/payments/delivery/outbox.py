@@ -29,6 +29,7 @@ from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus, new_id
 from saleor_coinpayments.store.types import utcnow
 
 EVENT_REPORT = "transaction_event_report"
+PAYMENT_METHOD_DETAILS = "paymentMethodDetails"
 GIVEN_UP = (OutboxStatus.FAILED.value, OutboxStatus.EXPIRED.value)
 
 
@@ -44,8 +45,11 @@ class EventReport:
     time: datetime
     external_url: str | None = None
     available_actions: list[str] | None = None
+    payment_method: str | None = None  # "Bitcoin (BTC) via CoinPayments", once the coin is known
 
     def variables(self) -> dict[str, Any]:
+        """The mutation's variables; `paymentMethodDetails` goes only to lines that take it
+        (saleor/payment_method.py decides per installation when the row is sent)."""
         variables: dict[str, Any] = {
             "id": self.transaction_id,
             "type": self.type,
@@ -59,6 +63,8 @@ class EventReport:
             variables["externalUrl"] = self.external_url
         if self.available_actions is not None:
             variables["availableActions"] = self.available_actions
+        if self.payment_method:
+            variables[PAYMENT_METHOD_DETAILS] = {"other": {"name": self.payment_method}}
         return variables
 
 

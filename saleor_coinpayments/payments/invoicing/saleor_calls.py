@@ -21,9 +21,11 @@ from saleor_coinpayments.payments.delivery.outbox import EventReport
 from saleor_coinpayments.payments.delivery.registry import DELIVERED, FAILED, RETRY, Delivery, deliveries
 from saleor_coinpayments.payments.invoicing.notes import queue_note
 from saleor_coinpayments.payments.invoicing.reminders import REMINDER, describe_offset
+from saleor_coinpayments.payments.payment_method import payment_method_name
 from saleor_coinpayments.payments.refresh import payment_lock
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.saleor.client import describe_errors, mutation_errors
+from saleor_coinpayments.saleor.payment_method_details import event_report_call
 from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.installations import InstallationRecord
 from saleor_coinpayments.store.tables import OutboxMessage, Payment, PaymentState
@@ -174,8 +176,10 @@ async def _cancel_report(ctx: AppContext, installation: InstallationRecord, paym
         message=str((payment.details or {}).get("cancel_reason") or "CoinPayments invoice cancelled"),
         time=utcnow(),
         available_actions=[],
+        payment_method=payment_method_name(payment),
     )
-    data = await _call(ctx, installation, "transaction_event_report", report.variables())
+    document, variables = event_report_call(installation.schema_version, report.variables())
+    data = await ctx.saleor.execute(installation.saleor_api_url, document, variables, token=installation.app_token)
     return _error(data, "transactionEventReport") or _DELIVERED
 
 

@@ -15,6 +15,8 @@ from importlib import resources
 
 __all__ = [
     "DOCUMENT_NAMES",
+    "NEWER_LINES_ONLY",
+    "documents_for_line",
     "NEWEST_LINE",
     "OLDEST_LINE",
     "SCHEMA_LINES",
@@ -67,9 +69,21 @@ DOCUMENT_NAMES: tuple[str, ...] = (
     "transaction",
     "transaction_create",
     "transaction_event_report",
+    "transaction_event_report_with_method",
     "transaction_events",
     "webhook_update",
 )
+
+
+#: Documents the app sends only to lines newer than the oldest (it asks the installation's line
+#: first, saleor/lines.py): they use fields the oldest schema lacks, so they are checked against
+#: the newest schema alone, and a test proves the oldest refuses them.
+NEWER_LINES_ONLY: frozenset[str] = frozenset({"transaction_event_report_with_method"})
+
+
+def documents_for_line(line: str) -> tuple[str, ...]:
+    """The document stems the app may send to a tested schema line."""
+    return tuple(name for name in DOCUMENT_NAMES if line != OLDEST_LINE or name not in NEWER_LINES_ONLY)
 
 
 @functools.cache

@@ -37,10 +37,12 @@ from graphql.pyutils import Undefined
 from saleor_coinpayments.saleor.manifest import build_manifest
 from saleor_coinpayments.saleor.schema import (
     DOCUMENT_NAMES,
+    NEWER_LINES_ONLY,
     NEWEST_LINE,
     OLDEST_LINE,
     SCHEMA_LINES,
     SUBSCRIPTION_EVENTS,
+    documents_for_line,
     load_document,
     load_subscription,
     schema_line_of,
@@ -62,16 +64,21 @@ def _all_documents() -> dict[str, str]:
     return documents
 
 
-def _sent_by_the_app() -> dict[str, str]:
-    """Every document the app sends, by listing the folders (new files are covered at once)."""
+def _sent_by_the_app(line: str = NEWEST_LINE) -> dict[str, str]:
+    """Every document the app sends to a line, by listing the folders (new files are covered at once)."""
+    skipped = NEWER_LINES_ONLY if line == OLDEST_LINE else frozenset()
     documents = {
         f"{path.parent.name}/{path.stem}": path.read_text(encoding="utf-8")
         for path in schema_subset_tool.document_paths()
-        if path.parent.parent == schema_subset_tool.PACKAGE
+        if path.parent.parent == schema_subset_tool.PACKAGE and path.stem not in skipped
     }
-    manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"))
+    manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"), line)
     documents.update({f"manifest/{hook['name']}": hook["query"] for hook in manifest["webhooks"]})
     return documents
+
+
+def _sent_to_each_line() -> list[tuple[str, str]]:
+    return [(line, name) for line in SCHEMA_LINES for name in sorted(_sent_by_the_app(line))]
 
 
 @functools.cache
@@ -115,10 +122,9 @@ def test_every_file_sent_is_covered() -> None:
     assert {name for name in sent if name.startswith("manifest/")}
 
 
-@pytest.mark.parametrize("line", SCHEMA_LINES)
-@pytest.mark.parametrize("name", sorted(_sent_by_the_app()))
+@pytest.mark.parametrize(("line", "name"), _sent_to_each_line())
 def test_document_validates_against_the_subset(line: str, name: str) -> None:
-    errors = validate(_subset(line), parse(_sent_by_the_app()[name]))
+    errors = validate(_subset(line), parse(_sent_by_the_app(line)[name]))
     assert not errors, _explain(f"the {line} schema subset", errors)
 
 
@@ -145,6 +151,16 @@ def _only_in_newer_lines() -> str:
     return load_document("order_for_invoice").replace(
         "valueType value amount { ...MoneyFields }", "valueType value total { ...MoneyFields }"
     )
+
+
+@pytest.mark.parametrize("name", sorted(NEWER_LINES_ONLY))
+def test_newer_line_documents_are_refused_by_the_oldest(name: str) -> None:
+    """Why they are kept from 3.20: its subset (the fake 3.20) refuses them, the newest takes them
+    (the upstream check below proves the same of the real schemas)."""
+    assert validate(_subset(OLDEST_LINE), parse(load_document(name)))
+    assert not validate(_subset(NEWEST_LINE), parse(load_document(name)))
+    assert name not in documents_for_line(OLDEST_LINE)
+    assert name in documents_for_line(NEWEST_LINE)
 
 
 def test_version_names_its_schema_line() -> None:
@@ -284,21 +300,25 @@ def test_subsets_match_the_upstream_schemas() -> None:
     the storefront example send validates against the full schema too. One test, so a plain
     clone skips exactly one check."""
     shared_refs.require_upstream_schemas()
-    documents = {**_sent_by_the_app(), **{f"storefront/{k}": d for k, d in storefront_documents().items()}}
+    storefront = {f"storefront/{k}": d for k, d in storefront_documents().items()}
     for line in SCHEMA_LINES:
+        documents = {**_sent_by_the_app(line), **storefront}
         real = _real(line)
         assert _disagreements(_subset(line), real) == [], line
-        generated = schema_subset_tool.build_subset(real, schema_subset_tool.all_documents(), line)
+        generated = schema_subset_tool.build_subset(real, schema_subset_tool.all_documents(line), line)
         assert generated == subset_sdl(line), (
             f"the {line} subset is stale: run python -m tests.fakes.schema_subset_tool"
         )
         for name, text in documents.items():
             errors = validate(real, parse(text))
             assert not errors, _explain(f"Saleor {line} ({name})", errors)
-        manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"))
+        manifest = build_manifest(load_settings(app_public_url="https://pay.example.com"), line)
         assert manifest_problems(manifest, real) == [], line
     # the check tells the lines apart: a field added in 3.21 is refused by 3.20 only
     assert [line for line in SCHEMA_LINES if validate(_real(line), parse(_only_in_newer_lines()))] == [OLDEST_LINE]
+    # and the documents kept from 3.20 (NEWER_LINES_ONLY) are refused by the real 3.20 only
+    for name in NEWER_LINES_ONLY:
+        assert [line for line in SCHEMA_LINES if validate(_real(line), parse(load_document(name)))] == [OLDEST_LINE]
 
 
 def test_subset_rejects_what_saleor_would(subset: GraphQLSchema) -> None:
