@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from saleor_coinpayments.saleor.manifest import build_manifest
 from tests.fakes.saleor import SALEOR_3_20, SALEOR_VERSION, FakeSaleor
 from tests.helpers.app_server import RunningApp, app_in_thread
+from tests.integration.app.test_install_and_verify import REFUND, REFUND_PATH, installations, refund_body
 
 
 @pytest.fixture
@@ -40,3 +42,28 @@ def test_without_the_header_the_newest_lines_manifest_is_served(app: RunningApp)
     old = httpx.get(app.manifest_url, headers={"Saleor-Schema-Version": "3.20"}).json()
     assert old != plain.json()
     assert old == build_manifest(app.settings, "3.20")
+
+
+def _body(app_id: str, version: str) -> bytes:
+    """A refund request as a Saleor of `version` sends it (after an in-place upgrade)."""
+    return json.dumps({**json.loads(refund_body(app_id)), "version": version}).encode()
+
+
+def test_the_installation_follows_its_saleor_line(app: RunningApp) -> None:
+    """Registration's header gives the line; a webhook's `version` moves it when Saleor is upgraded."""
+    with FakeSaleor.serve(version=SALEOR_3_20) as saleor:
+        installed = saleor.install_app(app.manifest_url)
+        assert [i.schema_version for i in installations(app.settings.database_url)] == ["3.20"]
+        delivery = saleor.send_webhook(REFUND, _body(installed.id, "3.23.28"), url=app.base_url + REFUND_PATH)
+        assert delivery.status == 200
+    assert [i.schema_version for i in installations(app.settings.database_url)] == ["3.23"]
+
+
+def test_an_unsigned_or_foreign_webhook_moves_no_line(app: RunningApp) -> None:
+    with FakeSaleor.serve(version=SALEOR_3_20) as saleor:
+        installed = saleor.install_app(app.manifest_url)
+        forged = saleor.send_webhook(
+            REFUND, _body(installed.id, "3.23.28"), url=app.base_url + REFUND_PATH, signature="e30..AAAA"
+        )
+        assert forged.status == 401
+    assert [i.schema_version for i in installations(app.settings.database_url)] == ["3.20"]
