@@ -26,6 +26,7 @@ from saleor_coinpayments.money import Money, format_decimal
 from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.books.received import record_invoice_payments
 from saleor_coinpayments.payments.checkout.checkout_completion import completion_steps
+from saleor_coinpayments.payments.checkout.transaction_name import naming_steps
 from saleor_coinpayments.payments.delivery.outbox import EventReport, event_report_step
 from saleor_coinpayments.payments.gateway import client_for, configuration, invoice_view
 from saleor_coinpayments.payments.payment_method import payment_method_name
@@ -171,6 +172,8 @@ async def apply_transition(
             event_report_step(payment.installation_id, payment.id, report.dedup_key, _report(payment, report, view))
             for report in transition.reports
         ]
+        if transition.reports:
+            steps += naming_steps(payment)
         if any(report.type == "CHARGE_SUCCESS" for report in transition.reports):
             steps += completion_steps(ctx, payment)
         _record(payment, transition, view, ctx.settings.reconcile_interval_seconds)

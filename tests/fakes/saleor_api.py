@@ -534,6 +534,31 @@ def _report_result(
     }
 
 
+TRANSACTION_NAME_LIMIT = 512
+
+
+@resolver("Mutation", "transactionUpdate")
+def transaction_update(
+    _root: Any, info: GraphQLResolveInfo, *, id: str | None = None, transaction: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Only what the app sets (`name`); the owner rule of transactionEventReport applies."""
+    app = require_any(info, "HANDLE_PAYMENTS")
+    item: TransactionItem | None = model_of(info).node(id, "TransactionItem")
+    if item is None:
+        return {"transaction": None, "errors": [error("id", "NOT_FOUND", f"Couldn't resolve to a node: {id}")]}
+    if item.app is not app:
+        raise PermissionDenied("OWNER", "HANDLE_PAYMENTS")
+    name = (transaction or {}).get("name")
+    if name is not None:
+        if len(name) > TRANSACTION_NAME_LIMIT:
+            return {
+                "transaction": None,
+                "errors": [error("name", "INVALID", "Ensure this value has at most 512 characters.")],
+            }
+        item.name = name
+    return {"transaction": item, "errors": []}
+
+
 @resolver("Mutation", "transactionCreate")
 def transaction_create(
     _root: Any,

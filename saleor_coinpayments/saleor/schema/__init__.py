@@ -71,6 +71,7 @@ DOCUMENT_NAMES: tuple[str, ...] = (
     "transaction_event_report",
     "transaction_event_report_with_method",
     "transaction_events",
+    "transaction_update_name",
     "webhook_update",
 )
 

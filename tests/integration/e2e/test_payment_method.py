@@ -1,5 +1,6 @@
 """Issue #27: the buyer's coin on the Saleor transaction (`paymentMethodDetails`, Saleor 3.22+).
 
+The checkout's transaction is also named "CoinPayments" on every line (`transactionUpdate`).
 Once the coin is known (chosen on the pay page / `paymentCurrency`, or the coin money came in),
 session answers carry `{"type": "OTHER", "name": …}` and event reports `{other: {name}}`, checked by
 the fake Saleor as 3.23 checks them and stored on its transaction. A 3.20 installation gets neither:
@@ -88,6 +89,8 @@ def test_the_chosen_coin_names_the_payment_method_on_lines_that_take_it(world: W
     needed = world.sim.invoice(invoice_id)["payment"]["wallets"][0]["requiredConfirmations"]
     world.sim.confirm(invoice_id, needed)
     eventually(lambda: world.app_events(transaction_id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS")
+    # the Dashboard shows "CoinPayments" instead of "Transaction #1", on every line
+    eventually(lambda: world.transaction(transaction_id).name == "CoinPayments", what="the transaction's name")
     reports = _reports(world)
     assert reports
     assert all("errors" not in r["_response"] for r in reports), reports
