@@ -1,7 +1,7 @@
 """installations.saleor_schema_version: the Saleor line an installation talks to (e.g. "3.23")
 
 Revision ID: i27a
-Revises: i12b
+Revises: i29a
 Create Date: 2026-12-07 12:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "i27a"
-down_revision: str | None = "i12b"
+down_revision: str | None = "i29a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
