@@ -43,7 +43,55 @@ class Settings(BaseSettings):
     saleor_timeout_seconds: float = Field(5.0, gt=0, le=15)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
-    reconcile_interval_seconds: float = Field(30.0, gt=0)
+    reconcile_interval_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description=(
+            "The longest gap between two re-reads of an open invoice: an upper bound on every gap of "
+            "the read schedule (SCHEDULE_*); also how often the reconciler looks for due invoices, at most."
+        ),
+    )
+    schedule_watching_seconds: float = Field(
+        3.0, gt=0, description="Gap between re-reads while the buyer watches a fresh invoice (pay page, polls)."
+    )
+    schedule_watching_for_seconds: float = Field(
+        20.0, gt=0, description="A pay page or transactionProcess poll counts as the buyer watching for this long."
+    )
+    schedule_fresh_seconds: float = Field(
+        15.0, gt=0, description="Gap between re-reads while an invoice is fresh, or money is seen unconfirmed."
+    )
+    schedule_fresh_for_seconds: float = Field(
+        900.0, ge=0, description="An invoice is fresh this long after it was made or CoinPayments last changed it."
+    )
+    schedule_money_for_seconds: float = Field(
+        7200.0, ge=0, description="Money seen and waiting for confirmations keeps the fresh gap this long."
+    )
+    schedule_backoff_fraction: float = Field(
+        0.05, gt=0, le=1, description="Once not fresh, the gap is this fraction of the time since the last change."
+    )
+    schedule_expiry_margin_seconds: float = Field(
+        30.0, ge=0, description="An open invoice is read once this long after its expiry, whatever the gap."
+    )
+    schedule_settled_slack_seconds: float = Field(
+        600.0,
+        ge=0,
+        description=(
+            "A due read of a payment whose outcome Saleor already has (paid, ended) may wait this much "
+            "longer when reads are short: unpaid and pending invoices go first."
+        ),
+    )
+    reconcile_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an idle reconciler looks for due invoices (one indexed query)."
+    )
+    sweep_recent_seconds: float = Field(
+        15.0, gt=0, description="How often CoinPayments' invoice list is swept for changes to recent invoices."
+    )
+    sweep_recent_window_seconds: float = Field(
+        7200.0, gt=0, description="Recent: made within this long; the frequent sweep lists only these."
+    )
+    sweep_all_seconds: float = Field(
+        300.0, gt=0, description="How often the invoice list is swept for changes to every open invoice."
+    )
     reconcile_concurrency: int = Field(
         # At least the rate limit × one read (~0.3 s at CoinPayments plus the app's own work) in
         # flight, or the limit is never reached; the rest wait for their rate-limit slot.
@@ -65,7 +113,7 @@ class Settings(BaseSettings):
         15.0, ge=1, description="A claim on a payment to re-read; renewed while it is read, lapses if the process dies."
     )
     process_refresh_min_seconds: float = Field(
-        10.0, ge=0, description="transactionProcess re-reads CoinPayments only if the last read is older."
+        10.0, ge=0, description="The chosen coin's status is re-read for a watching buyer only if older than this."
     )
     checkout_complete_after_seconds: int = Field(
         900, ge=0, description="Complete a paid checkout whose buyer never came back after this long; 0: never."

@@ -119,6 +119,9 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+MAX_LIST_LIMIT = 100  # the most invoices one page of the list may hold
+
+
 class CoinPaymentsClient:
     """One CoinPayments API integration (client id + secret) on one API instance.
 
@@ -269,9 +272,20 @@ class CoinPaymentsClient:
         status: InvoiceStatus | None = None,
         limit: int | None = None,
         after: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
     ) -> InvoiceList:
-        """`GET /api/v1/merchant/invoices` with optional free-text `q`, `status`, `limit`, cursor `after`."""
-        return await self._list_invoices(_Deadline(self.budget_seconds), q=q, status=status, limit=limit, after=after)
+        """`GET /api/v1/merchant/invoices` (§6.3), newest first: optional free-text `q`, one `status`,
+        creation time from/to (inclusive), a page of `limit` (1–100) after the cursor `after`."""
+        return await self._list_invoices(
+            _Deadline(self.budget_seconds),
+            q=q,
+            status=status,
+            limit=limit,
+            after=after,
+            created_from=created_from,
+            created_to=created_to,
+        )
 
     async def _list_invoices(
         self,
@@ -281,12 +295,21 @@ class CoinPaymentsClient:
         status: InvoiceStatus | None = None,
         limit: int | None = None,
         after: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
     ) -> InvoiceList:
+        if limit is not None and not 1 <= limit <= MAX_LIST_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, not {limit}")
         params: dict[str, str] = {}
         if q is not None:
             params["q"] = q
         if status is not None:
             params["status"] = status.value
+        for name, moment in (("from", created_from), ("to", created_to)):
+            if moment is not None:
+                if moment.tzinfo is None:
+                    raise ValueError(f"{name} must be an aware date-time")
+                params[name] = moment.astimezone(UTC).isoformat()
         if limit is not None:
             params["limit"] = str(limit)
         if after is not None:

@@ -15,7 +15,7 @@ import asyncio
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,8 @@ from saleor_coinpayments.payments.gateway import client_for, configuration, invo
 from saleor_coinpayments.payments.payment_method import payment_method_name
 from saleor_coinpayments.payments.refunds.suggestions import may_owe_surplus, suggest_surplus
 from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.payments.schedule import ReadFacts, ReadSchedule, next_read
+from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.store.fast_path import WriteStep
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
@@ -83,29 +85,49 @@ def snapshot_of(payment: Payment) -> states.PaymentSnapshot:
     )
 
 
-def next_check_delay(state: PaymentState, created_at: datetime, now: datetime, interval: float) -> timedelta:
-    """How soon the reconciler looks again, in RECONCILE_INTERVAL units: each interval while money
-    moves or the invoice is young, rarely for old quiet invoices and for ended ones (late money)."""
-    base = timedelta(seconds=interval)
-    if state in (PaymentState.PENDING, PaymentState.PAID):
-        return base
-    if state in (PaymentState.EXPIRED, PaymentState.CANCELLED):
-        return base * 60
-    age = now - created_at
-    if age < timedelta(minutes=15):
-        return base
-    if age < timedelta(hours=2):
-        return base * 4
-    return base * 30
+def schedule_facts(payment: Payment) -> ReadFacts:
+    """What the read schedule needs of a stored payment."""
+    return ReadFacts(
+        state=PaymentState(payment.state),
+        is_final=payment.is_final,
+        created_at=payment.created_at,
+        changed_at=payment.changed_at,
+        watching_until=payment.watching_until,
+        expires_at=payment.expires_at,
+    )
 
 
-def stamp_new_invoice(payment: Payment, interval: float) -> None:
+def schedule_next_read(payment: Payment, now: datetime, schedule: ReadSchedule) -> None:
+    """Set `next_check_at` and `read_by` by the schedule; NULL while there is nothing to read (final, or a sent-out
+    invoice whose order transaction does not exist yet: `attach_transaction` makes it due then)."""
+    planned = None
+    if payment.invoice_id is not None and payment.saleor_transaction_id is not None:
+        planned = next_read(schedule_facts(payment), now, schedule)
+    payment.next_check_at = None if planned is None else planned.at
+    payment.read_by = None if planned is None else planned.by
+
+
+def stamp_new_invoice(payment: Payment, settings: Settings) -> None:
     """The invoice was just made (or found again), so the row is what CoinPayments says now:
-    transactionProcess answers from it without a read, and the reconciler first looks one
-    interval later instead of racing the buyer's first requests for CoinPayments' rate limit."""
+    transactionProcess answers from it without a read, and the reconciler first looks one fresh
+    gap later (SCHEDULE_FRESH_SECONDS) instead of racing the buyer's first requests for the rate limit."""
     now = utcnow()
     payment.last_checked_at = now
-    payment.next_check_at = now + timedelta(seconds=interval)
+    schedule_next_read(payment, now, ReadSchedule.of(settings))
+
+
+_VIEW_FIELDS = ("status", "credited", "detected", "confirmations", "refunded", "refund_state")
+
+
+def _changed(payment: Payment, transition: states.Transition, seen: dict[str, Any]) -> bool:
+    """Whether this read found something new: the state moved, or the invoice's status, amounts or
+    confirmations differ from the last read (the schedule's "untouched for" restarts then)."""
+    if transition.state.value != payment.state:
+        return True
+    before = (payment.details or {}).get("last_view")
+    if not isinstance(before, dict):
+        return Decimal(seen["credited"]) > 0 or Decimal(seen["detected"]) > 0
+    return any(before.get(name) != seen[name] for name in _VIEW_FIELDS)
 
 
 def _report(payment: Payment, report: states.Report, view: states.InvoiceView) -> EventReport:
@@ -128,12 +150,15 @@ def _report(payment: Payment, report: states.Report, view: states.InvoiceView) -
 AlsoInUnit = Callable[[Payment], Sequence[WriteStep]]
 
 
-def _record(payment: Payment, transition: states.Transition, view: states.InvoiceView, interval: float) -> None:
-    """What a transition changes on the row (PaymentRepository.TRANSITION_COLUMNS)."""
+def record_read(
+    payment: Payment, transition: states.Transition, view: states.InvoiceView, schedule: ReadSchedule, now: datetime
+) -> None:
+    """What a read at `now` and its transition change on the row (PaymentRepository.TRANSITION_COLUMNS),
+    the next scheduled read included."""
     details: dict[str, Any] = dict(payment.details or {})
     details["credits"] = [{"psp_reference": c.psp_reference, "amount": str(c.amount)} for c in transition.credits]
     details["info_keys"] = sorted(transition.info_keys)
-    details["last_view"] = {
+    seen = {
         "status": view.status,
         "credited": str(view.credited),
         "detected": str(view.detected),
@@ -144,6 +169,9 @@ def _record(payment: Payment, transition: states.Transition, view: states.Invoic
         "observed_at": view.observed_at.isoformat(),
         "coin_symbol": view.coin_symbol,
     }
+    if _changed(payment, transition, seen):
+        payment.changed_at = now
+    details["last_view"] = seen
     payment.details = details
     payment.state = transition.state.value
     payment.is_final = transition.is_final
@@ -152,9 +180,8 @@ def _record(payment: Payment, transition: states.Transition, view: states.Invoic
     payment.credited_amount = sum((c.amount for c in transition.credits), Decimal(0))
     payment.credit_count = len(transition.credits)
     payment.confirmations = view.confirmations
-    now = utcnow()
     payment.last_checked_at = now
-    payment.next_check_at = now + next_check_delay(transition.state, payment.created_at, now, interval)
+    schedule_next_read(payment, now, schedule)
     payment.claimed_until = None
 
 
@@ -176,7 +203,7 @@ async def apply_transition(
             steps += naming_steps(payment)
         if any(report.type == "CHARGE_SUCCESS" for report in transition.reports):
             steps += completion_steps(ctx, payment)
-        _record(payment, transition, view, ctx.settings.reconcile_interval_seconds)
+        record_read(payment, transition, view, ReadSchedule.of(ctx.settings), utcnow())
         steps.append(PaymentRepository.save_transition_step(payment))
         steps += also(payment) if also else ()
         await unit.run(steps)

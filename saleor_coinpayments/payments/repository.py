@@ -10,13 +10,13 @@ from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from saleor_coinpayments.payments.schedule import ReadSchedule
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.dialects import locked
 from saleor_coinpayments.store.fast_path import FastPath, HotStatement, WriteStep, detached
-from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
+from saleor_coinpayments.store.tables import Payment, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
-YOUNG = timedelta(minutes=15)  # an invoice this new may have a buyer at the pay page
 CANDIDATES_PER_CLAIM = 4  # ranked rows per row claimed, so replicas claiming at once all find some
 
 
@@ -36,6 +36,8 @@ TRANSITION_COLUMNS = (
     "confirmations",
     "last_checked_at",
     "next_check_at",
+    "read_by",
+    "changed_at",
     "claimed_until",
 )
 _SAVE_TRANSITION = HotStatement.of(
@@ -120,16 +122,17 @@ class PaymentRepository:
         await self._session.execute(
             update(Payment)
             .where(Payment.id == payment_id)
-            .values(saleor_transaction_id=transaction_id, next_check_at=utcnow())
+            .values(saleor_transaction_id=transaction_id, next_check_at=utcnow(), read_by=utcnow())
         )
 
     def _due(self, now: datetime) -> list[ColumnElement[bool]]:
+        # `next_check_at` is NULL for final payments and for rows with nothing to read, so its index
+        # alone finds the due ones; the other conditions only guard rows written before that rule.
         return [
+            Payment.next_check_at <= now,
             Payment.is_final.is_(False),
             Payment.invoice_id.is_not(None),
-            # A sent-out invoice is followed once its order transaction exists.
             Payment.saleor_transaction_id.is_not(None),
-            Payment.next_check_at <= now,
             or_(Payment.claimed_until.is_(None), Payment.claimed_until < now),
         ]
 
@@ -140,25 +143,20 @@ class PaymentRepository:
         return await self.claim(await self.rank_due(limit * CANDIDATES_PER_CLAIM, now), limit, lease, now)
 
     async def rank_due(self, limit: int, now: datetime | None = None) -> list[str]:
-        """Due payments in the order to read them (a plain read, no locks).
+        """Due payments in the order to read them, earliest deadline (`read_by`) first (a plain
+        read, no locks).
 
-        Payments whose buyer may be waiting go first (money seen but not final, then invoices
-        younger than YOUNG), and configurations take turns: the first due payment of every
-        configuration before the second of any."""
+        Every due read has a deadline (payments/schedule.py): its due time where Saleor still waits
+        for an outcome, up to SCHEDULE_SETTLED_SLACK_SECONDS later where it has one. Earliest deadline
+        first is what makes starvation impossible: a read with deadline `d` comes before every read
+        with a later one, and only finitely many reads ever have an earlier one, so each due payment
+        is read, and with C reads a second within (payments due by `d`) / C of `d`. No class of
+        payments ranks ahead of another by state: that let 740 payments waiting for `completed` take
+        every read while unpaid invoices whose notification was lost waited forever. The lookup walks
+        the `read_by` index and stops after `limit` due rows; it never scans every open payment."""
         now = now or utcnow()
-        urgency = case(
-            (Payment.state.in_((PaymentState.PENDING.value, PaymentState.PAID.value)), 0),
-            (Payment.created_at > now - YOUNG, 1),
-            else_=2,
-        )
-        turn = func.row_number().over(partition_by=Payment.configuration_id, order_by=(urgency, Payment.next_check_at))
-        ranked = (
-            select(Payment.id, turn.label("turn"), urgency.label("urgency"), Payment.next_check_at)
-            .where(*self._due(now))
-            .subquery()
-        )
         rows = await self._session.execute(
-            select(ranked.c.id).order_by(ranked.c.turn, ranked.c.urgency, ranked.c.next_check_at).limit(limit)
+            select(Payment.id).where(*self._due(now)).order_by(Payment.read_by, Payment.id).limit(limit)
         )
         return list(rows.scalars())
 
@@ -204,6 +202,61 @@ class PaymentRepository:
                 .values(claimed_until=None)
                 .execution_options(synchronize_session=False)
             )
+
+    async def note_buyer_watching(self, payment_id: str, now: datetime, schedule: ReadSchedule) -> None:
+        """A buyer is looking at this payment (the pay page, a transactionProcess poll): its next
+        read comes within `schedule.watching` seconds, and stays that close while polls keep coming
+        (each one holds it for `schedule.watching_for`). This replaces reading CoinPayments in the
+        poll itself: the reconciler makes the one read per window that every poll then answers from.
+        A final payment, or one with nothing to read, is left alone; an earlier read is kept."""
+        soon = now + timedelta(seconds=schedule.watching)
+        await self._session.execute(
+            update(Payment)
+            .where(Payment.id == payment_id, Payment.next_check_at.is_not(None), Payment.is_final.is_(False))
+            .values(
+                watching_until=now + timedelta(seconds=schedule.watching_for),
+                next_check_at=case((Payment.next_check_at > soon, soon), else_=Payment.next_check_at),
+                read_by=case((Payment.read_by > soon, soon), else_=Payment.read_by),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def make_due(self, invoice_ids: list[str], now: datetime) -> int:
+        """Re-read these invoices now (the sweep saw them change): how many open payments that made due."""
+        if not invoice_ids:
+            return 0
+        result = await self._session.execute(
+            update(Payment)
+            .where(
+                Payment.invoice_id.in_(invoice_ids),
+                Payment.next_check_at.is_not(None),
+                Payment.next_check_at > now,
+                Payment.is_final.is_(False),
+            )
+            .values(next_check_at=now, read_by=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def open_states(self, invoice_ids: list[str]) -> dict[str, str]:
+        """invoice id → stored state, for those of these invoices whose payment is still read."""
+        if not invoice_ids:
+            return {}
+        rows = await self._session.execute(
+            select(Payment.invoice_id, Payment.state).where(
+                Payment.invoice_id.in_(invoice_ids), Payment.next_check_at.is_not(None)
+            )
+        )
+        return {invoice_id: state for invoice_id, state in rows.tuples() if invoice_id is not None}
+
+    async def oldest_open_by_configuration(self) -> dict[str, datetime]:
+        """configuration id → when its oldest payment still to be read was made (the sweeps' windows)."""
+        rows = await self._session.execute(
+            select(Payment.configuration_id, func.min(Payment.created_at))
+            .where(Payment.next_check_at.is_not(None))
+            .group_by(Payment.configuration_id)
+        )
+        return {configuration_id: first for configuration_id, first in rows.tuples() if first is not None}
 
     async def oldest_due_at(self, now: datetime | None = None) -> datetime | None:
         """The `next_check_at` of the longest-waiting payment still due (the reconciler's lag)."""

@@ -78,14 +78,18 @@ def build_api_router(sim: SimState) -> APIRouter:
             raise bad_request("Limit", "The field Limit must be between 1 and 100.")
         limit = int(limit_text)
         after = params.get("after") or None
+        created_from = _moment(params.get("from"), "From")
+        created_to = _moment(params.get("to"), "To")
+        if created_from is not None and created_to is not None and created_from > created_to:
+            raise bad_request("From", "From must not be later than To.")
         items, next_cursor = engine.list_invoices(
             account,
             q=params.get("q") or None,
             status=status,
             after=after,
             limit=limit,
-            created_from=_moment(params.get("from"), "From"),
-            created_to=_moment(params.get("to"), "To"),
+            created_from=created_from,
+            created_to=created_to,
         )
         return json_response({"items": [render.summary_v1(i) for i in items], "paging": _paging(next_cursor, limit)})
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, and_, bindparam, case, false, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from saleor_coinpayments.store.fast_path import FastPath, HotStatement, WriteStep
@@ -46,6 +46,8 @@ _MARK_HANDLED = HotStatement.of(
 _RECORD = HotStatement.insert_or_ignore(Notification, ["source", "external_id"])
 
 
+_READABLE = and_(_PAYMENTS.c.is_final.is_(false()), _PAYMENTS.c.saleor_transaction_id.is_not(None))
+
 # The receipt's payment: the invoice's, of the installation whose configuration verified the
 # notification, made due a re-read now; it gives back what that re-read needs to know.
 _NOTIFIED_PAYMENT = (
@@ -54,7 +56,13 @@ _NOTIFIED_PAYMENT = (
         _PAYMENTS.c.invoice_id == bindparam("of_invoice"),
         _PAYMENTS.c.installation_id == bindparam("of_installation"),
     )
-    .values(last_notification_at=bindparam("now"), next_check_at=bindparam("now"), updated_at=bindparam("now"))
+    .values(
+        last_notification_at=bindparam("now"),
+        # Due now, unless there is nothing to read (final, or a sent-out invoice without its transaction).
+        next_check_at=case((_READABLE, bindparam("now")), else_=_PAYMENTS.c.next_check_at),
+        read_by=case((_READABLE, bindparam("now")), else_=_PAYMENTS.c.read_by),
+        updated_at=bindparam("now"),
+    )
     .returning(_PAYMENTS.c.id, _PAYMENTS.c.configuration_id, _PAYMENTS.c.saleor_transaction_id)
 )
 

@@ -127,7 +127,9 @@ class Payment(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("installation_id", "saleor_transaction_id"),
         UniqueConstraint("installation_id", "request_key", name="uq_payments_installation_request_key"),
-        Index("ix_payments_final_next_check", "is_final", "next_check_at"),
+        # The reconciler's lookup of due invoices, earliest deadline first (PaymentRepository.rank_due).
+        Index("ix_payments_read_by", "read_by"),
+        Index("ix_payments_next_check_at", "next_check_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -159,7 +161,17 @@ class Payment(Timestamped, Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_notification_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     last_checked_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-    next_check_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    # When the reconciler next re-reads the invoice (payments/schedule.py); NULL while there is
+    # nothing to read (no invoice yet, a sent-out invoice without its order transaction) and once final.
+    next_check_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True, default=None)
+    # The deadline of that read: due invoices are read earliest deadline first. Equal to
+    # `next_check_at` where a buyer may wait; later where nobody does (paid, waiting for `completed`).
+    read_by: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True, default=None)
+    # When a read last found the invoice changed (status, amounts, confirmations); the schedule's
+    # "untouched for" counts from here. NULL: nothing changed since it was made.
+    changed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # A buyer polls the pay page or transactionProcess until then: the schedule reads seconds apart.
+    watching_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     # The coin the buyer chose (Get Payment Address) and what Get Payment Status last said about it.
     coin_currency_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -350,3 +362,13 @@ class RateLimitSlot(Base):
 
     client_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_slot: Mapped[float] = mapped_column(Float(precision=53))
+
+
+class Lease(Base):
+    """A named job that one replica at a time does (e.g. the invoice-list sweep): held until `until`."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime] = mapped_column(AwareDateTime())

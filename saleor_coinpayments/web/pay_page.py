@@ -122,7 +122,7 @@ async def pay_page(ctx: Ctx, token: str) -> HTMLResponse:
 @router.get(f"{PAY_PATH}/{{token}}/status", responses=_LINK_ANSWERS)
 async def pay_status(request: Request, ctx: Ctx, token: str) -> JSONResponse:
     payment = await _payment(request, ctx, token)
-    return _json(await pay_view.page_view(ctx, pay_view.current(ctx, payment)))
+    return _json(await pay_view.page_view(ctx, await pay_view.current(ctx, payment)))
 
 
 @router.get(

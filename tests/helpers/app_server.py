@@ -42,6 +42,10 @@ def app_settings(database_url: str, data_dir: Path, port: int, **overrides: Any)
         "jwks_refresh_min_interval_seconds": 0,
         "outbox_interval_seconds": 0.1,
         "reconcile_interval_seconds": 0.3,
+        # Every invoice is re-read each 0.3 s here: the invoice-list sweeps only add requests that
+        # tests counting CoinPayments calls would have to allow for (tests of the sweep run it themselves).
+        "sweep_recent_seconds": 3600,
+        "sweep_all_seconds": 3600,
     }
     values.update(overrides)
     return load_settings(**values)

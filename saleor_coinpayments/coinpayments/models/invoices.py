@@ -171,7 +171,8 @@ class Invoice(_StatusOrState):
 
 
 class InvoiceSummary(_StatusOrState):
-    """An item of the invoice list (v1); enough to find an invoice by our `invoiceId`."""
+    """An item of the invoice list (v1): enough to find an invoice by our `invoiceId`, and to see
+    whether its status moved (the sweep, payments/sweep.py)."""
 
     id: str
     status: StrictInvoiceStatus
@@ -179,6 +180,17 @@ class InvoiceSummary(_StatusOrState):
     created: Timestamp | None = None
     expires: Timestamp | None = None
     currency: Currency | None = None
+    amount: V1Money | None = None
+
+    @property
+    def total(self) -> Decimal | None:
+        """The invoice amount in major units of its currency (None if either is missing)."""
+        if self.amount is None:
+            return None
+        decimals = self.currency.decimal_places if self.currency is not None else None
+        if self.amount.decimal_places is None and decimals is None:
+            return None
+        return self.amount.to_decimal(decimals)
 
 
 class InvoiceList(WireModel):

@@ -188,9 +188,9 @@ def _read_after_last_check(payment: Payment) -> bool:
     )
 
 
-async def refresh_coin_status(ctx: AppContext, payment: Payment) -> Payment:
+async def refresh_coin_status(ctx: AppContext, payment: Payment, *, background: bool = False) -> Payment:
     """Re-read the chosen coin's status unless it is fresh, or was read after the payment ended;
-    errors keep the old one."""
+    errors keep the old one. `background`: the reconciler's read, behind live requests."""
     if payment.coin_currency_id is None or payment.invoice_id is None or status_is_fresh(ctx, payment):
         return payment
     if payment.is_final and _read_after_last_check(payment):
@@ -199,7 +199,9 @@ async def refresh_coin_status(ctx: AppContext, payment: Payment) -> Payment:
     if config is None:
         return payment
     try:
-        status = await client_for(ctx, config).get_payment_status(payment.invoice_id, payment.coin_currency_id)
+        status = await client_for(ctx, config, background=background).get_payment_status(
+            payment.invoice_id, payment.coin_currency_id
+        )
     except cp_errors.CoinPaymentsError as exc:
         log.info("coin_status_unavailable", error=exc.message)
         return payment

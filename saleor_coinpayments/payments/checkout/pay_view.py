@@ -3,8 +3,8 @@
 The page and its JSON endpoint see only this: the shop's name, the amount, the coins with their
 amounts, the chosen coin (address, exact amount, URI, QR, expiry, live status), the state in words
 and the way back to the shop. Never the invoice id, the Saleor ids, the hosted links or anything of
-another payment. Reads follow `transactionProcess`: the stored state is the answer, and CoinPayments
-is asked again, in the background, only when the last read is older than `PROCESS_REFRESH_MIN_SECONDS`.
+another payment. Reads follow `transactionProcess`: the stored state is the answer, and the request
+only marks the buyer as watching (payments/watching.py), so the reconciler re-reads seconds apart.
 
 The page waits on the app instead of polling: `wait_for_change` answers when the view differs from
 the version the page shows (a re-read or a notification changed the payment, in any replica) or
@@ -24,7 +24,7 @@ from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments.checkout.pay_link import is_well_formed, token_hash
 from saleor_coinpayments.payments.checkout.payment_data import chosen_coin_data
-from saleor_coinpayments.payments.checkout.transaction_session import refresh_if_stale
+from saleor_coinpayments.payments.watching import buyer_watching
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
@@ -39,10 +39,10 @@ async def payment_for_token(ctx: AppContext, token: str) -> Payment | None:
     return await ctx.db.fast.read(Payment, pay_token_hash=token_hash(token))
 
 
-def current(ctx: AppContext, payment: Payment) -> Payment:
-    """The stored payment, as `transactionProcess` answers it (an older one gets the same single
-    background re-read, so the page's next poll shows it and a poll never waits on CoinPayments)."""
-    refresh_if_stale(ctx, payment)
+async def current(ctx: AppContext, payment: Payment) -> Payment:
+    """The stored payment, as `transactionProcess` answers it; the buyer counts as watching, so the
+    scheduled re-read comes within seconds and the page's next poll shows it."""
+    await buyer_watching(ctx, payment)
     return payment
 
 
@@ -119,17 +119,17 @@ def view_version(view: dict[str, Any]) -> str:
 async def wait_for_change(ctx: AppContext, payment: Payment, version: str) -> dict[str, Any]:
     """The page's view as soon as it differs from `version`, or after PAY_PAGE_WAIT_SECONDS.
 
-    While it waits, the payment is kept as fresh as the status poll kept it: the poll's background
-    re-read is asked for at most once per freshness window (and never more often than the page's
-    old 3 s poll); its write, or any other replica's, wakes the wait through the process's one
-    check for all waiting pages. The view is computed again only when the payment changed."""
+    While it waits, the buyer counts as watching (`current`, once per half watching window and
+    never more often than the page's old 3 s poll), so the reconciler re-reads the payment by the
+    schedule; that write, or any other replica's, wakes the wait through the process's one check
+    for all waiting pages. The view is computed again only when the payment changed."""
     deadline = time.monotonic() + ctx.settings.pay_page_wait_seconds
-    window = max(ctx.settings.process_refresh_min_seconds, OLD_POLL_SECONDS)
+    window = max(ctx.settings.schedule_watching_for_seconds / 2, OLD_POLL_SECONDS)
     asked_at = -math.inf
     view = await page_view(ctx, payment)
     while True:
         if time.monotonic() - asked_at >= window:
-            current(ctx, payment)  # lead: switch to note_buyer_watching
+            await current(ctx, payment)
             asked_at = time.monotonic()
         left = deadline - time.monotonic()
         if view["version"] != version or left <= 0:

@@ -38,8 +38,9 @@ from saleor_coinpayments.payments.invoice_builder import (
 )
 from saleor_coinpayments.payments.payloads import TransactionSession, parse_transaction_session
 from saleor_coinpayments.payments.payment_method import payment_method_name
-from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of, stamp_new_invoice
+from saleor_coinpayments.payments.refresh import snapshot_of, stamp_new_invoice
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
+from saleor_coinpayments.payments.watching import buyer_watching
 from saleor_coinpayments.saleor.lines import takes_payment_method_details
 from saleor_coinpayments.saleor.payment_method_details import session_details
 from saleor_coinpayments.store.configurations import ConfigurationRecord
@@ -145,7 +146,7 @@ async def _store_invoice(ctx: AppContext, payment_id: str, created: CreatedInvoi
         if created.hot_wallet is not None:
             coin_choice.store_hot_wallet(row, created.hot_wallet)
         row.details = details
-        stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
+        stamp_new_invoice(row, ctx.settings)
         pay_link.attach_if_wanted(row, ctx.settings)
         await unit.execute(*save_step(row))
         return row
@@ -158,7 +159,7 @@ async def _store_recovered(ctx: AppContext, client: CoinPaymentsClient, payment_
         assert row is not None
         row.invoice_id = invoice.id
         row.expires_at = invoice.expires
-        stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
+        stamp_new_invoice(row, ctx.settings)
         pay_link.attach_if_wanted(row, ctx.settings)
         return row
 
@@ -268,20 +269,8 @@ async def _process(ctx: AppContext, installation: InstallationRecord, payload: d
         if isinstance(chosen, coin_choice.CoinRefusal):
             return _with_error(answer_for(payment), chosen.code, chosen.message)
         return answer_for(chosen)
-    refresh_if_stale(ctx, payment)
+    await buyer_watching(ctx, payment)
     return answer_for(payment)
-
-
-def refresh_if_stale(ctx: AppContext, payment: Payment) -> None:
-    """When the invoice read or the chosen coin's status is older than the freshness window, start
-    one re-read per payment in the background (shared by transactionProcess and the pay page), so
-    a poll answers from what is stored and never waits on CoinPayments."""
-    if not payment.invoice_id:
-        return
-    invoice_stale = not _recently_read(ctx, payment)
-    if invoice_stale or _coin_status_stale(ctx, payment):
-        payment_id = payment.id
-        ctx.refreshes.start(payment_id, lambda: _refresh_in_background(ctx, payment_id, invoice_stale))
 
 
 def _with_error(answer: SessionResult, code: str, message: str) -> SessionResult:
@@ -289,31 +278,3 @@ def _with_error(answer: SessionResult, code: str, message: str) -> SessionResult
     data = dict(answer.data or {})
     data["error"] = {"code": code, "message": message}
     return replace(answer, data=data)
-
-
-def _recently_read(ctx: AppContext, payment: Payment) -> bool:
-    """Whether the stored row is fresh enough that no re-read is started for this poll."""
-    if payment.last_checked_at is None or payment.is_final:
-        return payment.is_final
-    return (utcnow() - payment.last_checked_at).total_seconds() < ctx.settings.process_refresh_min_seconds
-
-
-def _coin_status_stale(ctx: AppContext, payment: Payment) -> bool:
-    return payment.coin_currency_id is not None and not coin_choice.status_is_fresh(ctx, payment)
-
-
-async def _refresh_in_background(ctx: AppContext, payment_id: str, invoice: bool) -> None:
-    """The re-reads a poll of an older row asks for (the invoice, then the chosen coin's status).
-    The buyer never waits on them: the answer is the stored state, which notifications, the
-    reconciler and these reads keep current; they compute in the background lane, one at a time."""
-    try:
-        async with ctx.lane.held():
-            current = await refresh_payment_row(ctx, payment_id) if invoice else None
-            if current is None:
-                current = await ctx.db.fast.read(Payment, id=payment_id)
-            if current is not None:
-                await coin_choice.refresh_coin_status(ctx, current)
-    except cp_errors.CoinPaymentsError as exc:
-        log.warning("process_refresh_failed", error=exc.message)
-    except Exception:
-        log.exception("process_refresh_crashed")

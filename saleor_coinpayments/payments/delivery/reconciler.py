@@ -1,13 +1,16 @@
-"""The reconciler: re-reads every invoice that is not final, concurrently, at the rate limit.
+"""The reconciler: re-reads each open invoice when its schedule says (payments/schedule.py).
 
-Up to RECONCILE_CONCURRENCY reads are in flight per process. Each waits for a background slot of
-its client id's rate limit (coinpayments/ratelimit.py: shared by every replica, and live requests
-go first), so the reads of all replicas together run at the limit and never above it. Claims are
-ranked so that payments whose buyer may be waiting go first and configurations take turns (see
-PaymentRepository.claim_due). The lease of every read in flight is renewed while it runs, so it
-lapses only when the process dies (then another replica reads the payment after
-RECONCILE_LEASE_SECONDS); a read that fails keeps its claim until the lease ends, which spaces
-retries. A read is cut off after READ_TIMEOUT_SECONDS.
+Every open payment has its next read time (`next_check_at`): soon after a notification, seconds
+apart while fresh, watched or with money on its way, then further apart the longer nothing changes.
+The reconciler claims the payments that are due, earliest due first (PaymentRepository.rank_due:
+starvation-free), and finds them through an index, never by scanning every open payment; an idle
+reconciler looks again every RECONCILE_POLL_SECONDS. Up to RECONCILE_CONCURRENCY reads are in flight
+per process. Each waits for a background slot of its client id's rate limit
+(coinpayments/ratelimit.py: shared by every replica, and live requests go first), so the reads of
+all replicas together run at the limit and never above it. The lease of every read in flight is
+renewed while it runs, so it lapses only when the process dies (then another replica reads the
+payment after RECONCILE_LEASE_SECONDS); a read that fails keeps its claim until the lease ends,
+which spaces retries. A read is cut off after READ_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from prometheus_client import Counter
 
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.payments.checkout.coin_choice import refresh_coin_status
 from saleor_coinpayments.payments.delivery.claim_loop import work_claims
-from saleor_coinpayments.payments.refresh import refresh_payment
+from saleor_coinpayments.payments.refresh import refresh_payment_row
 from saleor_coinpayments.payments.repository import CANDIDATES_PER_CLAIM, PaymentRepository
+from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 
 log = structlog.get_logger(__name__)
@@ -30,6 +35,16 @@ log = structlog.get_logger(__name__)
 READ_TIMEOUT_SECONDS = 60.0  # the limiter wait plus CoinPayments' own budget fit well inside
 
 READS = Counter("reconciler_reads_total", "Invoice re-reads by the reconciler, by outcome", ["outcome"])
+
+
+def _watched_with_a_coin(payment: Payment) -> bool:
+    """A buyer on the pay page sees the chosen coin's confirmations: its status is re-read with the
+    invoice while they watch (refresh_coin_status skips it while PROCESS_REFRESH_MIN_SECONDS fresh)."""
+    return (
+        payment.coin_currency_id is not None
+        and payment.watching_until is not None
+        and payment.watching_until > utcnow()
+    )
 
 
 class Reconciler:
@@ -52,7 +67,9 @@ class Reconciler:
         """Re-read one payment; never raises but CancelledError (a failure waits for the lease to lapse)."""
         try:
             async with asyncio.timeout(READ_TIMEOUT_SECONDS):
-                await refresh_payment(self._ctx, payment_id, background=True)
+                payment = await refresh_payment_row(self._ctx, payment_id, background=True)
+                if payment is not None and _watched_with_a_coin(payment):
+                    await refresh_coin_status(self._ctx, payment, background=True)
             READS.labels(outcome="read").inc()
         except cp_errors.CoinPaymentsError as exc:
             READS.labels(outcome="failed").inc()
@@ -90,7 +107,7 @@ class Reconciler:
                 claim=self.claim,
                 work=self.read,
                 concurrency=self._ctx.settings.reconcile_concurrency,
-                interval=self._ctx.settings.reconcile_interval_seconds,
+                interval=min(self._ctx.settings.reconcile_poll_seconds, self._ctx.settings.reconcile_interval_seconds),
                 stopping=stopping,
                 grace_seconds=grace_seconds,
             )

@@ -17,6 +17,7 @@ from saleor_coinpayments.payments.delivery import backlog
 from saleor_coinpayments.payments.delivery.outbox_worker import OutboxWorker, deliver_due
 from saleor_coinpayments.payments.delivery.reconciler import Reconciler, reconcile_due
 from saleor_coinpayments.payments.invoicing.reminders import work_due_reminders
+from saleor_coinpayments.payments.sweep import sweep_loop
 from saleor_coinpayments.settings import Settings
 from saleor_coinpayments.store.migrate import upgrade_async
 
@@ -29,6 +30,10 @@ async def register_missing_notifications(ctx: AppContext) -> int:
 
     await ConfigurationService(ctx).ensure_notifications()
     return 0
+
+
+REMINDERS_SECONDS = 30.0  # how often due reminders are looked for
+NOTIFICATIONS_SECONDS = 600.0  # how often missing CoinPayments notification subscriptions are looked for
 
 
 async def _loop(name: str, interval: float, step: Callable[[AppContext], Awaitable[int]], ctx: AppContext) -> None:
@@ -55,11 +60,15 @@ async def run_background_workers(ctx: AppContext, stopping: asyncio.Event | None
         asyncio.create_task(OutboxWorker(ctx).run(stopping, grace)),
         asyncio.create_task(Reconciler(ctx).run(stopping, grace)),
     ]
+    # RECONCILE_INTERVAL_SECONDS (an hour by default) bounds how often these look; a short one (tests)
+    # makes them look as often.
+    interval = ctx.settings.reconcile_interval_seconds
     loops = [
-        asyncio.create_task(_loop("reminders", ctx.settings.reconcile_interval_seconds, work_due_reminders, ctx)),
+        asyncio.create_task(_loop("reminders", min(REMINDERS_SECONDS, interval), work_due_reminders, ctx)),
         asyncio.create_task(
-            _loop("notifications", ctx.settings.reconcile_interval_seconds * 20, register_missing_notifications, ctx)
+            _loop("notifications", min(NOTIFICATIONS_SECONDS, interval * 20), register_missing_notifications, ctx)
         ),
+        asyncio.create_task(sweep_loop(ctx)),
         asyncio.create_task(_loop("backlog_metrics", backlog.SAMPLE_INTERVAL_SECONDS, backlog.sample, ctx)),
     ]
     try:

@@ -205,7 +205,7 @@ async def _cancel(ctx: AppContext, payment: Payment, reason: str, *, replace: bo
             if row.state == PaymentState.UNPAID.value:
                 row.state = PaymentState.CANCELLED.value
             row.failure_reported = True  # the report is CANCEL_SUCCESS, not CHARGE_FAILURE
-            row.next_check_at = utcnow()
+            row.next_check_at = row.read_by = utcnow()
             row.details = {**(row.details or {}), "cancel_reason": reason, REPLACE_PENDING: replace}
             await OutboxRepository(session).enqueue(
                 installation_id=row.installation_id,

@@ -307,7 +307,7 @@ async def _store(
             row.invoice_link = created.link
             row.checkout_link = created.checkout_link
         row.expires_at = expires
-        stamp_new_invoice(row, ctx.settings.reconcile_interval_seconds)
+        stamp_new_invoice(row, ctx.settings)
         await session.flush()
         await _enqueue_followups(session, row, saleor_invoice_id)
         due_date = (row.details or {}).get("due_date")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from saleor_coinpayments.coinpayments.models.invoices import Invoice
 from saleor_coinpayments.payments.gateway import invoice_view
-from saleor_coinpayments.payments.refresh import next_check_delay
-from saleor_coinpayments.store.tables import PaymentState
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -66,13 +64,3 @@ def test_paid_without_payment_details_counts_the_invoice_total() -> None:
 def test_a_cancelled_invoice_ends_the_watch_at_its_cancellation() -> None:
     view = invoice_view(_invoice("cancelled", [], cancelled="2026-11-25T12:30:00+00:00"), NOW)
     assert view.ended_at == datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
-
-
-def test_reconciler_schedule_follows_the_interval() -> None:
-    young = NOW - timedelta(minutes=1)
-    old = NOW - timedelta(hours=5)
-    assert next_check_delay(PaymentState.PENDING, old, NOW, 30) == timedelta(seconds=30)
-    assert next_check_delay(PaymentState.UNPAID, young, NOW, 30) == timedelta(seconds=30)
-    assert next_check_delay(PaymentState.UNPAID, NOW - timedelta(hours=1), NOW, 30) == timedelta(minutes=2)
-    assert next_check_delay(PaymentState.UNPAID, old, NOW, 30) == timedelta(minutes=15)
-    assert next_check_delay(PaymentState.EXPIRED, young, NOW, 30) == timedelta(minutes=30)
