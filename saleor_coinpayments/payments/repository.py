@@ -247,7 +247,7 @@ class PaymentRepository:
                 Payment.invoice_id.in_(invoice_ids), Payment.next_check_at.is_not(None)
             )
         )
-        return {invoice_id: state for invoice_id, state in rows.tuples() if invoice_id is not None}
+        return {invoice_id: state for invoice_id, state in rows.all() if invoice_id is not None}
 
     async def oldest_open_by_configuration(self) -> dict[str, datetime]:
         """configuration id → when its oldest payment still to be read was made (the sweeps' windows)."""
@@ -256,7 +256,7 @@ class PaymentRepository:
             .where(Payment.next_check_at.is_not(None))
             .group_by(Payment.configuration_id)
         )
-        return {configuration_id: first for configuration_id, first in rows.tuples() if first is not None}
+        return {configuration_id: first for configuration_id, first in rows.all() if first is not None}
 
     async def oldest_due_at(self, now: datetime | None = None) -> datetime | None:
         """The `next_check_at` of the longest-waiting payment still due (the reconciler's lag)."""

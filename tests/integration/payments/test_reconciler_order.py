@@ -1,5 +1,5 @@
-"""Which payments the reconciler reads first: money in motion, then young invoices, and every
-configuration in turn (so one busy shop cannot starve another)."""
+"""Which payments the reconciler reads first: earliest deadline first, whatever their state; and
+how a watching buyer or a sweep moves a payment's next read."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.payments.schedule import ReadSchedule
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.tables import Payment, PaymentState
 from saleor_coinpayments.store.types import utcnow
@@ -29,38 +30,93 @@ async def _set(db: Database, payment_id: str, **values: object) -> None:
         await session.execute(update(Payment).where(Payment.id == payment_id).values(**values))
 
 
+async def _row(db: Database, payment_id: str) -> Payment:
+    async with db.session() as session:
+        return (await session.execute(select(Payment).where(Payment.id == payment_id))).scalar_one()
+
+
 @pytest.mark.asyncio
-async def test_waiting_buyers_first_and_configurations_take_turns(db: Database) -> None:
+async def test_due_payments_are_read_earliest_deadline_first_whatever_their_state(db: Database) -> None:
     now = utcnow()
-    busy = await _installation(db, "https://busy.test/graphql/")
-    quiet = await _installation(db, "https://quiet.test/graphql/")
-    old = now - timedelta(hours=3)
-    busy_old = []
-    for n in range(4):
-        payment = await _payment(db, busy, transaction_id=f"busy-{n}")
-        await _set(db, payment.id, created_at=old, next_check_at=old + timedelta(seconds=n))
-        busy_old.append(payment.id)
-    busy_pending = await _payment(db, busy, transaction_id="busy-pending")
-    await _set(db, busy_pending.id, created_at=old, state=PaymentState.PENDING.value, next_check_at=now)
-    busy_young = await _payment(db, busy, transaction_id="busy-young")
-    await _set(db, busy_young.id, next_check_at=now)
-    quiet_old = await _payment(db, quiet, transaction_id="quiet-0")
-    await _set(db, quiet_old.id, created_at=old, next_check_at=old)
-    not_due = await _payment(db, quiet, transaction_id="quiet-later")
-    await _set(db, not_due.id, next_check_at=now + timedelta(minutes=5))
+    shop = await _installation(db)
+    # Paid long ago and due first, but Saleor has its outcome: its deadline is ten minutes later.
+    paid = await _payment(db, shop, transaction_id="paid")
+    await _set(
+        db,
+        paid.id,
+        state=PaymentState.PAID.value,
+        next_check_at=now - timedelta(minutes=5),
+        read_by=now + timedelta(minutes=5),
+    )
+    unpaid = await _payment(db, shop, transaction_id="unpaid")
+    await _set(db, unpaid.id, next_check_at=now - timedelta(seconds=30), read_by=now - timedelta(seconds=30))
+    pending = await _payment(db, shop, transaction_id="pending")
+    await _set(
+        db,
+        pending.id,
+        state=PaymentState.PENDING.value,
+        next_check_at=now - timedelta(seconds=10),
+        read_by=now - timedelta(seconds=10),
+    )
+    later = await _payment(db, shop, transaction_id="later")
+    await _set(db, later.id, next_check_at=now + timedelta(minutes=1), read_by=now + timedelta(minutes=1))
+    final = await _payment(db, shop, transaction_id="final")
+    await _set(db, final.id, is_final=True, next_check_at=None, read_by=None)
 
     async with db.session() as session:
-        ranked = await PaymentRepository(session).rank_due(20, now + timedelta(seconds=1))
-    assert ranked == [
-        busy_pending.id,  # money seen: a buyer waits for "paid"
-        quiet_old.id,  # the quiet shop's turn comes before the busy shop's second payment
-        busy_young.id,
-        *busy_old,
-    ]
+        ranked = await PaymentRepository(session).rank_due(20, now)
+    assert ranked == [unpaid.id, pending.id, paid.id]  # not `later` (not due), not `final`
 
     async with db.session() as session:
-        claimed = await PaymentRepository(session).claim(ranked, 2, timedelta(minutes=1), now + timedelta(seconds=1))
+        claimed = await PaymentRepository(session).claim(ranked, 2, timedelta(minutes=1), now)
     assert claimed == ranked[:2]
     async with db.session() as session:
-        again = await PaymentRepository(session).claim(ranked, 10, timedelta(minutes=1), now + timedelta(seconds=1))
-    assert again == ranked[2:]
+        assert await PaymentRepository(session).rank_due(20, now) == [paid.id]  # claimed ones are held
+
+
+@pytest.mark.asyncio
+async def test_a_watching_buyer_brings_the_next_read_within_seconds_and_never_pushes_it_back(db: Database) -> None:
+    now = utcnow()
+    rules = ReadSchedule()
+    shop = await _installation(db)
+    far = await _payment(db, shop, transaction_id="far")
+    await _set(db, far.id, next_check_at=now + timedelta(minutes=30), read_by=now + timedelta(minutes=30))
+    near = await _payment(db, shop, transaction_id="near")
+    await _set(db, near.id, next_check_at=now + timedelta(seconds=1), read_by=now + timedelta(seconds=1))
+    final = await _payment(db, shop, transaction_id="final")
+    await _set(db, final.id, is_final=True, next_check_at=None, read_by=None)
+
+    async with db.session() as session:
+        for payment in (far, near, final):
+            await PaymentRepository(session).note_buyer_watching(payment.id, now, rules)
+
+    soon = now + timedelta(seconds=rules.watching)
+    row = await _row(db, far.id)
+    assert (row.next_check_at, row.read_by) == (soon, soon)
+    assert row.watching_until == now + timedelta(seconds=rules.watching_for)
+    row = await _row(db, near.id)
+    assert row.next_check_at == now + timedelta(seconds=1)  # already sooner: kept
+    row = await _row(db, final.id)
+    assert (row.next_check_at, row.watching_until) == (None, None)  # nothing to read: untouched
+
+
+@pytest.mark.asyncio
+async def test_the_sweep_makes_moved_invoices_due_now_and_knows_only_open_ones(db: Database) -> None:
+    now = utcnow()
+    shop = await _installation(db)
+    moved = await _payment(db, shop, transaction_id="moved")
+    await _set(db, moved.id, next_check_at=now + timedelta(hours=1), read_by=now + timedelta(hours=1))
+    final = await _payment(db, shop, transaction_id="final")
+    await _set(db, final.id, is_final=True, next_check_at=None, read_by=None, state=PaymentState.COMPLETED.value)
+    ids = [moved.invoice_id, final.invoice_id, "inv-unknown"]
+
+    async with db.session() as session:
+        payments = PaymentRepository(session)
+        assert await payments.open_states([i for i in ids if i]) == {moved.invoice_id: "unpaid"}
+        assert await payments.make_due([i for i in ids if i], now) == 1
+    row = await _row(db, moved.id)
+    assert (row.next_check_at, row.read_by) == (now, now)
+    async with db.session() as session:
+        assert await PaymentRepository(session).oldest_open_by_configuration() == {
+            moved.configuration_id: row.created_at
+        }

@@ -88,6 +88,8 @@ async def _payment(db: Database, installation_id: str, transaction_id: str = "VH
             invoice_id=f"inv-{transaction_id}",
             currency="USD",
             amount=Decimal("20.00"),
+            next_check_at=utcnow(),
+            read_by=utcnow(),
         )
         assert await PaymentRepository(session).add_if_absent(payment)
     return payment
