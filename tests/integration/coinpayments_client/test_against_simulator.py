@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -248,6 +248,44 @@ async def test_sent_out_invoice_list_find_and_cancel(client: CoinPaymentsClient,
     assert (await client.get_invoice(created.id)).status is InvoiceStatus.CANCELLED
     with pytest.raises(e.CoinPaymentsError):
         await client.cancel_invoice(created.id)  # a final invoice cannot be cancelled again
+
+
+@pytest.mark.asyncio
+async def test_list_by_status_and_creation_window_pages_with_a_cursor(client: CoinPaymentsClient, env: Env) -> None:
+    """What the sweep asks (payments/sweep.py): one status, invoices made from/to, pages of a limit."""
+
+    async def pay(invoice_id: str) -> None:
+        await env.sim("POST", f"/invoices/{invoice_id}/pay", {"currency": "1002", "amount": "full", "confirmations": 9})
+
+    early = await client.create_invoice(await white_label(client, env, "txn-early"))
+    await pay(early.id)
+    await env.sim("POST", "/clock/advance", {"seconds": 600})
+    window_start = datetime.fromisoformat((await env.sim("GET", "/clock"))["now"])
+    later = [await client.create_invoice(await white_label(client, env, f"txn-later-{n}")) for n in range(3)]
+    for created in later[:2]:
+        await pay(created.id)
+    # The control clock shows whole seconds: the window ends a second later to hold the last invoice.
+    now = datetime.fromisoformat((await env.sim("GET", "/clock"))["now"]) + timedelta(seconds=1)
+
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        page = await client.list_invoices(
+            status=InvoiceStatus.PAID, created_from=window_start, created_to=now, limit=1, after=after
+        )
+        seen += [item.id for item in page.items]
+        assert all(item.status is InvoiceStatus.PAID for item in page.items)
+        assert all(item.total == Decimal("52.87") for item in page.items)  # Decimal money, major units
+        after = page.paging.after
+        if after is None:
+            break
+    assert seen == [later[1].id, later[0].id]  # newest first; not the paid one made before the window
+    unpaid = await client.list_invoices(status=InvoiceStatus.UNPAID, created_from=window_start, created_to=now)
+    assert [item.id for item in unpaid.items] == [later[2].id]
+    with pytest.raises(e.CoinPaymentsValidationError):  # a window that ends before it starts
+        await client.list_invoices(created_from=now, created_to=window_start)
+    with pytest.raises(ValueError, match="limit"):  # refused before anything is sent
+        await client.list_invoices(limit=101)
 
 
 @pytest.mark.asyncio

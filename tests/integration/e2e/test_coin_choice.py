@@ -130,8 +130,10 @@ def _stored_coin_status(world: World, invoice_id: str) -> tuple[str, Any]:
 
 
 def test_the_chosen_coin_carries_its_live_status(database_url: str, tmp_path: Path) -> None:
-    # Only the re-reads a poll starts move this payment: notifications dropped, the reconciler asleep.
-    with running_world(database_url, tmp_path, process_refresh_min_seconds=0, reconcile_interval_seconds=3600) as world:
+    # Only the reads a watching buyer brings forward move this payment: notifications dropped, and no
+    # other scheduled read within the test.
+    quiet = {"reconcile_interval_seconds": 3600, "schedule_fresh_seconds": 3600}
+    with running_world(database_url, tmp_path, process_refresh_min_seconds=0, **quiet) as world:
         world.sim.faults(webhookDrop=1000)
         transaction_id, invoice_id = _started(world)
         chosen = _choose(world, transaction_id, "LTCT").data["payment"]
@@ -142,8 +144,8 @@ def test_the_chosen_coin_carries_its_live_status(database_url: str, tmp_path: Pa
             "confirmations": 0,
             "requiredConfirmations": 2,
         }
-        # transactionProcess answers from what is stored (issue #10) and re-reads the invoice and the
-        # coin's status in the background; the next poll carries both.
+        # transactionProcess answers from what is stored (issue #10) and marks the buyer as watching
+        # (issue #24): the reconciler re-reads the invoice and the coin's status; the next poll carries both.
         assert world.saleor.transaction_process(transaction_id).event.type == "CHARGE_ACTION_REQUIRED"
         eventually(lambda: _stored_coin_status(world, invoice_id) == ("pending", status), what="the re-reads stored")
         polled = world.saleor.transaction_process(transaction_id)

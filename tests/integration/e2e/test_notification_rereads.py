@@ -26,7 +26,9 @@ HELD = 600_000  # ms: "CoinPayments has not answered yet" until the test lowers 
 
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
-    with running_world(database_url, tmp_path, reconcile_interval_seconds=3600.0) as running:
+    # The reconciler stays away: no scheduled read of a fresh invoice within the test.
+    settings = {"reconcile_interval_seconds": 3600.0, "schedule_fresh_seconds": 3600.0}
+    with running_world(database_url, tmp_path, **settings) as running:
         yield running
 
 

@@ -1,4 +1,5 @@
 """Issue #10: transactionProcess answers from what is stored and never waits on CoinPayments.
+Issue #24: a poll only marks the buyer as watching; the reconciler makes the one read it brings forward.
 
 CoinPayments is made slow with the simulator's response latency, held high until the test lets the
 answers go; the test orders events (the answer came while CoinPayments had not answered the read)
@@ -20,14 +21,15 @@ from saleor_coinpayments.store.tables import Payment
 from tests.integration.e2e.world import World, eventually, running_world
 
 HELD = 600_000  # ms: "CoinPayments has not answered yet" until the test lowers it
-RECONCILE_INTERVAL = 3600.0  # the reconciler stays out of the way (and shows where a new invoice is due)
+RECONCILE_INTERVAL = 3600.0  # no gap of the schedule is shortened by the test harness
 
 
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
     settings = {
-        "process_refresh_min_seconds": 0,  # every poll asks for a re-read
         "reconcile_interval_seconds": RECONCILE_INTERVAL,
+        # A fresh invoice is read ten minutes apart here: only a watching buyer brings a read sooner.
+        "schedule_fresh_seconds": 600,
         # A process that waited on the read would answer only after this, and nothing would move the
         # state afterwards (webhooks dropped, reconciler asleep): the last steps of the test fail then.
         "coinpayments_timeout_seconds": 15,
@@ -52,18 +54,21 @@ def _api_requests(world: World) -> dict[str, int]:
     return dict(world.sim.control("GET", "/api-requests"))
 
 
-def test_a_new_invoice_counts_as_read_and_is_first_due_one_interval_later(world: World) -> None:
+def test_a_new_invoice_counts_as_read_and_is_first_due_one_fresh_gap_later(world: World) -> None:
     world.sim.faults(webhookDrop=1000)  # a notification would make the invoice due at once (rightly)
     checkout = world.checkout("20.00")
     started = world.initialize(checkout.id)
     row = _row(world, started.event.psp_reference)
     assert row.last_checked_at is not None
-    assert row.next_check_at - row.last_checked_at == timedelta(seconds=RECONCILE_INTERVAL)
+    assert row.next_check_at is not None
+    fresh = timedelta(seconds=world.app.settings.schedule_fresh_seconds)
+    assert row.next_check_at - row.last_checked_at == fresh  # a fresh invoice: seconds apart
+    assert row.read_by == row.next_check_at  # Saleor waits for its outcome: no slack
     assert row.created_at <= row.last_checked_at
 
 
 def test_process_answers_the_stored_state_while_coinpayments_is_slow_then_refreshes(world: World) -> None:
-    world.sim.faults(webhookDrop=1000)  # only the re-read started by process can move the payment
+    world.sim.faults(webhookDrop=1000)  # only the read a watching buyer brings forward can move it
     checkout = world.checkout("20.00")
     started = world.initialize(checkout.id)
     transaction_id, invoice_id = started.transaction.id, started.event.psp_reference
@@ -79,7 +84,8 @@ def test_process_answers_the_stored_state_while_coinpayments_is_slow_then_refres
     assert _api_requests(world)["answered"] == answered_before
     assert _row(world, invoice_id).state == "unpaid"
 
-    # More polls meanwhile: each answers at once, and no second read of this payment starts.
+    # More polls meanwhile: each answers at once, and no second read of this payment starts (the
+    # reconciler holds its claim while the read is in flight).
     for _ in range(3):
         assert world.saleor.transaction_process(transaction_id).event.type == "CHARGE_ACTION_REQUIRED"
     assert _api_requests(world)["waiting"] == 1
