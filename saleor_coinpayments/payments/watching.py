@@ -8,27 +8,39 @@ poll of every replica, and the next poll answers from it. A notification still m
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.payments.refresh import schedule_facts
 from saleor_coinpayments.payments.repository import PaymentRepository
-from saleor_coinpayments.payments.schedule import ReadSchedule
+from saleor_coinpayments.payments.schedule import ReadSchedule, gap
 from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 
 
 async def buyer_watching(ctx: AppContext, payment: Payment) -> None:
-    """Note that the buyer watches `payment` (a row just read). Writes at most about once per half
-    watching window per payment: a poll that finds the watch still held long enough writes nothing."""
+    """Note that the buyer watches `payment` (a row just read). Writes only when it matters: not for a
+    final payment, nor when watching would not shorten the schedule's gap and no coin is chosen (an
+    invoice untouched so long that a watching buyer changes nothing), nor while the watch already
+    holds for half its length."""
     if payment.is_final or payment.next_check_at is None:
         return
     schedule = ReadSchedule.of(ctx.settings)
     now = utcnow()
+    facts = schedule_facts(payment)
+    watched = replace(facts, watching_until=now + timedelta(seconds=schedule.watching_for))
+    unwatched = replace(facts, watching_until=None)
+    watched_gap, unwatched_gap = gap(watched, now, schedule), gap(unwatched, now, schedule)
+    if watched_gap is None or unwatched_gap is None:
+        return
+    # With a coin chosen, the watch also has the reconciler re-read that coin's confirmations.
+    if watched_gap >= unwatched_gap and payment.coin_currency_id is None:
+        return
     held = payment.watching_until is not None and payment.watching_until > now + timedelta(
         seconds=schedule.watching_for / 2
     )
-    soon = payment.next_check_at <= now + timedelta(seconds=schedule.watching)
-    if held and soon:
+    if held and payment.next_check_at <= now + watched_gap:
         return
     async with ctx.db.session() as session:
         await PaymentRepository(session).note_buyer_watching(payment.id, now, schedule)

@@ -157,6 +157,8 @@ async def choose_coin(ctx: AppContext, payment: Payment, wanted: str) -> Payment
         row = await PaymentRepository(session).get(payment.id, lock=True)
         assert row is not None
         _store_coin(row, address.currency, address.addresses, address.amount_due, address.expires)
+        # A buyer who picks a coin is about to pay: the invoice counts as fresh again (schedule.py).
+        row.changed_at = utcnow()
         if status is not None:
             row.coin_status, row.coin_status_at = status, utcnow()
     log.info("coin_chosen", invoice_id=payment.invoice_id, coin=address.currency.symbol)
