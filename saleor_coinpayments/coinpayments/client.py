@@ -275,8 +275,9 @@ class CoinPaymentsClient:
         created_from: datetime | None = None,
         created_to: datetime | None = None,
     ) -> InvoiceList:
-        """`GET /api/v1/merchant/invoices` (§6.3), newest first: optional free-text `q`, one `status`,
-        creation time from/to (inclusive), a page of `limit` (1–100) after the cursor `after`."""
+        """`GET /api/v1/merchant/invoices` (coinpayments.md#list-invoices), newest first: optional
+        free-text `q`, one `status`, creation time from/to (inclusive), a page of `limit` (1–100)
+        after the cursor `after`."""
         return await self._list_invoices(
             _Deadline(self.budget_seconds),
             q=q,

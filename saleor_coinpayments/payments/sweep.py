@@ -1,10 +1,11 @@
 """The invoice-list sweep: what changed at CoinPayments, found in a few calls instead of a read each.
 
-CoinPayments' List invoices (API.md §6.3) filters by one status and by creation time and pages
-with a cursor. A sweep lists, per CoinPayments account with open payments, the invoices made in a
-window that are `pending`, `paid`, `completed`, `cancelled` or `timedOut`, and makes due at once
-each of ours that the list shows ahead of what we stored (`moved`); the reconciler then reads
-those, earliest due first. Unpaid invoices, the bulk of a quiet shop, are never listed.
+CoinPayments' List invoices (coinpayments.md#list-invoices) filters by one status and by creation
+time and pages with a cursor. A sweep lists, per CoinPayments account with open payments, the
+invoices made in a window that are `pending`, `paid`, `completed`, `cancelled` or `timedOut`, and
+makes due at once each of ours that the list shows ahead of what we stored (`moved`); the
+reconciler then reads those first (deadline now). Unpaid invoices, the bulk of a quiet shop, are
+never listed.
 
 Two sweeps, each done by one replica per interval (a lease row, store/leases.py):
 

@@ -78,6 +78,7 @@ PRIVACY_PAGE_COVERS = {
     "notifications": "For each notification from CoinPayments",
     "outbox": "Reports waiting to be sent to Saleor",
     "rate_limit_slots": None,  # the next free CoinPayments request slot per client id: nobody's data
+    "leases": None,  # which replica does a job (the invoice-list sweep) until when: nobody's data
 }
 
 
