@@ -119,15 +119,16 @@ class PaymentRepository:
 
     async def attach_transaction(self, payment_id: str, transaction_id: str) -> None:
         """A sent-out invoice's order transaction exists now: remember it and read the invoice soon."""
+        now = utcnow()
         await self._session.execute(
             update(Payment)
             .where(Payment.id == payment_id)
-            .values(saleor_transaction_id=transaction_id, next_check_at=utcnow(), read_by=utcnow())
+            .values(saleor_transaction_id=transaction_id, next_check_at=now, read_by=now)
         )
 
     def _due(self, now: datetime) -> list[ColumnElement[bool]]:
-        # `next_check_at` is NULL for final payments and for rows with nothing to read, so its index
-        # alone finds the due ones; the other conditions only guard rows written before that rule.
+        # `next_check_at` and `read_by` are NULL for final payments and for rows with nothing to read,
+        # so the `read_by` index walk meets only open rows; the other conditions guard older rows.
         return [
             Payment.next_check_at <= now,
             Payment.is_final.is_(False),
