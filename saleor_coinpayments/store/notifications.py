@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, false, func, select, update
+from sqlalchemy import Select, and_, bindparam, case, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from saleor_coinpayments.store.fast_path import FastPath, HotStatement, WriteStep
@@ -46,7 +46,15 @@ _MARK_HANDLED = HotStatement.of(
 _RECORD = HotStatement.insert_or_ignore(Notification, ["source", "external_id"])
 
 
-_READABLE = and_(_PAYMENTS.c.is_final.is_(false()), _PAYMENTS.c.saleor_transaction_id.is_not(None))
+# The notification route re-reads the invoice at once itself; the reconciler reads it only if that
+# read has not happened within READ_COVER (the process died, or CoinPayments did not answer), so a
+# slow read is not made twice.
+READ_COVER = timedelta(seconds=15)
+_COVERED = and_(
+    _PAYMENTS.c.is_final.is_(false()),
+    _PAYMENTS.c.saleor_transaction_id.is_not(None),
+    or_(_PAYMENTS.c.next_check_at.is_(None), _PAYMENTS.c.next_check_at > bindparam("cover")),
+)
 
 # The receipt's payment: the invoice's, of the installation whose configuration verified the
 # notification, made due a re-read now; it gives back what that re-read needs to know.
@@ -58,9 +66,10 @@ _NOTIFIED_PAYMENT = (
     )
     .values(
         last_notification_at=bindparam("now"),
-        # Due now, unless there is nothing to read (final, or a sent-out invoice without its transaction).
-        next_check_at=case((_READABLE, bindparam("now")), else_=_PAYMENTS.c.next_check_at),
-        read_by=case((_READABLE, bindparam("now")), else_=_PAYMENTS.c.read_by),
+        # Due within READ_COVER (unless due sooner, or there is nothing to read: final, or a sent-out
+        # invoice without its transaction).
+        next_check_at=case((_COVERED, bindparam("cover")), else_=_PAYMENTS.c.next_check_at),
+        read_by=case((_COVERED, bindparam("cover")), else_=_PAYMENTS.c.read_by),
         updated_at=bindparam("now"),
     )
     .returning(_PAYMENTS.c.id, _PAYMENTS.c.configuration_id, _PAYMENTS.c.saleor_transaction_id)
@@ -126,10 +135,10 @@ class NotificationRepository:
         event_type: str,
         state: str | None,
     ) -> Receipt:
-        """Record a notification once and make its invoice's payment due a re-read, in one unit
-        (one statement on PostgreSQL). A duplicate makes the payment due again, which is harmless."""
+        """Record a notification once and make its invoice's payment due a re-read within READ_COVER,
+        in one unit (one statement on PostgreSQL). A duplicate does so again, which is harmless."""
         now = utcnow()
-        payment = {"of_invoice": invoice_id, "of_installation": installation_id, "now": now}
+        payment = {"of_invoice": invoice_id, "of_installation": installation_id, "now": now, "cover": now + READ_COVER}
         statement, recorded = NotificationRepository.record_step(
             source=source,
             external_id=external_id,

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.notifications import NotificationRepository, Receipt
+from saleor_coinpayments.store.notifications import READ_COVER, NotificationRepository, Receipt
 from saleor_coinpayments.store.tables import Notification, Payment, new_id
 from saleor_coinpayments.store.types import utcnow
 from tests.helpers.payments import stored_payment
@@ -57,8 +57,9 @@ async def test_a_new_notification_is_recorded_and_makes_its_payment_due(db: Data
     row = await _row(db, payment.id)
     assert row.next_check_at is not None
     assert row.last_notification_at is not None
-    assert before <= row.next_check_at <= utcnow()  # was 30 s ahead
-    assert row.last_notification_at == row.next_check_at
+    # Was 30 s ahead: now due within READ_COVER (the route reads it at once; this covers a crash).
+    assert before + READ_COVER <= row.next_check_at <= utcnow() + READ_COVER
+    assert row.next_check_at == row.last_notification_at + READ_COVER == row.read_by
     assert row.updated_at >= before
     (stored,) = await _notifications(db)
     assert (stored.external_id, stored.invoice_id, stored.event_type, stored.state) == (
@@ -97,3 +98,23 @@ async def test_an_invoice_of_another_installation_or_none_changes_no_payment(db:
     assert [n.external_id for n in await _notifications(db)] == ["n-1", "n-2"]  # both kept, for the record
     assert payment.next_check_at is not None
     assert payment.next_check_at > utcnow() + timedelta(seconds=20)
+
+
+@pytest.mark.asyncio
+async def test_a_notification_never_puts_a_due_read_later_nor_schedules_a_final_payment(db: Database) -> None:
+    payment = await stored_payment(db)
+    assert payment.invoice_id is not None
+    soon = utcnow() + timedelta(seconds=1)
+    async with db.session() as session:
+        await session.execute(update(Payment).where(Payment.id == payment.id).values(next_check_at=soon, read_by=soon))
+    await _receive(db, payment.installation_id, payment.invoice_id, "n-1")
+    assert (await _row(db, payment.id)).next_check_at == soon  # already due sooner than READ_COVER
+
+    async with db.session() as session:
+        await session.execute(
+            update(Payment).where(Payment.id == payment.id).values(is_final=True, next_check_at=None, read_by=None)
+        )
+    await _receive(db, payment.installation_id, payment.invoice_id, "n-2")
+    row = await _row(db, payment.id)
+    assert (row.next_check_at, row.read_by) == (None, None)  # nothing to read stays so
+    assert row.last_notification_at is not None
