@@ -128,6 +128,9 @@ async def _seed(world: BenchWorld, count: int, templates: dict[str, str]) -> int
                 updated_at=aged,
                 last_checked_at=aged,
                 next_check_at=now,
+                read_by=now,  # the read's deadline (issue 24): due now, like next_check_at
+                changed_at=None,  # untouched since made
+                watching_until=None,  # no buyer watching
                 claimed_until=None,
             )
             values.append(row)
