@@ -102,12 +102,12 @@ def test_a_change_written_by_another_replica_wakes_the_wait(database_url: str, t
             other_dir,
             coinpayments_api_url=world.sim.base_url,
             process_refresh_min_seconds=0,
-            run_workers=False,
+            run_workers=True,  # its reconciler makes the read (issue 24: a poll only marks the watch)
         ) as other:
             waiting = _wait(pool, world.app.base_url, link, view["version"])
             world.sim.pay(invoice_id, "full", confirmations=0, currency="1002")
             other_link = link.replace(world.app.base_url, other.base_url)
-            assert httpx.get(f"{other_link}/status").status_code == 200  # starts its re-read
+            assert httpx.get(f"{other_link}/status").status_code == 200  # the buyer watches there
             answer = waiting.result(timeout=ANSWER)
         assert answer.status_code == 200
         assert answer.json()["state"] != "waiting", answer.json()
