@@ -167,16 +167,16 @@ async def _sweep(db: Database, world: dict[str, Invoice], now: datetime, since: 
 async def _read(
     db: Database, world: dict[str, Invoice], by_payment: dict[str, str], ids: list[str], now: datetime
 ) -> None:
-    """The claimed payments re-read at `now`: what production's refresh does with a read."""
-    async with db.session(write=True) as session:
-        payments = PaymentRepository(session)
+    """The claimed payments re-read at `now`: what production's `apply_transition` does with a read
+    (locked row, state machine, `record_read`, the row written back), all of them in one unit."""
+    async with db.fast.unit() as unit:
         for payment_id in ids:
-            payment = await payments.for_transition(payment_id)
+            payment = await unit.locked(Payment, id=payment_id)
             assert payment is not None
             view = world[by_payment[payment_id]].view(now)
             transition = states.apply(snapshot_of(payment), view)
             record_read(payment, transition, view, RULES, now)
-            await payments.save_transition(payment)
+            await unit.run([PaymentRepository.save_transition_step(payment)])
 
 
 @pytest.mark.asyncio
