@@ -10,7 +10,7 @@ from saleor_coinpayments.coinpayments.client import CoinPaymentsClient
 from saleor_coinpayments.coinpayments.models.common import InvoiceStatus, PaymentState
 from saleor_coinpayments.coinpayments.models.invoices import Invoice
 from saleor_coinpayments.context import AppContext
-from saleor_coinpayments.payments.states import InvoiceView
+from saleor_coinpayments.states import InvoiceView
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 
 _CREDITED = {PaymentState.CONFIRMED, PaymentState.SCHEDULED_FOR_PAYOUT, PaymentState.COMPLETED}

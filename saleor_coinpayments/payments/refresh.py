@@ -21,16 +21,17 @@ from typing import Any
 
 import structlog
 
+from saleor_coinpayments import states
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, format_decimal
-from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.checkout.checkout_completion import completion_steps
 from saleor_coinpayments.payments.delivery.outbox import EventReport, event_report_step
 from saleor_coinpayments.payments.gateway import client_for, configuration, invoice_view
 from saleor_coinpayments.payments.refunds.suggestions import may_owe_surplus, suggest_surplus
 from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.fast_path import WriteStep
-from saleor_coinpayments.store.tables import Payment, PaymentState
+from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 
 log = structlog.get_logger(__name__)

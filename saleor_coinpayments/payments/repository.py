@@ -10,10 +10,11 @@ from sqlalchemy import ColumnElement, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.dialects import locked
 from saleor_coinpayments.store.fast_path import FastPath, HotStatement, WriteStep, detached
-from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
+from saleor_coinpayments.store.tables import Payment, core_table, new_id
 from saleor_coinpayments.store.types import utcnow
 
 YOUNG = timedelta(minutes=15)  # an invoice this new may have a buyer at the pay page

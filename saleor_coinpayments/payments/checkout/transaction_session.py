@@ -14,13 +14,13 @@ from typing import Any
 
 import structlog
 
+from saleor_coinpayments import states
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.coinpayments.client import CoinPaymentsClient, RecoveredInvoice
 from saleor_coinpayments.coinpayments.models.invoice_request import CreateInvoiceRequest
 from saleor_coinpayments.coinpayments.models.invoices import CreatedInvoice
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money
-from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.checkout import coin_choice, pay_link
 from saleor_coinpayments.payments.checkout.payment_data import invoice_data
 from saleor_coinpayments.payments.checkout.responses import SessionResult, charge_failure
@@ -39,10 +39,11 @@ from saleor_coinpayments.payments.invoice_builder import (
 from saleor_coinpayments.payments.payloads import TransactionSession, parse_transaction_session
 from saleor_coinpayments.payments.refresh import refresh_payment_row, snapshot_of, stamp_new_invoice
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.fast_path import save_step
 from saleor_coinpayments.store.installations import InstallationRecord
-from saleor_coinpayments.store.tables import Payment, PaymentFlow, PaymentState
+from saleor_coinpayments.store.tables import Payment, PaymentFlow
 from saleor_coinpayments.store.types import utcnow
 from saleor_coinpayments.urls import coinpayments_notification_url
 

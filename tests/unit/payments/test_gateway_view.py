@@ -9,7 +9,7 @@ from typing import Any
 from saleor_coinpayments.coinpayments.models.invoices import Invoice
 from saleor_coinpayments.payments.gateway import invoice_view
 from saleor_coinpayments.payments.refresh import next_check_delay
-from saleor_coinpayments.store.tables import PaymentState
+from saleor_coinpayments.states import PaymentState
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
