@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from saleor_coinpayments.configuration.registration import RegisterApp, Registered, RegistrationRefused
 from saleor_coinpayments.context import AppContext
-from saleor_coinpayments.saleor.registration import RegisterApp, Registered, RegistrationRefused
 from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
 
 __all__ = ["InstallationRecord", "Registered", "RegistrationRefused", "keep_jwks", "register", "stored"]
