@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
-from saleor_coinpayments.payments.checkout.page_waiters import PageWaiters
 from saleor_coinpayments.runtime import BackgroundLane, Coalescer, SingleFlight, outgoing_client
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
@@ -19,6 +18,7 @@ from saleor_coinpayments.store.configurations import ConfigurationCache
 from saleor_coinpayments.store.crypto import SecretBox, resolve_secret_key
 from saleor_coinpayments.store.db import Database, StoreOptions
 from saleor_coinpayments.store.installations import InstallationCache
+from saleor_coinpayments.store.page_waiters import PageWaiters
 from saleor_coinpayments.store.rate_limits import RateLimitRepository
 
 

@@ -26,7 +26,7 @@ import structlog
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from saleor_coinpayments.money import dump_json, parse_json
-from saleor_coinpayments.runtime import outgoing_client
+from saleor_coinpayments.runtime.outgoing_http import outgoing_client
 
 from . import errors as e
 from . import metrics

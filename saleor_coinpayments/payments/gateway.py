@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from saleor_coinpayments.background_lane import network_wait
 from saleor_coinpayments.coinpayments.client import CoinPaymentsClient
 from saleor_coinpayments.coinpayments.models.common import InvoiceStatus, PaymentState
 from saleor_coinpayments.coinpayments.models.invoices import Invoice
 from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.runtime import network_wait
 from saleor_coinpayments.states import InvoiceView
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 

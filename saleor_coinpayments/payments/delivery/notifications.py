@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import structlog
 from prometheus_client import Counter
 
-from saleor_coinpayments.coalescing import Coalescer
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.coinpayments.webhooks import (
     CoinPaymentsNotification,
@@ -25,6 +24,7 @@ from saleor_coinpayments.coinpayments.webhooks import (
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.gateway import configuration
 from saleor_coinpayments.payments.refresh import InvoiceKey, invoice_key, refresh_payment
+from saleor_coinpayments.runtime import Coalescer
 from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.fast_path import WriteStep
 from saleor_coinpayments.store.notifications import NotificationRepository

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 import pytest_asyncio
-from saleor_coinpayments.background_lane import BackgroundLane, network_wait
 
 from saleor_coinpayments.coinpayments import errors as e
 from saleor_coinpayments.coinpayments.client import CoinPaymentsClient, RecoveredInvoice
@@ -25,6 +24,7 @@ from saleor_coinpayments.coinpayments.models import (
     build_lines,
 )
 from saleor_coinpayments.coinpayments.ratelimit import TokenBucket
+from saleor_coinpayments.runtime import BackgroundLane, network_wait
 from tests.helpers.servers import free_port, serve_asgi
 from tests.unit.coinpayments import samples
 
