@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from saleor_coinpayments.configuration import installations
+from saleor_coinpayments.configuration.registration import AUTH_TOKEN
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.saleor.manifest import build_manifest
-from saleor_coinpayments.saleor.registration import AUTH_TOKEN
 from saleor_coinpayments.urls import MANIFEST_PATH
 from saleor_coinpayments.web.answers import ErrorDetail, content, error, json_body
 from saleor_coinpayments.web.deps import Ctx, read_limited_body
