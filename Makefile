@@ -5,11 +5,14 @@
 #   make mutation — mutation testing of the money core (not part of make test; docs/contributing/mutation.md)
 #   make docs  — the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8008
 #   make lock  — refresh the locked requirements (requirements/*.txt) after editing pyproject.toml
+#   make test-py313 — the unit and integration suites on both databases under Python 3.13 (CI runs it)
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+VENV313 ?= .venv313
+BIN313 = $(VENV313)/bin
 
-.PHONY: run test check lint install browser mutation docs lock lock-check
+.PHONY: run test check lint install browser mutation docs lock lock-check install-py313 test-py313
 
 # Installs come from the lock (exact versions, every file's hash checked); the project itself goes
 # on top without resolving anything. requirements/runtime.txt is what the Docker image installs.
@@ -59,6 +62,7 @@ lint: install lock-check
 	$(BIN)/ruff check saleor_coinpayments tests bench
 	$(BIN)/ruff format --check saleor_coinpayments tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 docs: install
@@ -85,6 +89,23 @@ test: install browser
 	  if [ "$$code" = 0 ]; then tail -n 3 $(TEST_LOGS)/$$name.log; else cat $(TEST_LOGS)/$$name.log; fi; \
 	done; \
 	test $$sqlite = 0 && test $$postgresql = 0
+
+# A second virtualenv on Python 3.13 (.ci/find-python313: python3.13 on PATH, else pyenv's).
+$(BIN313)/saleor-coinpayments: pyproject.toml requirements/dev.txt
+	@python313="$$(.ci/find-python313)" && echo "Python 3.13: $$python313" && "$$python313" -m venv $(VENV313)
+	$(BIN313)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN313)/pip install --quiet --no-deps -e .
+	touch $@
+
+install-py313: $(BIN313)/saleor-coinpayments
+
+# The browser tests drive the page's script in Chromium against server code the other suites run
+# on 3.13 already; they would add about a third to the 3.13 run. `make test-py313 PY313_TESTS=tests`
+# runs the whole suite.
+PY313_TESTS ?= tests/unit tests/integration
+test-py313: install-py313
+	TEST_DATABASE=sqlite $(BIN313)/pytest -q -n 2 $(PY313_TESTS)
+	TEST_DATABASE=postgresql $(BIN313)/pytest -q -n 2 $(PY313_TESTS)
 
 # Fresh every time (mutmut would keep verdicts of functions whose tests changed). Two workers, niced:
 # the machine is shared. The log of the run is mutants/run.log; the score fails under 95 %.

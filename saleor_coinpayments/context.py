@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import httpx
 
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
-from saleor_coinpayments.payments.checkout.page_waiters import PageWaiters
 from saleor_coinpayments.runtime import BackgroundLane, Coalescer, SingleFlight, outgoing_client
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
@@ -19,10 +18,8 @@ from saleor_coinpayments.store.configurations import ConfigurationCache
 from saleor_coinpayments.store.crypto import SecretBox, resolve_secret_key
 from saleor_coinpayments.store.db import Database, StoreOptions
 from saleor_coinpayments.store.installations import InstallationCache
+from saleor_coinpayments.store.page_waiters import PageWaiters
 from saleor_coinpayments.store.rate_limits import RateLimitRepository
-
-if TYPE_CHECKING:
-    from saleor_coinpayments.payments.delivery.notifications import Accepted
 
 
 @dataclass
@@ -35,8 +32,10 @@ class AppContext:
     jwks_refetch: RefetchLimiter = field(init=False)
     installations: InstallationCache = field(default_factory=InstallationCache)
     refreshes: SingleFlight = field(init=False)
-    # Notifications of one payment that arrive before its re-read starts share that re-read.
-    notification_rereads: Coalescer[Accepted] = field(init=False)
+    # Notifications of one payment that arrive before its re-read starts share that re-read. Its
+    # items are the notification use case's `Accepted` (payments/delivery/notifications.py types
+    # them where it uses them): the context sits below the use cases and names none of them.
+    notification_rereads: Coalescer[Any] = field(init=False)
     # Re-reads that polls leave behind compute one at a time beside requests.
     lane: BackgroundLane = field(init=False)
     configurations: ConfigurationCache = field(default_factory=ConfigurationCache)

@@ -12,8 +12,10 @@ Failures are mapped once, here, into the types of `coinpayments.errors`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -24,7 +26,7 @@ import structlog
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from saleor_coinpayments.money import dump_json, parse_json
-from saleor_coinpayments.runtime import network_wait, outgoing_client
+from saleor_coinpayments.runtime.outgoing_http import outgoing_client
 
 from . import errors as e
 from . import metrics
@@ -53,9 +55,20 @@ log = structlog.get_logger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Sleep = Callable[[float], Awaitable[None]]
+NetworkWait = Callable[[], AbstractAsyncContextManager[None]]
+"""Wraps each wait on CoinPayments (the rate limit, the exchange): background work that holds a
+turn beside live requests passes a hook that lets go of it meanwhile; the default does nothing."""
+
+
+def _no_hook() -> AbstractAsyncContextManager[None]:
+    return contextlib.nullcontext()
+
 
 DEFAULT_BUDGET_SECONDS = 15.0
 """Whole-call budget (all attempts, backoff and lookups): Saleor waits 18 s for a sync webhook."""
+
+DEFAULT_RATE_PER_SECOND = 70.0
+"""CoinPayments' documented limit per client id, for a client built without a shared limiter."""
 
 _MIN_ATTEMPT_SECONDS = 0.5
 _LOOKUP_PAGES = 5
@@ -125,8 +138,10 @@ MAX_LIST_LIMIT = 100  # the most invoices one page of the list may hold
 class CoinPaymentsClient:
     """One CoinPayments API integration (client id + secret) on one API instance.
 
-    `http` may be shared across clients (connection pooling); when not given the client owns one
-    and closes it in `aclose`. The rate limiter is shared per client id across the process.
+    Everything it needs comes from the caller (it reads no settings): the API's `base_url`, the
+    per-attempt `timeout_seconds`, and, unless given, a `rate_limiter` shared per client id across
+    the process at `rate_per_second`. `http` may be shared across clients (connection pooling); when
+    not given the client owns one and closes it in `aclose`.
     """
 
     def __init__(
@@ -134,27 +149,20 @@ class CoinPaymentsClient:
         *,
         client_id: str,
         client_secret: SecretStr | str,
-        base_url: str | None = None,
+        base_url: str,
+        timeout_seconds: float,
         http: httpx.AsyncClient | None = None,
-        timeout_seconds: float | None = None,
         budget_seconds: float = DEFAULT_BUDGET_SECONDS,
         max_get_attempts: int = 3,
         backoff_seconds: float = 0.25,
         create_lookup_delay_seconds: float = 0.5,
         rate_limiter: RateLimit | None = None,
+        rate_per_second: float = DEFAULT_RATE_PER_SECOND,
         currency_cache: CurrencyCache | None = None,
         now: Callable[[], datetime] = _utcnow,
         sleep: Sleep = asyncio.sleep,
+        network_wait: NetworkWait = _no_hook,
     ) -> None:
-        if base_url is None or timeout_seconds is None or rate_limiter is None:
-            from saleor_coinpayments.settings import get_settings
-
-            settings = get_settings()
-            base_url = base_url or settings.coinpayments_api_url
-            timeout_seconds = timeout_seconds or settings.coinpayments_timeout_seconds
-            rate = settings.coinpayments_rate_limit_per_second
-        else:
-            rate = 70.0
         if not client_id.strip():
             raise ValueError("client_id is required")
         self.client_id = client_id.strip()
@@ -165,10 +173,11 @@ class CoinPaymentsClient:
         self.max_get_attempts = max(1, max_get_attempts)
         self.backoff_seconds = backoff_seconds
         self.create_lookup_delay_seconds = create_lookup_delay_seconds
-        self.rate_limiter: RateLimit = rate_limiter or limiter_for(self.client_id, rate)
+        self.rate_limiter: RateLimit = rate_limiter or limiter_for(self.client_id, rate_per_second)
         self._currencies = currency_cache or shared_currency_cache
         self._now = now
         self._sleep = sleep
+        self._network_wait = network_wait
         self._owns_http = http is None
         self._http = http or outgoing_client()
 
@@ -468,7 +477,7 @@ class CoinPaymentsClient:
         remaining = deadline.remaining()
         if remaining < _MIN_ATTEMPT_SECONDS / 2:
             raise e.CoinPaymentsTimeoutError(f"{method} {path}: no time left in the budget", sent=False)
-        async with network_wait():
+        async with self._network_wait():
             await self.rate_limiter.acquire()
         timeout = min(self.timeout_seconds, max(0.05, deadline.remaining()))
         headers = {"Accept": "application/json"}
@@ -495,7 +504,7 @@ class CoinPaymentsClient:
         )
         started = time.monotonic()
         try:
-            async with network_wait():
+            async with self._network_wait():
                 response = await self._http.send(request)
         except httpx.HTTPError as exc:
             error = self._map_transport(method, path, exc)

@@ -104,19 +104,15 @@ def verify_notification(
     registered_url: str,
     client_id: str,
     client_secret: SecretStr | str,
+    window_seconds: int,
     now: datetime | None = None,
-    window_seconds: int | None = None,
 ) -> CoinPaymentsNotification:
     """Check headers, client, freshness and signature of a delivery; then read its envelope.
 
     `body` is the raw request body; `registered_url` is the notificationsUrl exactly as given to
-    CoinPayments (query string included). `window_seconds` defaults to the
-    `coinpayments_webhook_window_seconds` setting (±300 s).
+    CoinPayments (query string included). `window_seconds` is how far the signing time may be from
+    now either way (the caller's `coinpayments_webhook_window_seconds` setting).
     """
-    if window_seconds is None:
-        from saleor_coinpayments.settings import get_settings
-
-        window_seconds = get_settings().coinpayments_webhook_window_seconds
     sent_client = _header(headers, HEADER_CLIENT)
     sent_timestamp = _header(headers, HEADER_TIMESTAMP)
     sent_signature = _header(headers, HEADER_SIGNATURE)

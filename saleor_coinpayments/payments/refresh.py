@@ -21,9 +21,9 @@ from typing import Any
 
 import structlog
 
+from saleor_coinpayments import states
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, format_decimal
-from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.books.received import record_invoice_payments
 from saleor_coinpayments.payments.checkout.checkout_completion import completion_steps
 from saleor_coinpayments.payments.checkout.transaction_name import naming_steps
@@ -34,8 +34,9 @@ from saleor_coinpayments.payments.refunds.suggestions import may_owe_surplus, su
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.payments.schedule import ReadFacts, ReadSchedule, next_read
 from saleor_coinpayments.settings import Settings
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.fast_path import WriteStep
-from saleor_coinpayments.store.tables import Payment, PaymentState
+from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 
 log = structlog.get_logger(__name__)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from saleor_coinpayments.settings import Settings
-from saleor_coinpayments.store.tables import PaymentState
+from saleor_coinpayments.states import PaymentState
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

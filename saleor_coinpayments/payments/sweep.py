@@ -34,8 +34,8 @@ from saleor_coinpayments.coinpayments.models.common import InvoiceStatus
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.gateway import client_for, configuration
 from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.leases import take_lease
-from saleor_coinpayments.store.tables import PaymentState
 from saleor_coinpayments.store.types import utcnow
 
 log = structlog.get_logger(__name__)

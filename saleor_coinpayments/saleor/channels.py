@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.schema import load_document
-from saleor_coinpayments.store.installations import InstallationRecord
 
 
-async def channel_list(saleor: SaleorClient, installation: InstallationRecord) -> list[dict[str, str]]:
+class Installed(Protocol):
+    """What reading a Saleor's channels needs of an installation (the store's record has it)."""
+
+    @property
+    def saleor_api_url(self) -> str: ...
+
+    @property
+    def app_token(self) -> str: ...
+
+
+async def channel_list(saleor: SaleorClient, installation: Installed) -> list[dict[str, str]]:
     """`[{"slug", "currency"}]` sorted by slug. Raises SaleorError when Saleor cannot be asked."""
     data = await saleor.execute(installation.saleor_api_url, load_document("channels"), token=installation.app_token)
     channels = [
@@ -18,6 +29,6 @@ async def channel_list(saleor: SaleorClient, installation: InstallationRecord) -
     return sorted(channels, key=lambda c: c["slug"])
 
 
-async def channel_slugs(saleor: SaleorClient, installation: InstallationRecord) -> set[str]:
+async def channel_slugs(saleor: SaleorClient, installation: Installed) -> set[str]:
     """Raises SaleorError when Saleor cannot be asked."""
     return {c["slug"] for c in await channel_list(saleor, installation)}

@@ -1,6 +1,6 @@
 """What a pay page shows of a payment, read for many payments in one statement.
 
-Waiting pay pages (payments/checkout/page_waiters.py) are woken when one of these columns changes,
+Waiting pay pages (store/page_waiters.py) are woken when one of these columns changes,
 whichever process wrote it: one SELECT per process and check for every page waiting there."""
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.types import AwareDateTime, DecimalText, utcnow
 
 NAMING_CONVENTION = {
@@ -107,17 +108,6 @@ class ChannelConfiguration(Timestamped, Base):
 class PaymentFlow(enum.StrEnum):
     CHECKOUT = "checkout"
     SENT_INVOICE = "sent_invoice"
-
-
-class PaymentState(enum.StrEnum):
-    """Our view of the invoice; it only moves forward (see payments/states.py)."""
-
-    UNPAID = "unpaid"
-    PENDING = "pending"
-    PAID = "paid"
-    COMPLETED = "completed"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
 
 
 class Payment(Timestamped, Base):

@@ -2,7 +2,7 @@
 
 The page is server-rendered HTML with a small script (static/dashboard.js) that does the Dashboard
 handshake and calls the API below with the token it receives. Routes only verify, parse and map:
-the work is `ConfigurationService` (shared with the CLI), the payment log and `refresh_payment`.
+the work is `ConfigurationService` (shared with the CLI), `installations` and `payment_desk`.
 Responses never carry a secret. Bad input is 400 `{"errors": {field: message}}`.
 """
 
@@ -19,15 +19,13 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from saleor_coinpayments import __version__
-from saleor_coinpayments.coinpayments.errors import CoinPaymentsError
+from saleor_coinpayments.configuration import installations, payment_desk
 from saleor_coinpayments.configuration import validation as v
-from saleor_coinpayments.configuration.payment_log import DEFAULT_LIMIT, PaymentLog
+from saleor_coinpayments.configuration.payment_log import DEFAULT_LIMIT
 from saleor_coinpayments.configuration.service import ConfigurationService, NotFound
 from saleor_coinpayments.money import parse_json
-from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
 from saleor_coinpayments.saleor.channels import channel_list as saleor_channels
 from saleor_coinpayments.saleor.client import SaleorError
-from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.web.answers import (
     DASHBOARD_AUTH,
     FORM_REFUSED,
@@ -121,8 +119,7 @@ async def dashboard_page(request: Request, ctx: Ctx) -> HTMLResponse:
     saleor_api_url = (request.query_params.get("saleorApiUrl") or "").strip()
     installation = None
     if saleor_api_url:
-        async with ctx.db.session() as session:
-            installation = await InstallationRepository(session, ctx.box).get(saleor_api_url)
+        installation = await installations.stored(ctx, saleor_api_url)
     # The Dashboard is served from the same origin as the API it belongs to, or from one of the
     # DASHBOARD_ORIGINS of a self-hosted set-up; only those may frame this page and talk to it.
     # An unknown Saleor gets an explanation, framable by its origin.
@@ -296,26 +293,20 @@ async def payment_log(request: Request, ctx: Ctx, user: AuthorisedUser) -> JSONR
         limit = int(request.query_params.get("limit") or DEFAULT_LIMIT)
     except ValueError:
         return _invalid(v.Invalid({"limit": "Expected a number."}))
-    async with ctx.db.session() as session:
-        entries = await PaymentLog(session).recent(user.installation.id, channel, limit)
-        backlog = await OutboxRepository(session).backlog(user.installation.id)
+    page = await payment_desk.payments_page(ctx, user.installation.id, channel, limit)
     return JSONResponse(
-        {"channel": channel, "payments": [entry.to_json() for entry in entries], "reports": backlog.to_json()}
+        {"channel": channel, "payments": [entry.to_json() for entry in page.entries], "reports": page.reports.to_json()}
     )
 
 
 @router.post(f"{API_PREFIX}/payments/{{payment_id}}/retry-reports", responses={**DASHBOARD_AUTH, **NOT_FOUND})
 async def retry_reports(ctx: Ctx, user: AuthorisedUser, payment_id: str) -> JSONResponse:
     """Re-queue the payment's reports Saleor refused or that expired (once the cause is fixed)."""
-    async with ctx.db.session() as session:
-        entry = await PaymentLog(session).one(user.installation.id, payment_id)
-        if entry is None:
-            return _not_found(NotFound("No such payment."))
-        requeued = await OutboxRepository(session).requeue(installation_id=user.installation.id, payment_id=payment_id)
-    async with ctx.db.session() as session:
-        fresh = await PaymentLog(session).one(user.installation.id, payment_id)
-    log.info("dashboard_reports_requeued", user_id=user.user_id, payment_id=payment_id, reports=len(requeued))
-    return JSONResponse({"requeued": len(requeued), "payment": fresh.to_json() if fresh else None})
+    result = await payment_desk.retry_reports(ctx, user.installation.id, payment_id)
+    if isinstance(result, NotFound):
+        return _not_found(result)
+    log.info("dashboard_reports_requeued", user_id=user.user_id, payment_id=payment_id, reports=result.count)
+    return JSONResponse({"requeued": result.count, "payment": result.payment.to_json() if result.payment else None})
 
 
 @router.post(
@@ -329,25 +320,12 @@ async def retry_reports(ctx: Ctx, user: AuthorisedUser, payment_id: str) -> JSON
 )
 async def resync_payment(ctx: Ctx, user: AuthorisedUser, payment_id: str) -> JSONResponse:
     """Re-read the payment's invoice from CoinPayments now and apply what it says."""
-    from saleor_coinpayments.payments.refresh import refresh_payment
-
-    async with ctx.db.session() as session:
-        entry = await PaymentLog(session).one(user.installation.id, payment_id)
-    if entry is None:
-        return _not_found(NotFound("No such payment."))
-    if entry.invoice_id is None:
-        return JSONResponse(
-            {"error": {"code": "NO_INVOICE", "message": "This payment has no CoinPayments invoice yet."}},
-            status_code=409,
-        )
-    try:
-        await refresh_payment(ctx, payment_id)
-    except CoinPaymentsError as exc:
-        log.warning("dashboard_resync_failed", payment_id=payment_id, error=exc.code)
-        return JSONResponse(
-            {"error": {"code": "COINPAYMENTS_UNAVAILABLE", "message": exc.merchant_message}}, status_code=502
-        )
-    async with ctx.db.session() as session:
-        fresh = await PaymentLog(session).one(user.installation.id, payment_id)
+    result = await payment_desk.resync(ctx, user.installation.id, payment_id)
+    if isinstance(result, NotFound):
+        return _not_found(result)
+    if isinstance(result, payment_desk.NoInvoice):
+        return JSONResponse({"error": {"code": "NO_INVOICE", "message": result.message}}, status_code=409)
+    if isinstance(result, payment_desk.ResyncFailed):
+        return JSONResponse({"error": {"code": "COINPAYMENTS_UNAVAILABLE", "message": result.message}}, status_code=502)
     log.info("dashboard_payment_resynced", user_id=user.user_id, payment_id=payment_id)
-    return JSONResponse({"payment": fresh.to_json() if fresh else None})
+    return JSONResponse({"payment": result.payment.to_json() if result.payment else None})

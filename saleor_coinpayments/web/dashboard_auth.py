@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, Request
 
+from saleor_coinpayments.configuration import installations
+from saleor_coinpayments.configuration.installations import InstallationRecord
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.saleor.jwks import JwksUnavailable, fetch_jwks
 from saleor_coinpayments.saleor.signature import (
@@ -24,7 +26,6 @@ from saleor_coinpayments.saleor.signature import (
     UnknownTokenKeyError,
     verify_dashboard_jwt,
 )
-from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
 from saleor_coinpayments.web.deps import HttpError, get_ctx
 
 log = structlog.get_logger(__name__)
@@ -63,8 +64,7 @@ async def _claims(ctx: AppContext, installation: InstallationRecord, token: str)
         raise TokenError("unknown_kid", f"the token's key is unknown and {exc.message}") from exc
     claims = _verify(token, fresh, installation)
     # Only keys that verified a genuine token are kept.
-    async with ctx.db.session() as session:
-        await InstallationRepository(session, ctx.box).update_jwks(installation.saleor_api_url, fresh)
+    await installations.keep_jwks(ctx, installation.saleor_api_url, fresh)
     log.info("saleor_jwks_rotated", saleor_api_url=installation.saleor_api_url)
     return claims
 
@@ -77,8 +77,7 @@ async def dashboard_user(request: Request) -> DashboardUser:
         raise HttpError(401, "MISSING_SALEOR_API_URL", "Missing saleor-api-url header.")
     if not token:
         raise HttpError(401, "MISSING_TOKEN", "Missing authorization-bearer header.")
-    async with ctx.db.session() as session:
-        installation = await InstallationRepository(session, ctx.box).get(api_url)
+    installation = await installations.stored(ctx, api_url)
     if installation is None:
         raise HttpError(401, "NOT_INSTALLED", "The app is not installed for this Saleor.")
     try:

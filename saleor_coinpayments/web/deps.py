@@ -25,8 +25,8 @@ Ctx = Annotated[AppContext, Depends(_ctx_dependency)]
 
 
 # No session dependency on purpose: FastAPI runs the code after a dependency's `yield` once the
-# response is sent, so a commit there would come after the caller heard success. Routes open their
-# unit of work themselves (`async with ctx.db.session()`), ending it before they answer.
+# response is sent, so a commit there would come after the caller heard success. Routes open no
+# session at all: the use case they call ends its own unit of work before it returns.
 
 
 class HttpError(Exception):

@@ -1,4 +1,4 @@
-"""Manifest and registration routes."""
+"""Manifest and registration routes; registering is configuration/installations.py."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from saleor_coinpayments.configuration import installations
+from saleor_coinpayments.configuration.registration import AUTH_TOKEN
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.saleor.manifest import build_manifest
-from saleor_coinpayments.saleor.registration import AUTH_TOKEN, RegisterApp, Registered
-from saleor_coinpayments.store.installations import InstallationRepository
 from saleor_coinpayments.urls import MANIFEST_PATH
 from saleor_coinpayments.web.answers import ErrorDetail, content, error, json_body
 from saleor_coinpayments.web.deps import Ctx, read_limited_body
@@ -65,18 +65,13 @@ async def register(request: Request, ctx: Ctx) -> JSONResponse:
             status_code=400,
         )
     token = body.get("auth_token") if isinstance(body, dict) else None
-    # The unit of work ends before the answer: Saleor calls the app as soon as it hears success, so
-    # the installation must already be committed (a yield dependency would commit after the response).
-    async with ctx.db.session() as session:
-        use_case = RegisterApp(ctx.settings, ctx.http, ctx.saleor, InstallationRepository(session, ctx.box))
-        saleor_api_url = request.headers.get("saleor-api-url")
-        result = await use_case.execute(
-            saleor_api_url, token if isinstance(token, str) else None, request.headers.get(SCHEMA_VERSION_HEADER)
-        )
-        if not isinstance(result, Registered):
-            await session.rollback()
-    if isinstance(result, Registered):
-        ctx.installations.drop(result.installation.saleor_api_url)
+    result = await installations.register(
+        ctx,
+        request.headers.get("saleor-api-url"),
+        token if isinstance(token, str) else None,
+        request.headers.get(SCHEMA_VERSION_HEADER),
+    )
+    if isinstance(result, installations.Registered):
         return JSONResponse({"success": True})
     return JSONResponse(
         {"success": False, "error": {"code": result.code, "message": result.message}},

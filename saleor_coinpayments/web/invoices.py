@@ -16,9 +16,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from saleor_coinpayments.configuration import installations
+from saleor_coinpayments.configuration.installations import InstallationRecord
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.payments.invoicing import sent_invoices
-from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
 from saleor_coinpayments.web.answers import BODY_REFUSED, DASHBOARD_AUTH, error, json_body
 from saleor_coinpayments.web.dashboard_auth import API_URL_HEADER, dashboard_user
 from saleor_coinpayments.web.deps import HttpError, get_ctx, read_limited_body
@@ -77,8 +78,7 @@ async def _operator_installation(request: Request, api_url: str | None) -> Insta
         raise HttpError(401, "INVALID_TOKEN", "The operator token is not valid.")
     if not api_url:
         raise HttpError(400, "INVALID_REQUEST", "`saleorApiUrl` is required.")
-    async with ctx.db.session() as session:
-        installation = await InstallationRepository(session, ctx.box).get(api_url)
+    installation = await installations.stored(ctx, api_url)
     if installation is None:
         raise HttpError(404, "NOT_INSTALLED", f"The app is not installed for Saleor {api_url}.")
     return installation

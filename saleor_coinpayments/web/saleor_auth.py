@@ -14,13 +14,14 @@ from typing import Any
 import structlog
 from fastapi import Request
 
+from saleor_coinpayments.configuration import installations
+from saleor_coinpayments.configuration.installations import InstallationRecord
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.saleor.events import SaleorEvent
 from saleor_coinpayments.saleor.jwks import JwksUnavailable, fetch_jwks
 from saleor_coinpayments.saleor.lines import schema_version_of
 from saleor_coinpayments.saleor.signature import SignatureError, verify_webhook_signature
-from saleor_coinpayments.store.installations import InstallationRecord, InstallationRepository
 from saleor_coinpayments.web.deps import HttpError, get_ctx, read_limited_body
 
 log = structlog.get_logger(__name__)
@@ -48,18 +49,12 @@ async def _verify_with_refresh(ctx: AppContext, installation: InstallationRecord
         verify_webhook_signature(raw, signature, fresh)
     except SignatureError as exc:
         raise HttpError(401, "INVALID_SIGNATURE", f"Signature does not verify: {exc}") from None
-    async with ctx.db.session() as session:
-        await InstallationRepository(session, ctx.box).update_jwks(installation.saleor_api_url, fresh)
-    ctx.installations.drop(installation.saleor_api_url)
+    await installations.keep_jwks(ctx, installation.saleor_api_url, fresh)
     log.info("saleor_jwks_rotated", saleor_api_url=installation.saleor_api_url)
 
 
 async def _stored_installation(ctx: AppContext, api_url: str) -> InstallationRecord | None:
-    async with ctx.db.session() as session:
-        installation = await InstallationRepository(session, ctx.box).get(api_url)
-    if installation is not None:
-        ctx.installations.put(installation)
-    return installation
+    return await installations.stored(ctx, api_url, remember=True)
 
 
 def _signature_verifies(raw: bytes, signature: str, jwks: dict[str, Any]) -> bool:
@@ -78,9 +73,7 @@ async def _follow_schema_version(
     sent = schema_version_of(payload.get("version")) or schema_version_of(request.headers.get("saleor-schema-version"))
     if sent is None or sent == installation.schema_version:
         return installation
-    async with ctx.db.session() as session:
-        await InstallationRepository(session, ctx.box).update_schema_version(installation.saleor_api_url, sent)
-    ctx.installations.drop(installation.saleor_api_url)
+    await installations.keep_schema_version(ctx, installation.saleor_api_url, sent)
     log.info("saleor_schema_version_changed", before=installation.schema_version, now=sent)
     return replace(installation, schema_version=sent)
 

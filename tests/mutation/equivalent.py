@@ -23,7 +23,7 @@ class Equivalent:
 SIGNING = "saleor_coinpayments.coinpayments.signing"
 WEBHOOKS = "saleor_coinpayments.coinpayments.webhooks"
 MONEY = "saleor_coinpayments.money"
-STATES = "saleor_coinpayments.payments.states"
+STATES = "saleor_coinpayments.states"
 REFUND_REQUEST = "saleor_coinpayments.payments.refunds.request_payload"
 RATELIMIT = "saleor_coinpayments.coinpayments.ratelimit"
 

@@ -24,7 +24,7 @@ from sqlalchemy import Select, String, literal, null, select, type_coerce, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.payments.books.received import RETURNED, WAITING_RETURN
-from saleor_coinpayments.payments.states import KEY_LATE
+from saleor_coinpayments.states import KEY_LATE
 from saleor_coinpayments.store.tables import InvoicePaymentRecord, Payment, Refund, RefundState
 from saleor_coinpayments.store.types import AwareDateTime, DecimalText
 

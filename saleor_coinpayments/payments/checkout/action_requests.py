@@ -19,9 +19,9 @@ from saleor_coinpayments.payments.gateway import client_for
 from saleor_coinpayments.payments.payloads import parse_action_request
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord
-from saleor_coinpayments.store.tables import PaymentState
 
 log = structlog.get_logger(__name__)
 

@@ -34,8 +34,9 @@ from saleor_coinpayments.payments.checkout.storefront_data import (
 )
 from saleor_coinpayments.payments.gateway import client_for, configuration
 from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRecord
-from saleor_coinpayments.store.tables import Payment, PaymentState
+from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 
 log = structlog.get_logger(__name__)

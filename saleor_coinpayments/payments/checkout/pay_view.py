@@ -25,8 +25,9 @@ from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments.checkout.pay_link import is_well_formed, token_hash
 from saleor_coinpayments.payments.checkout.payment_data import chosen_coin_data
 from saleor_coinpayments.payments.watching import buyer_watching
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRepository
-from saleor_coinpayments.store.tables import Payment, PaymentState
+from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 
 OLD_POLL_SECONDS = 3.0  # how often the page polled before it could wait

@@ -14,13 +14,13 @@ from typing import Any
 
 import structlog
 
+from saleor_coinpayments import states
 from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.coinpayments.client import CoinPaymentsClient, RecoveredInvoice
 from saleor_coinpayments.coinpayments.models.invoice_request import CreateInvoiceRequest
 from saleor_coinpayments.coinpayments.models.invoices import CreatedInvoice
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money
-from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.checkout import coin_choice, pay_link
 from saleor_coinpayments.payments.checkout.payment_data import invoice_data
 from saleor_coinpayments.payments.checkout.responses import SessionResult, charge_failure
@@ -43,10 +43,11 @@ from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_
 from saleor_coinpayments.payments.watching import buyer_watching
 from saleor_coinpayments.saleor.lines import takes_payment_method_details
 from saleor_coinpayments.saleor.payment_method_details import session_details
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.fast_path import save_step
 from saleor_coinpayments.store.installations import InstallationRecord
-from saleor_coinpayments.store.tables import Payment, PaymentFlow, PaymentState
+from saleor_coinpayments.store.tables import Payment, PaymentFlow
 from saleor_coinpayments.store.types import utcnow
 from saleor_coinpayments.urls import coinpayments_notification_url
 

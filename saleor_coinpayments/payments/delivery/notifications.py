@@ -2,7 +2,9 @@
 
 The notification is only a trigger (its amounts are unreliable, coinpayments.md#webhook-body): after it is recorded the
 invoice is re-read from CoinPayments and the state machine acts on that. The answer is quick; the
-re-read runs right after it, and the reconciler covers a crash in between.
+re-read (`reread_soon`) runs right after it, and the reconciler covers a crash in between. The
+route only verifies the size, calls `receive`, hands `reread_soon` to run after the answer, and
+renders.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 import structlog
 from prometheus_client import Counter
 
+from saleor_coinpayments.coinpayments import errors as cp_errors
 from saleor_coinpayments.coinpayments.webhooks import (
     CoinPaymentsNotification,
     WebhookVerificationError,
@@ -20,10 +23,12 @@ from saleor_coinpayments.coinpayments.webhooks import (
 )
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.gateway import configuration
-from saleor_coinpayments.payments.refresh import InvoiceKey, invoice_key
+from saleor_coinpayments.payments.refresh import InvoiceKey, invoice_key, refresh_payment
+from saleor_coinpayments.runtime import Coalescer
 from saleor_coinpayments.store.configurations import ConfigurationRecord
 from saleor_coinpayments.store.fast_path import WriteStep
 from saleor_coinpayments.store.notifications import NotificationRepository
+from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.urls import coinpayments_notification_url
 
 log = structlog.get_logger(__name__)
@@ -124,3 +129,34 @@ def mark_handled_steps(accepted: Sequence[Accepted], outcome: str) -> list[Write
     return NotificationRepository.mark_handled_steps(
         [(_source(a.installation_id), a.notification_id) for a in accepted], outcome
     )
+
+
+def needs_reread(result: Accepted) -> bool:
+    """A first copy of a notification whose payment we know: its invoice is due a re-read."""
+    return result.payment_id is not None and not result.duplicate
+
+
+async def reread_soon(ctx: AppContext, accepted: Accepted) -> None:
+    """Re-read the invoice after answering. Notifications of one payment that arrive before its
+    re-read starts share it; if it fails the reconciler picks the payment up."""
+    payment_id = accepted.payment_id
+    if payment_id is None:
+        return
+    rereads: Coalescer[Accepted] = ctx.notification_rereads
+    await rereads.submit(payment_id, accepted, lambda batch: _reread(ctx, payment_id, batch))
+
+
+async def _reread(ctx: AppContext, payment_id: str, batch: list[Accepted]) -> None:
+    def handled(payment: Payment) -> list[WriteStep]:
+        return mark_handled_steps(batch, f"state {payment.state}")
+
+    try:
+        key = next((accepted.invoice_key for accepted in batch if accepted.invoice_key), None)
+        snapshot = await refresh_payment(ctx, payment_id, also=handled, key=key)
+        if snapshot is not None:
+            return  # marked handled in the transition's own transaction
+        outcome = "payment gone"
+    except cp_errors.CoinPaymentsError as exc:
+        log.warning("notification_refresh_failed", payment_id=payment_id, error=exc.message)
+        outcome = f"re-read failed: {exc.code}"
+    await mark_handled(ctx, batch, outcome)

@@ -36,9 +36,10 @@ from saleor_coinpayments.payments.payloads import PayloadError
 from saleor_coinpayments.payments.refresh import payment_lock, refresh_payment_row
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.saleor.events import SaleorEvent
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord
-from saleor_coinpayments.store.tables import Payment, PaymentState
+from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 
 log = structlog.get_logger(__name__)

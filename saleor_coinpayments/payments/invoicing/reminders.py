@@ -23,8 +23,9 @@ from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.delivery.outbox import OutboxRepository
 from saleor_coinpayments.payments.refresh import refresh_payment
 from saleor_coinpayments.payments.repository import PaymentRepository
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.dialects import insert_or_ignore, locked
-from saleor_coinpayments.store.tables import InvoiceReminder, Payment, PaymentState, ReminderStatus, new_id
+from saleor_coinpayments.store.tables import InvoiceReminder, Payment, ReminderStatus, new_id
 from saleor_coinpayments.store.types import utcnow
 
 log = structlog.get_logger(__name__)

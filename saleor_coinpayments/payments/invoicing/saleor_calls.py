@@ -27,8 +27,9 @@ from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.saleor.client import describe_errors, mutation_errors
 from saleor_coinpayments.saleor.payment_method_details import event_report_call
 from saleor_coinpayments.saleor.schema import load_document
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.installations import InstallationRecord
-from saleor_coinpayments.store.tables import OutboxMessage, Payment, PaymentState
+from saleor_coinpayments.store.tables import OutboxMessage, Payment
 from saleor_coinpayments.store.types import utcnow
 
 log = structlog.get_logger(__name__)

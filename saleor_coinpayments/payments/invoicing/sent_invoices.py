@@ -53,9 +53,10 @@ from saleor_coinpayments.payments.refresh import refresh_payment, stamp_new_invo
 from saleor_coinpayments.payments.repository import PaymentRepository, wait_for_invoice
 from saleor_coinpayments.saleor.client import SaleorRejected, SaleorUnavailable, describe_errors, mutation_errors
 from saleor_coinpayments.saleor.schema import load_document
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 from saleor_coinpayments.store.installations import InstallationRecord
-from saleor_coinpayments.store.tables import OutboxMessage, Payment, PaymentFlow, PaymentState
+from saleor_coinpayments.store.tables import OutboxMessage, Payment, PaymentFlow
 from saleor_coinpayments.store.types import utcnow
 from saleor_coinpayments.urls import coinpayments_notification_url
 

@@ -22,7 +22,7 @@ from saleor_coinpayments.store.tables import Payment, Refund, RefundOrigin, Refu
 from saleor_coinpayments.store.types import utcnow
 
 ZERO = Decimal(0)
-KEY_UNDERPAID = "info:underpaid"  # the state machine saw the invoice end short (payments/states.py)
+KEY_UNDERPAID = "info:underpaid"  # the state machine saw the invoice end short (states.py)
 KEY_LATE = "info:late"
 
 

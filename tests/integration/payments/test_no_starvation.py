@@ -33,9 +33,10 @@ from saleor_coinpayments.payments.refresh import record_read, schedule_facts, sn
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.payments.schedule import ReadSchedule, next_read
 from saleor_coinpayments.payments.sweep import SWEPT_STATUSES, moved
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.tables import Payment, PaymentState, core_table, new_id
+from saleor_coinpayments.store.tables import Payment, core_table, new_id
 from tests.integration.store.test_store import BOX, _installation
 
 CAPACITY = 4  # reconciler reads a second the rate limit leaves (scaled down from 70/s)

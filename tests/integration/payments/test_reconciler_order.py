@@ -12,8 +12,9 @@ from sqlalchemy import select, update
 
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.payments.schedule import ReadSchedule
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.tables import Payment, PaymentState
+from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 from tests.integration.store.test_store import _installation, _payment
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from saleor_coinpayments.payments.checkout.page_waiters import PageWaiters
 from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.store.page_waiters import PageWaiters
 from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 from tests.helpers.payments import stored_payment

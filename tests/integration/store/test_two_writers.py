@@ -22,15 +22,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from saleor_coinpayments import states
 from saleor_coinpayments.money import Money, format_decimal
-from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.delivery.outbox import EVENT_REPORT
 from saleor_coinpayments.payments.refresh import snapshot_of
+from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.crypto import SecretBox
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.installations import InstallationRepository
-from saleor_coinpayments.store.tables import OutboxMessage, Payment, PaymentState
+from saleor_coinpayments.store.tables import OutboxMessage, Payment
 from tests.integration.store.transition_worker import AMOUNT, SECRET_KEY, view_for
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -28,8 +28,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from saleor_coinpayments import states
 from saleor_coinpayments.context import app_context
-from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.refresh import apply_transition
 from saleor_coinpayments.settings import load_settings
 from saleor_coinpayments.store import sqlite_in_loop

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from saleor_coinpayments.app import create_app
-from saleor_coinpayments.saleor.registration import RegisterApp, RegistrationRefused
+from saleor_coinpayments.configuration.registration import RegisterApp, RegistrationRefused
 from saleor_coinpayments.settings import load_settings
 
 

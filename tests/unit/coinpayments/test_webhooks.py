@@ -246,18 +246,14 @@ def test_the_window_edge_is_inside() -> None:
     assert rejection(now=SIGNED_AT - timedelta(seconds=300, microseconds=1)) is WebhookRejection.STALE_TIMESTAMP
 
 
-def test_the_window_defaults_to_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from saleor_coinpayments.settings import get_settings
-
-    monkeypatch.setenv("COINPAYMENTS_WEBHOOK_WINDOW_SECONDS", "60")
-    get_settings.cache_clear()
-    try:
-        assert verify(window_seconds=None, now=SIGNED_AT + timedelta(seconds=60)).signed_at == SIGNED_AT
-        error = refusal(window_seconds=None, now=SIGNED_AT + timedelta(seconds=61))
-        assert str(error) == "stale_timestamp: signed 61 s away from now (window 60 s)"
-    finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
+def test_the_window_is_the_callers() -> None:
+    """No setting is read here: the caller passes its window, and must."""
+    assert verify(window_seconds=60, now=SIGNED_AT + timedelta(seconds=60)).signed_at == SIGNED_AT
+    error = refusal(window_seconds=60, now=SIGNED_AT + timedelta(seconds=61))
+    assert str(error) == "stale_timestamp: signed 61 s away from now (window 60 s)"
+    args = {"body": BODY, "headers": HEADERS, "registered_url": URL, "client_id": CLIENT, "client_secret": SECRET}
+    with pytest.raises(TypeError, match="window_seconds"):
+        verify_notification(**args)  # type: ignore[arg-type]
 
 
 @pytest.mark.usefixtures("local_zone_not_utc")

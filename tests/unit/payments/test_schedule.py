@@ -10,7 +10,7 @@ import pytest
 from saleor_coinpayments.payments.schedule import ReadFacts, ReadSchedule, gap, next_check_at
 from saleor_coinpayments.payments.sweep import SWEPT_STATUSES
 from saleor_coinpayments.settings import load_settings
-from saleor_coinpayments.store.tables import PaymentState
+from saleor_coinpayments.states import PaymentState
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 RULES = ReadSchedule()

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from saleor_coinpayments.money import Money
-from saleor_coinpayments.payments.states import (
+from saleor_coinpayments.states import (
     DEFAULT_LATE_WINDOW,
     MESSAGE_LIMIT,
     Credit,

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from saleor_coinpayments.payments.states import (
+from saleor_coinpayments.states import (
     MESSAGE_LIMIT,
     Credit,
     InvoiceView,

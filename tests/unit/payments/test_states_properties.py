@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from saleor_coinpayments.money import Money, quantize
-from saleor_coinpayments.payments.states import (
+from saleor_coinpayments.states import (
     InvoiceView,
     PaymentSnapshot,
     PaymentState,

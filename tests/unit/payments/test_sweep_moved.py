@@ -6,7 +6,7 @@ import pytest
 
 from saleor_coinpayments.coinpayments.models.common import InvoiceStatus
 from saleor_coinpayments.payments.sweep import SWEPT_STATUSES, moved
-from saleor_coinpayments.store.tables import PaymentState
+from saleor_coinpayments.states import PaymentState
 
 S = PaymentState
 NEWS = {

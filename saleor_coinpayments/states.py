@@ -1,4 +1,5 @@
-"""The payment state machine (DESIGN.md "Payment states") — pure: no I/O, no clock, no database.
+"""The payment state machine (DESIGN.md "Payment states") — pure: no I/O, no clock, no database,
+and no import above the core (money): the ORM takes `PaymentState` from here, not the other way.
 
 `apply(snapshot, view)` takes what we stored and what CoinPayments says now, and returns the new
 state plus the reports to queue for Saleor. It is safe to feed it anything in any order: views
@@ -19,13 +20,13 @@ takes whichever comes second as `alreadyProcessed`.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal, assert_never
 
 from saleor_coinpayments.money import Money, format_decimal, quantize
-from saleor_coinpayments.store.tables import PaymentState
 
 __all__ = [
     "DEFAULT_LATE_WINDOW",
@@ -46,6 +47,18 @@ __all__ = [
 
 ReportType = Literal["CHARGE_SUCCESS", "CHARGE_FAILURE", "INFO"]
 SessionResultType = Literal["CHARGE_ACTION_REQUIRED", "CHARGE_REQUEST", "CHARGE_SUCCESS", "CHARGE_FAILURE"]
+
+
+class PaymentState(enum.StrEnum):
+    """Our view of the invoice; it only moves forward. The ORM stores its value (store/tables.py)."""
+
+    UNPAID = "unpaid"
+    PENDING = "pending"
+    PAID = "paid"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
 
 MESSAGE_LIMIT = 512
 DEFAULT_LATE_WINDOW = timedelta(hours=24)
