@@ -27,8 +27,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import insert
 
+from saleor_coinpayments import states
 from saleor_coinpayments.coinpayments.models.common import InvoiceStatus
-from saleor_coinpayments.payments import states
 from saleor_coinpayments.payments.refresh import record_read, schedule_facts, snapshot_of
 from saleor_coinpayments.payments.repository import PaymentRepository
 from saleor_coinpayments.payments.schedule import ReadSchedule, next_read
