@@ -9,9 +9,6 @@ both all-on runs, whose spread shows the run-to-run noise), the figure with that
 and the gain: how much better all on is than off, relative to off. A mechanism that buys under
 `KEEP_THRESHOLD_PCT` on its own path is a candidate for removal.
 
-Every configuration runs with PROCESS_REFRESH_MIN_SECONDS=0, so each poll of a payment asks for a
-background re-read: the work that single flight and the background lane exist for.
-
 A new mechanism is one more line in `ROWS`: (its setting, its value when off, a figure of `FIGURES`).
 Figures are for this machine and this run only; nothing here asserts on time.
 """
@@ -42,9 +39,6 @@ from saleor_coinpayments.urls import coinpayments_notification_path
 
 KEEP_THRESHOLD_PCT = 5.0
 
-# Settings every configuration of the ablation runs with (see the module docstring).
-COMMON_SETTINGS = {"PROCESS_REFRESH_MIN_SECONDS": "0"}
-
 
 @dataclass(frozen=True)
 class Figure:
@@ -57,12 +51,10 @@ class Figure:
 FIGURES: dict[str, Figure] = {
     "gc_pause_ms": Figure("longest GC pause with requests in flight", "ms", False, "load"),
     "process_p99_ms": Figure("transactionProcess p99, c in flight", "ms", False, "load"),
-    "process_single_p99_ms": Figure("transactionProcess p99, 1 in flight, beside its re-reads", "ms", False, "single"),
+    "process_single_p99_ms": Figure("transactionProcess p99, 1 in flight", "ms", False, "single"),
     "rss_mb": Figure("app RSS after the load", "MB", False, "load"),
     "notify_handled_rps": Figure("notifications fully handled", "/s", True, "load"),
     "initialize_rps": Figure("transactionInitialize", "req/s", True, "load"),
-    "slow_reads_per_100": Figure("CoinPayments reads per 100 polls, CP 300 ms", "", False, "slow"),
-    "slow_process_p99_ms": Figure("transactionProcess p99, CP 300 ms, beside re-reads", "ms", False, "slow"),
 }
 
 # (setting, its value when off, the figure of its own path). Rows that share a (setting, value)
@@ -75,8 +67,6 @@ ROWS: list[tuple[str, str, str]] = [
     ("RUNTIME_SWITCH_INTERVAL_MS", "0", "process_single_p99_ms"),
     ("RUNTIME_SWITCH_INTERVAL_MS", "0", "process_p99_ms"),
     ("NOTIFICATION_COALESCING", "false", "notify_handled_rps"),
-    ("REFRESH_SINGLE_FLIGHT", "false", "slow_reads_per_100"),
-    ("BACKGROUND_LANE", "false", "slow_process_p99_ms"),
     ("STORE_FAST_PATH", "false", "notify_handled_rps"),
     ("STORE_FAST_PATH", "false", "initialize_rps"),
     ("STORE_FAST_PATH", "false", "process_p99_ms"),
@@ -114,7 +104,7 @@ async def _load_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figur
 
 
 async def _single_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figures:
-    """transactionProcess with one request in flight; each poll leaves a re-read behind."""
+    """transactionProcess with one request in flight."""
     result = await bench.load(
         "process single", bench.process_requests(payments, bench.args.single_requests), _action_required, 1
     )
@@ -122,32 +112,15 @@ async def _single_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Fig
     return {"process_single_p99_ms": result.p99}
 
 
-async def _slow_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figures:
-    """transactionProcess at --concurrency while CoinPayments answers after --slow-latency-ms."""
-    n = bench.args.requests
-    await bench.sim_latency(bench.args.slow_latency_ms)
-    try:
-        before = await bench.sim_quiet()
-        result = await bench.load("process slow CP", bench.process_requests(payments, n), _action_required)
-        # Once the re-reads the polls started are done: on a loaded machine they can reach the
-        # simulator a while after the last answer, so the quiet spell waited for is long.
-        reads = await bench.sim_quiet(still_seconds=2.0) - before
-    finally:
-        await bench.sim_latency(0)
-    await settle(bench.db)
-    return {"slow_process_p99_ms": result.p99, "slow_reads_per_100": 100 * reads / n}
-
-
 RUNS: dict[str, Callable[[Bench, list[tuple[str, str, str]]], Awaitable[Figures]]] = {
     "load": _load_run,
     "single": _single_run,
-    "slow": _slow_run,
 }
 
 
 def _measure(args: argparse.Namespace, settings: dict[str, str], runs: list[str]) -> Figures:
     """Start everything with `settings`, set up and warm up, then make `runs` (in RUNS' order)."""
-    with started(args, {**COMMON_SETTINGS, **settings}) as s:
+    with started(args, settings) as s:
         return dict(run_in_loop(lambda: _drive(s, runs)))
 
 

@@ -8,9 +8,8 @@ initialized through signed TRANSACTION_INITIALIZE_SESSION, each getting its own 
 
   echo          the bare JSON echo of the same server (the baseline)
   status        GET /pay/<token>/status over all links, at --concurrency in flight, with the real
-                per-link rate (PAY_PAGE_REQUESTS_PER_SECOND, default 2/s, bursts of 20) and the real
-                freshness window (PROCESS_REFRESH_MIN_SECONDS, default 2 s: a link older than that
-                re-reads the invoice from the simulator, as a buyer's poll does)
+                per-link rate (PAY_PAGE_REQUESTS_PER_SECOND, default 2/s, bursts of 20); each poll
+                marks its buyer as watching, as a buyer's does, and the reconciler's re-reads follow
   status single the same with one request in flight (the latency a buyer's page sees)
   page          GET /pay/<token> (the HTML)
   refused       one link hammered past its rate: the cost of a 429 (the few inside its burst get 200)

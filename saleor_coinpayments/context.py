@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
-from saleor_coinpayments.runtime import BackgroundLane, Coalescer, SingleFlight, outgoing_client
+from saleor_coinpayments.runtime import Coalescer, outgoing_client
 from saleor_coinpayments.saleor.client import SaleorClient
 from saleor_coinpayments.saleor.jwks import RefetchLimiter
 from saleor_coinpayments.settings import Settings
@@ -31,13 +31,10 @@ class AppContext:
     saleor: SaleorClient
     jwks_refetch: RefetchLimiter = field(init=False)
     installations: InstallationCache = field(default_factory=InstallationCache)
-    refreshes: SingleFlight = field(init=False)
     # Notifications of one payment that arrive before its re-read starts share that re-read. Its
     # items are the notification use case's `Accepted` (payments/delivery/notifications.py types
     # them where it uses them): the context sits below the use cases and names none of them.
     notification_rereads: Coalescer[Any] = field(init=False)
-    # Re-reads that polls leave behind compute one at a time beside requests.
-    lane: BackgroundLane = field(init=False)
     configurations: ConfigurationCache = field(default_factory=ConfigurationCache)
     # CoinPayments' limit per client id, shared with every replica through the database.
     rate_limits: SharedRateLimiter = field(init=False)
@@ -46,11 +43,9 @@ class AppContext:
 
     def __post_init__(self) -> None:
         self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)
-        self.refreshes = SingleFlight(enabled=self.settings.refresh_single_flight)
         self.notification_rereads = Coalescer(
             slots=self.settings.notification_reread_concurrency, coalesce=self.settings.notification_coalescing
         )
-        self.lane = BackgroundLane(enabled=self.settings.background_lane)
         self.page_waiters = PageWaiters(self.db, self.settings.pay_page_wait_check_seconds)
         slot_book = RateLimitRepository(self.db)
         self.rate_limits = SharedRateLimiter(
@@ -73,6 +68,5 @@ async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
         try:
             yield ctx
         finally:
-            await ctx.refreshes.aclose()
             await ctx.page_waiters.aclose()
             await db.dispose()

@@ -160,12 +160,6 @@ class Settings(BaseSettings):
     notification_coalescing: bool = Field(
         True, description="Notifications of one invoice that arrive before its re-read starts share that re-read."
     )
-    refresh_single_flight: bool = Field(
-        True, description="Polls of one payment start at most one background re-read of CoinPayments at a time."
-    )
-    background_lane: bool = Field(
-        True, description="Background re-reads compute one at a time beside the requests (they still overlap waits)."
-    )
 
     # The store's speed mechanisms (store/fast_path.py, store/sqlite_in_loop.py). Each is on by default
     # and can be switched off, e.g. to measure what it buys (bench) or to rule it out.

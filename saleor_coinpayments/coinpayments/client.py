@@ -12,10 +12,8 @@ Failures are mapped once, here, into the types of `coinpayments.errors`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -55,13 +53,6 @@ log = structlog.get_logger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Sleep = Callable[[float], Awaitable[None]]
-NetworkWait = Callable[[], AbstractAsyncContextManager[None]]
-"""Wraps each wait on CoinPayments (the rate limit, the exchange): background work that holds a
-turn beside live requests passes a hook that lets go of it meanwhile; the default does nothing."""
-
-
-def _no_hook() -> AbstractAsyncContextManager[None]:
-    return contextlib.nullcontext()
 
 
 DEFAULT_BUDGET_SECONDS = 15.0
@@ -161,7 +152,6 @@ class CoinPaymentsClient:
         currency_cache: CurrencyCache | None = None,
         now: Callable[[], datetime] = _utcnow,
         sleep: Sleep = asyncio.sleep,
-        network_wait: NetworkWait = _no_hook,
     ) -> None:
         if not client_id.strip():
             raise ValueError("client_id is required")
@@ -177,7 +167,6 @@ class CoinPaymentsClient:
         self._currencies = currency_cache or shared_currency_cache
         self._now = now
         self._sleep = sleep
-        self._network_wait = network_wait
         self._owns_http = http is None
         self._http = http or outgoing_client()
 
@@ -477,8 +466,7 @@ class CoinPaymentsClient:
         remaining = deadline.remaining()
         if remaining < _MIN_ATTEMPT_SECONDS / 2:
             raise e.CoinPaymentsTimeoutError(f"{method} {path}: no time left in the budget", sent=False)
-        async with self._network_wait():
-            await self.rate_limiter.acquire()
+        await self.rate_limiter.acquire()
         timeout = min(self.timeout_seconds, max(0.05, deadline.remaining()))
         headers = {"Accept": "application/json"}
         if body is not None:
@@ -504,8 +492,7 @@ class CoinPaymentsClient:
         )
         started = time.monotonic()
         try:
-            async with self._network_wait():
-                response = await self._http.send(request)
+            response = await self._http.send(request)
         except httpx.HTTPError as exc:
             error = self._map_transport(method, path, exc)
             metrics.observe(method, path, error.code.lower(), time.monotonic() - started)

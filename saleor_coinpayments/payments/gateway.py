@@ -10,7 +10,6 @@ from saleor_coinpayments.coinpayments.client import CoinPaymentsClient
 from saleor_coinpayments.coinpayments.models.common import InvoiceStatus, PaymentState
 from saleor_coinpayments.coinpayments.models.invoices import Invoice
 from saleor_coinpayments.context import AppContext
-from saleor_coinpayments.runtime import network_wait
 from saleor_coinpayments.states import InvoiceView
 from saleor_coinpayments.store.configurations import ConfigurationRecord, ConfigurationRepository
 
@@ -65,9 +64,7 @@ async def configuration_for_channel(
 
 def client_for(ctx: AppContext, config: ConfigurationRecord, *, background: bool = False) -> CoinPaymentsClient:
     """A client for one configuration, on the process-wide HTTP pool and the rate limit shared by
-    all replicas. `background` reads (the reconciler) only use capacity live requests leave free.
-    Work that holds the background lane (`ctx.lane.held()`) lets go of it while the client waits on
-    CoinPayments; elsewhere the hook does nothing."""
+    all replicas. `background` reads (the reconciler) only use capacity live requests leave free."""
     return CoinPaymentsClient(
         client_id=config.client_id,
         client_secret=config.client_secret,
@@ -75,7 +72,6 @@ def client_for(ctx: AppContext, config: ConfigurationRecord, *, background: bool
         http=ctx.http,
         timeout_seconds=ctx.settings.coinpayments_timeout_seconds,
         rate_limiter=ctx.rate_limits.for_client(config.client_id, background=background),
-        network_wait=network_wait,
     )
 
 

@@ -4,8 +4,6 @@
   so only `saleor-coinpayments serve` applies it (`ProcessTuning`); `create_app()` alone never does.
 - `quiet_gc`: the older garbage-collector generations wait for a quiet moment (also `serve` only).
 - `coalescing`: notifications of one invoice that arrive before its re-read starts share it.
-- `single_flight`: polls of one payment start at most one background re-read.
-- `background_lane`: background re-reads compute one at a time beside the requests.
 - `outgoing_http`: the HTTP client for CoinPayments and Saleor.
 
 Each mechanism has a setting that switches it off (see `settings.py`); `python -m bench.run
@@ -13,10 +11,8 @@ Each mechanism has a setting that switches it off (see `settings.py`); `python -
 the app but its settings, so any layer may use it.
 """
 
-from saleor_coinpayments.runtime.background_lane import BackgroundLane, network_wait
 from saleor_coinpayments.runtime.coalescing import Coalescer
 from saleor_coinpayments.runtime.outgoing_http import outgoing_client
 from saleor_coinpayments.runtime.process_tuning import ProcessTuning
-from saleor_coinpayments.runtime.single_flight import SingleFlight
 
-__all__ = ["BackgroundLane", "Coalescer", "ProcessTuning", "SingleFlight", "network_wait", "outgoing_client"]
+__all__ = ["Coalescer", "ProcessTuning", "outgoing_client"]

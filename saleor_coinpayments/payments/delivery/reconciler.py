@@ -2,7 +2,7 @@
 
 Every open payment has its next read time (`next_check_at`): soon after a notification, seconds
 apart while fresh, watched or with money on its way, then further apart the longer nothing changes.
-The reconciler claims the payments that are due, earliest due first (PaymentRepository.rank_due:
+The reconciler claims the payments that are due, earliest deadline first (PaymentRepository.rank_due:
 starvation-free), and finds them through an index, never by scanning every open payment; an idle
 reconciler looks again every RECONCILE_POLL_SECONDS. Up to RECONCILE_CONCURRENCY reads are in flight
 per process. Each waits for a background slot of its client id's rate limit

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -24,9 +22,7 @@ from saleor_coinpayments.coinpayments.models import (
     build_lines,
 )
 from saleor_coinpayments.coinpayments.ratelimit import TokenBucket
-from saleor_coinpayments.runtime import BackgroundLane, network_wait
 from tests.helpers.servers import free_port, serve_asgi
-from tests.unit.coinpayments import samples
 
 from .fake_coinpayments import CLIENT_ID, SECRET, Canned, FakeState, create_fake_app
 
@@ -358,80 +354,3 @@ async def test_create_429_is_not_retried(client: CoinPaymentsClient, state: Fake
     assert caught.value.retry_after == 1.0
     assert state.count("POST", CREATE) == 1
     assert state.count("GET", LIST) == 0
-
-
-# ------------------------------------------------------------------- the caller's network hook
-
-
-@pytest.mark.asyncio
-async def test_the_callers_network_hook_wraps_the_rate_limit_and_the_exchange(
-    fake: tuple[str, FakeState], state: FakeState
-) -> None:
-    """The client knows no background lane: the caller hands it a hook for its waits."""
-    events: list[str] = []
-
-    @contextlib.asynccontextmanager
-    async def hook() -> AsyncIterator[None]:
-        events.append(f"out after {len(state.seen)} requests")
-        try:
-            yield
-        finally:
-            events.append(f"back after {len(state.seen)} requests")
-
-    async with CoinPaymentsClient(
-        client_id=CLIENT_ID,
-        client_secret=SECRET,
-        base_url=fake[0],
-        timeout_seconds=0.5,
-        rate_limiter=TokenBucket(1000),
-        network_wait=hook,
-    ) as cp:
-        await cp.get_invoice(INVOICE.rsplit("/", 1)[1])
-    # The wait for the rate limit, then the exchange (during which the fake saw the request).
-    assert events == ["out after 0 requests", "back after 0 requests", "out after 0 requests", "back after 1 requests"]
-
-
-@pytest.mark.asyncio
-async def test_work_holding_the_background_lane_lets_go_of_it_while_coinpayments_answers(
-    fake: tuple[str, FakeState], state: FakeState
-) -> None:
-    """Wired as `payments.gateway.client_for` wires it: another piece of background work gets the
-    lane while the first one's invoice read is still on the wire."""
-    state.push("GET", INVOICE, Canned(body=json.loads(samples.INVOICE_6A), delay=3.0))
-    lane = BackgroundLane()
-    on_the_wire = asyncio.Event()
-    waits = 0
-
-    @contextlib.asynccontextmanager
-    async def lane_wait() -> AsyncIterator[None]:
-        """The lane's own hook, noting when the exchange (the second wait, after the rate limit) begins."""
-        nonlocal waits
-        async with network_wait():
-            waits += 1
-            if waits == 2:
-                on_the_wire.set()
-            yield
-
-    async def read_holding_the_lane() -> None:
-        async with (
-            lane.held(),
-            CoinPaymentsClient(
-                client_id=CLIENT_ID,
-                client_secret=SECRET,
-                base_url=fake[0],
-                timeout_seconds=5,
-                rate_limiter=TokenBucket(1000),
-                network_wait=lane_wait,
-            ) as cp,
-        ):
-            await cp.get_invoice(INVOICE.rsplit("/", 1)[1])
-
-    reading = asyncio.create_task(read_holding_the_lane())
-    try:
-        async with asyncio.timeout(10):
-            await on_the_wire.wait()  # the read holds the lane and has begun its exchange
-            async with lane.held():
-                assert not reading.done(), "the lane came free only once the read had finished"
-    finally:
-        await reading
-    assert state.count("GET", INVOICE) == 1
