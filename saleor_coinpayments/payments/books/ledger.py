@@ -14,6 +14,7 @@ way through. Amounts are positive; the kind says which way the money went.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,6 +37,7 @@ RECEIPT_KINDS = ("paid", "underpaid", "underpaid_accepted", "overpaid", "late", 
 RETURN_KINDS = ("refund", "coinpayments_refund")
 KINDS = (*RECEIPT_KINDS, "payout", *RETURN_KINDS)
 HELD_STATES = frozenset(state.value for state in WAITING_RETURN | RETURNED)
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class PeriodError(ValueError):
@@ -62,7 +64,10 @@ class Period:
         days = []
         for name, text in (("from", first), ("to", last)):
             try:
-                days.append(date.fromisoformat((text or "").strip()))
+                day = (text or "").strip()
+                if not _DAY.fullmatch(day):
+                    raise ValueError(day)  # fromisoformat would also take 20240101 or 2024-W01-1
+                days.append(date.fromisoformat(day))
             except ValueError:
                 raise PeriodError(f"'{name}' must be a date, YYYY-MM-DD.") from None
         if days[0] > days[1]:

@@ -127,6 +127,8 @@ def test_a_period_is_whole_utc_days_both_included() -> None:
     [
         ("2026-11-31", "2026-12-01", "'from' must be a date"),
         ("2026-11-01", "", "'to' must be a date"),
+        ("20261101", "2026-12-01", "'from' must be a date"),
+        ("2026-W45-1", "2026-12-01", "'from' must be a date"),
         ("2026-11-02", "2026-11-01", "'from' must not be after 'to'"),
         ("2000-01-01", "2026-01-01", "at most ten years"),
     ],
