@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import threading
 import time
 import uuid
@@ -41,7 +40,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from graphql import GraphQLSchema, OperationDefinitionNode, parse
+from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse
 from graphql.language import FieldNode, InlineFragmentNode
 from pydantic import HttpUrl, TypeAdapter, ValidationError
 
@@ -213,10 +212,21 @@ class _Parsed:
     actions: list[str] | None
 
 
-def _operation_name(query: str) -> str | None:
-    """`TransactionEventReport` for `mutation TransactionEventReport(…) {…}`."""
-    match = re.search(r"\b(?:query|mutation)\s+(\w+)", query)
-    return match.group(1) if match else None
+def _root_fields(query: str, operation_name: str | None) -> frozenset[str]:
+    """The top-level fields a request runs (`transactionEventReport`, …), whatever its operation is
+    called: the app picks a document per Saleor line, so one mutation goes out under several names."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return frozenset()
+    return frozenset(
+        selection.name.value
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+        and (operation_name is None or (definition.name is not None and definition.name.value == operation_name))
+        for selection in definition.selection_set.selections
+        if isinstance(selection, FieldNode)
+    )
 
 
 def _camel_to_event(type_name: str) -> str:
@@ -253,9 +263,11 @@ class FakeSaleor:
         self.base_url = "http://saleor.invalid"
         self.api_down = False  # an outage: the GraphQL API answers 503 while True
         self.latency_seconds = 0.0  # every GraphQL answer waits this long (a real Saleor takes 0.2–0.7 s)
-        # Operation names whose answers get lost after Saleor applied them (answered 504, as by a proxy).
+        # Root fields (e.g. "transactionEventReport") whose answers get lost after Saleor applied them
+        # (answered 504, as by a proxy), under whichever operation name the request calls them.
         self.lose_answers_to: set[str] = set()
-        # While set, answers to these operations wait after being applied (a process can die meanwhile).
+        # While set, answers to requests that run these root fields wait after being applied (a process
+        # can die meanwhile).
         self.hold_answers_to: set[str] = set()
         self.held_answers = 0  # how many applied requests are waiting in hold_answers_to now
         self.in_flight = 0  # GraphQL requests being answered now, and the most at once
@@ -346,15 +358,15 @@ class FakeSaleor:
             token=token,
             operation_name=payload.get("operationName"),
         )
-        operation = _operation_name(payload["query"])
-        if operation in self.hold_answers_to:
+        fields = _root_fields(payload["query"], payload.get("operationName"))
+        if fields & self.hold_answers_to:
             self.held_answers += 1
             try:
-                while operation in self.hold_answers_to:  # noqa: ASYNC110 (released from the test's thread)
+                while fields & self.hold_answers_to:  # noqa: ASYNC110 (released from the test's thread)
                     await asyncio.sleep(0.05)
             finally:
                 self.held_answers -= 1
-        if operation in self.lose_answers_to:
+        if fields & self.lose_answers_to:
             return JSONResponse({"errors": [{"message": "Gateway Timeout"}]}, status_code=504)
         return JSONResponse(body, status_code=status)
 

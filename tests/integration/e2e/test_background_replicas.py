@@ -162,7 +162,7 @@ def test_reports_of_one_transaction_arrive_in_order_while_many_go_in_parallel(
         world.saleor.latency_seconds = 0.3  # a real Saleor takes 0.2–0.7 s per mutation
         transactions = [_start(world) for _ in range(8)]
         # Every INFO reaches Saleor, but the answers wait: all are in flight at once, on any replica.
-        world.saleor.hold_answers_to.add("TransactionEventReport")
+        world.saleor.hold_answers_to.add("transactionEventReport")
         _pay_detected(world, transactions)
         eventually(lambda: world.saleor.held_answers >= len(transactions), timeout=60, what="INFOs in parallel")
         _confirm(world, transactions)
@@ -220,7 +220,7 @@ def test_a_replica_killed_between_saleors_answer_and_the_row_update_loses_and_do
     with running_world(database_url, tmp_path, **FAST) as world:
         transactions = [_start(world) for _ in range(4)]
         # Saleor applies each INFO, but its answer waits: the replica dies before it can record it.
-        world.saleor.hold_answers_to.add("TransactionEventReport")
+        world.saleor.hold_answers_to.add("transactionEventReport")
         _pay_detected(world, transactions)
         eventually(lambda: world.saleor.held_answers >= len(transactions), timeout=60, what="INFOs applied")
         world.app_process_kill()
@@ -241,7 +241,7 @@ def test_a_replica_killed_between_saleors_answer_and_the_row_update_loses_and_do
 def test_sigterm_releases_work_in_flight_within_the_grace_period_and_exits_0(database_url: str, tmp_path: Path) -> None:
     with running_world(database_url, tmp_path, **FAST) as world:
         [transaction] = [_start(world)]
-        world.saleor.hold_answers_to.add("TransactionEventReport")
+        world.saleor.hold_answers_to.add("transactionEventReport")
         _pay_detected(world, [transaction])
         eventually(lambda: world.saleor.held_answers >= 1, timeout=60, what="an INFO in flight")
 

@@ -123,7 +123,7 @@ def test_a_reminder_whose_answer_was_lost_is_not_emailed_twice(world: World) -> 
     eventually(lambda: saleor_invoices(world, order.id), what="invoiceCreate")
     [payment] = payments(world)
     due = datetime.fromisoformat(payment.details["due_date"])
-    world.saleor.lose_answers_to.add("InvoiceSendNotification")
+    world.saleor.lose_answers_to.add("invoiceSendNotification")
     assert _work(world, due + timedelta(minutes=1)) == 1
     eventually(lambda: _sent(world, order.id) == 1, what="the first try reaching Saleor")
     eventually(world.refused_by_saleor, what="the lost answer taken for a transient failure")

@@ -244,7 +244,7 @@ def test_outbox_retry_command_line_refuses_no_target(capsys: pytest.CaptureFixtu
 def test_a_lost_answer_is_checked_before_the_report_is_sent_again(installed: tuple[FakeSaleor, RunningApp]) -> None:
     saleor, app = installed
     transaction_id = _transaction(saleor)
-    saleor.lose_answers_to.add("TransactionEventReport")
+    saleor.lose_answers_to.add("transactionEventReport")
 
     async def scenario() -> list[OutboxMessage]:
         async with app_context(_settings(app, outbox_max_backoff_seconds=0.001)) as ctx:
