@@ -143,6 +143,10 @@ class PaymentLog:
             return None
         return (await self._entries([payment]))[0]
 
+    async def of_payments(self, payments: list[Payment]) -> list[PaymentLogEntry]:
+        """The log's entries of payments found elsewhere (an order's), in the order given."""
+        return await self._entries(payments)
+
     async def _entries(self, payments: list[Payment]) -> list[PaymentLogEntry]:
         ids = [payment.id for payment in payments]
         counts: dict[tuple[str, str], int] = {}

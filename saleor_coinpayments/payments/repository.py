@@ -80,6 +80,17 @@ class PaymentRepository:
             )
         ).scalar_one_or_none()
 
+    async def of_order(self, installation_id: str, order_id: str, transaction_ids: list[str]) -> list[Payment]:
+        """An order's payments, oldest first: its sent-out invoices and the checkout payments whose
+        Saleor transactions moved onto it (Saleor knows which; the row only knows its checkout)."""
+        mine = (Payment.source_id == order_id) & Payment.request_key.is_not(None)
+        if transaction_ids:
+            mine = mine | Payment.saleor_transaction_id.in_(transaction_ids)
+        rows = await self._session.execute(
+            select(Payment).where(Payment.installation_id == installation_id, mine).order_by(Payment.created_at)
+        )
+        return list(rows.scalars())
+
     async def sent_for_order(self, installation_id: str, order_id: str) -> list[Payment]:
         """The sent-out invoices of an order, oldest first (one per request key)."""
         rows = await self._session.execute(

@@ -48,8 +48,25 @@ class Extension:
         return self.mount in OLD_LINE_MOUNTS and self.target in OLD_LINE_TARGETS
 
 
-#: The Dashboard extensions, newest line first in mind; each line gets those it accepts.
-EXTENSIONS: tuple[Extension, ...] = ()
+#: The Dashboard extensions, newest line first in mind; each line gets those it accepts. The paths
+#: are the app's pages (web/order_extensions.py); the Dashboard adds `orderId` to each.
+EXTENSIONS: tuple[Extension, ...] = (
+    Extension("order-crypto-card", "Crypto payment", "ORDER_DETAILS_WIDGETS", "WIDGET", "/extensions/order-card"),
+    Extension(
+        "order-send-invoice",
+        "Send a crypto invoice",
+        "ORDER_DETAILS_MORE_ACTIONS",
+        "POPUP",
+        "/extensions/order-invoice",
+    ),
+    Extension(
+        "order-crypto-refunds",
+        "Crypto refunds of this order",
+        "ORDER_DETAILS_MORE_ACTIONS",
+        "POPUP",
+        "/extensions/order-refunds",
+    ),
+)
 
 
 def build_manifest(settings: Settings, schema_version: str | None = None) -> dict[str, Any]:

@@ -2,16 +2,15 @@
 
 The page is server-rendered HTML with a small script (static/dashboard.js) that does the Dashboard
 handshake and calls the API below with the token it receives. Routes only verify, parse and map:
-the work is `ConfigurationService` (shared with the CLI), `installations` and `payment_desk`.
+the work is `ConfigurationService` (shared with the CLI), `installations` and `payment_desk`; who may
+frame the page is `framing`.
 Responses never carry a secret. Bad input is 400 `{"errors": {field: message}}`.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
 from fastapi import APIRouter, Request
@@ -19,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from saleor_coinpayments import __version__
-from saleor_coinpayments.configuration import installations, payment_desk
+from saleor_coinpayments.configuration import payment_desk
 from saleor_coinpayments.configuration import validation as v
 from saleor_coinpayments.configuration.payment_log import DEFAULT_LIMIT
 from saleor_coinpayments.configuration.service import ConfigurationService, NotFound
@@ -37,6 +36,7 @@ from saleor_coinpayments.web.answers import (
 )
 from saleor_coinpayments.web.dashboard_auth import AuthorisedUser
 from saleor_coinpayments.web.deps import Ctx, HttpError, read_limited_body
+from saleor_coinpayments.web.framing import framing
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +47,8 @@ STATIC_DIR = WEB_DIR / "static"
 STATIC_FILES = {
     "dashboard.css": "text/css; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",
+    "order.css": "text/css; charset=utf-8",
+    "order.js": "text/javascript; charset=utf-8",
     "logo.png": "image/png",
 }
 API_PREFIX = "/api/dashboard"
@@ -59,32 +61,6 @@ _templates = Environment(
     lstrip_blocks=True,
 )
 
-
-_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-
-
-def origin_of(url: str) -> str | None:
-    """`scheme://host[:port]` of an http(s) URL, or None; safe to put into a CSP header."""
-    parts = urlsplit(url.strip())
-    origin = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}".lower()
-    return origin if _ORIGIN.fullmatch(origin) else None
-
-
-def _page_headers(frame_origins: list[str]) -> dict[str, str]:
-    """Framable by that Saleor's Dashboard and nothing else; scripts and styles only from us."""
-    ancestors = " ".join(frame_origins) or "'none'"
-    return {
-        "Content-Security-Policy": (
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
-        ),
-        "Referrer-Policy": "same-origin",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-    }
-
-
-THEMES = ("light", "dark")
 
 _TEXT_OR_LIST = {"oneOf": [{"type": ["string", "null"]}, {"type": "array", "items": {"type": "string"}}]}
 #: The configuration form as JSON (validation.input_from_mapping): the types it takes; the rules
@@ -116,28 +92,16 @@ CONFIGURATION_BODY = json_body(
 @router.get("/dashboard/{deep_path:path}", response_class=HTMLResponse, include_in_schema=False)
 async def dashboard_page(request: Request, ctx: Ctx) -> HTMLResponse:
     """The page; any deeper path (the Dashboard appends one in some cases) serves the same page."""
-    saleor_api_url = (request.query_params.get("saleorApiUrl") or "").strip()
-    installation = None
-    if saleor_api_url:
-        installation = await installations.stored(ctx, saleor_api_url)
-    # The Dashboard is served from the same origin as the API it belongs to, or from one of the
-    # DASHBOARD_ORIGINS of a self-hosted set-up; only those may frame this page and talk to it.
-    # An unknown Saleor gets an explanation, framable by its origin.
-    api_origin = origin_of(installation.saleor_api_url if installation else saleor_api_url)
-    allowed = sorted({o for o in [api_origin, *ctx.settings.dashboard_origins] if o})
-    referer = origin_of(request.headers.get("referer") or "")
-    dashboard_origin = None
-    if installation is not None:
-        dashboard_origin = referer if referer in allowed else api_origin
+    framed = await framing(request, ctx)
     html = _templates.get_template("dashboard.html").render(
-        installed=installation is not None,
-        saleor_api_url=saleor_api_url,
-        dashboard_origin=dashboard_origin or "",
+        installed=framed.installed,
+        saleor_api_url=framed.saleor_api_url,
+        dashboard_origin=framed.dashboard_origin,
         api_prefix=API_PREFIX,
         version=__version__,
-        theme=theme if (theme := request.query_params.get("theme")) in THEMES else "light",
+        theme=framed.theme,
     )
-    return HTMLResponse(html, headers=_page_headers(allowed))
+    return HTMLResponse(html, headers=framed.headers)
 
 
 @router.get(

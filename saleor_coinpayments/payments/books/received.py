@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.coinpayments.models import Invoice, InvoicePayment
 from saleor_coinpayments.coinpayments.models.common import PaymentState
@@ -106,3 +107,15 @@ async def record_invoice_payments(ctx: AppContext, payment_id: str, invoice: Inv
             for name, value in values.items():
                 setattr(record, name, value)
             record.updated_at = observed_at
+
+
+async def records_of(session: AsyncSession, payment_ids: list[str]) -> list[InvoicePaymentRecord]:
+    """What CoinPayments last said about each coin paid into these payments' invoices."""
+    if not payment_ids:
+        return []
+    rows = await session.scalars(
+        select(InvoicePaymentRecord)
+        .where(InvoicePaymentRecord.payment_id.in_(payment_ids))
+        .order_by(InvoicePaymentRecord.coin_symbol)
+    )
+    return list(rows)

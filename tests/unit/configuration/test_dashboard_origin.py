@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from saleor_coinpayments.web.dashboard import origin_of
+from saleor_coinpayments.web.framing import origin_of
 
 
 @pytest.mark.parametrize(

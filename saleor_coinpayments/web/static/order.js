@@ -1,0 +1,390 @@
+// The app on an order's page in the Saleor Dashboard: the crypto card (a widget) and the two popups
+// of the order's "…" menu. No framework, no build; one read of the app per load.
+//
+// As on the app page (dashboard.js): the Dashboard frames this page, hands it a token through the
+// AppBridge handshake (renewed by "tokenRefresh"), and tells it the theme ("theme" events after the
+// `theme` query parameter). Messages are taken only from the Dashboard's origin, which the server
+// wrote into the page. The card tells the Dashboard its height ("widgetResize") whenever it changes.
+// Data from the server is put into the page as text, never as HTML.
+(() => {
+  "use strict";
+
+  const root = document.getElementById("order");
+  if (!root) return;
+
+  const params = new URLSearchParams(window.location.search);
+  const view = root.dataset.view; // card | invoice | refunds
+  const saleorApiUrl = params.get("saleorApiUrl") || root.dataset.saleorApiUrl;
+  const orderId = params.get("orderId") || "";
+  const dashboardOrigin = root.dataset.dashboardOrigin;
+  const apiPrefix = root.dataset.apiPrefix;
+  const sendInvoicePath = root.dataset.sendInvoicePath;
+  const $ = (selector, scope = document) => scope.querySelector(selector);
+
+  let token = null;
+  let started = false;
+
+  // ------------------------------------------------------------------ AppBridge
+
+  function actionId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function sendToDashboard(type, payload) {
+    if (window.parent === window) return;
+    window.parent.postMessage({ type, payload: { ...payload, actionId: actionId() } }, dashboardOrigin);
+  }
+
+  function applyTheme(theme) {
+    if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
+  }
+  applyTheme(params.get("theme"));
+
+  function onMessage(event) {
+    if (event.origin !== dashboardOrigin || event.source !== window.parent) return;
+    const message = event.data;
+    if (!message || typeof message !== "object") return;
+    const payload = message.payload || {};
+    if (message.type === "theme" || message.type === "handshake") applyTheme(payload.theme);
+    if ((message.type === "handshake" || message.type === "tokenRefresh") && typeof payload.token === "string") {
+      if (!payload.token) return;
+      token = payload.token;
+      if (!started) {
+        started = true;
+        start();
+      }
+    }
+  }
+
+  // The widget's frame follows the card's height (the Dashboard caps and applies it).
+  let reportedHeight = 0;
+  function reportHeight() {
+    const height = Math.ceil(document.body.getBoundingClientRect().height);
+    if (height > 0 && height !== reportedHeight) {
+      reportedHeight = height;
+      sendToDashboard("widgetResize", { height });
+    }
+  }
+
+  function closePopup() {
+    sendToDashboard("popupClose", {});
+  }
+
+  // ------------------------------------------------------------------ API
+
+  class NotAuthorised extends Error {}
+
+  async function call(method, path, body) {
+    const headers = { "authorization-bearer": token || "", "saleor-api-url": saleorApiUrl };
+    const init = { method, headers, credentials: "omit", cache: "no-store" };
+    if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch {
+      showBanner("error", "The app cannot be reached. Try again in a moment.");
+      throw new Error("network");
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (response.status === 401 || response.status === 403) {
+      const reason = (data && data.error && data.error.message) || "";
+      showBanner("error", `You are not authorised to use CoinPayments here. ${reason}`.trim());
+      $("#content") && ($("#content").hidden = true);
+      throw new NotAuthorised();
+    }
+    return { status: response.status, ok: response.ok, data: data || {} };
+  }
+
+  const message = (data, fallback) => (data && data.error && data.error.message) || fallback;
+
+  // ------------------------------------------------------------------ DOM
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function showBanner(kind, text) {
+    const banner = $("#banner");
+    banner.className = `banner banner-${kind}`;
+    banner.textContent = text;
+    banner.hidden = false;
+  }
+
+  function hideBanner() {
+    $("#banner").hidden = true;
+  }
+
+  function fieldErrors(form, errors) {
+    for (const small of form.querySelectorAll("[data-error-for]")) {
+      const text = errors && errors[small.dataset.errorFor];
+      small.textContent = text || "";
+      small.hidden = !text;
+    }
+  }
+
+  function when(iso) {
+    if (!iso) return "—";
+    const date = new Date(iso);
+    return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  }
+
+  const FLOW = { checkout: "checkout", sent_invoice: "sent-out invoice" };
+  const REFUND_STATE = { requested: "waiting for you", sent: "sent", declined: "declined" };
+
+  function fact(label, ...value) {
+    return [el("dt", { text: label }), el("dd", {}, ...value)];
+  }
+
+  // ------------------------------------------------------------------ the card
+
+  async function load() {
+    const { ok, data } = await call("GET", `${apiPrefix}/orders/${encodeURIComponent(orderId)}/crypto`);
+    $("#waiting").hidden = true;
+    if (!ok) {
+      showBanner("error", message(data, "The order's crypto payments cannot be shown."));
+      return;
+    }
+    $("#content").hidden = false;
+    render(data);
+  }
+
+  function render(data) {
+    const list = $("#payments");
+    const payments = data.payments || [];
+    if (view === "refunds") {
+      const refunds = payments.flatMap((p) => (p.refund_list || []).map((r) => ({ refund: r, payment: p })));
+      list.replaceChildren(...refunds.map(({ refund }) => refundRow(refund)));
+      $("#no-payments").textContent = "This order has no crypto refunds.";
+      $("#no-payments").hidden = refunds.length > 0;
+      return;
+    }
+    list.replaceChildren(...payments.map(paymentCard));
+    $("#no-payments").textContent = "No CoinPayments payment on this order.";
+    $("#no-payments").hidden = payments.length > 0;
+    const invoice = data.invoice || {};
+    $("#send-invoice").hidden = !invoice.can_send;
+  }
+
+  function paymentCard(p) {
+    const currency = p.currency;
+    const coins = p.coins || [];
+    const txIds = coins.flatMap((c) => c.tx_ids || []);
+    const coinAmounts = coins
+      .filter((c) => c.symbol)
+      .map((c) => `${c.received && c.received !== "0" ? c.received : c.asked || "?"} ${c.symbol}`);
+    const facts = el(
+      "dl",
+      { class: "facts" },
+      fact("Coin", p.coin || "not chosen yet", coinAmounts.length ? el("span", { class: "muted", text: ` · ${coinAmounts.join(", ")}` }) : null),
+      p.address ? fact("Address", el("code", { text: p.address })) : null,
+      fact("Asked", `${p.amount} ${currency}`),
+      fact("Seen", `${p.seen} ${currency}`),
+      fact("Confirmed", `${p.confirmed} ${currency}`),
+      fact("Credited", el("strong", { class: "credited", text: `${p.credited} ${currency}` })),
+      fact("Confirmations", p.required_confirmations ? `${p.confirmations} of ${p.required_confirmations}` : String(p.confirmations)),
+      fact("Expires", when(p.expires_at)),
+      fact("Invoice", p.invoice_link ? el("a", { href: p.invoice_link, target: "_blank", rel: "noopener", text: p.invoice_id || "—" }) : el("code", { text: p.invoice_id || "—" })),
+      txIds.length ? fact("Transaction", ...txIds.map((tx) => el("code", { class: "tx", text: tx }))) : null,
+      p.refunded !== undefined && (p.refunded !== "0.00" || p.refund_pending !== "0.00")
+        ? fact("Refunds", `refunded ${p.refunded} · pending ${p.refund_pending} ${currency}`)
+        : null,
+    );
+    const reports = p.reports || {};
+    const card = el(
+      "article",
+      { class: "payment", dataset: { paymentId: p.id } },
+      el(
+        "header",
+        {},
+        el("span", { class: "flow muted", text: FLOW[p.flow] || p.flow }),
+        el("span", { class: `badge state-${p.state}`, text: p.words }),
+      ),
+      facts,
+      reports.failed
+        ? el(
+            "div",
+            { class: "problem" },
+            el("p", { text: `Saleor refused ${reports.failed} report(s)${reports.last_error ? `: ${reports.last_error}` : "."}` }),
+            el("button", { type: "button", class: "button", onclick: (e) => act(e.target, `${apiPrefix}/payments/${p.id}/retry-reports`, {}, "Reports queued again.") }, "Retry report"),
+          )
+        : null,
+      p.can_accept_or_refund
+        ? el(
+            "div",
+            { class: "row" },
+            el("button", { type: "button", class: "button", onclick: (e) => act(e.target, `${apiPrefix}/payments/${p.id}/accept-as-paid`, {}, "Accepted as paid.") }, "Accept as paid"),
+            el("button", { type: "button", class: "button", onclick: (e) => act(e.target, `${apiPrefix}/payments/${p.id}/refund-received`, {}, "A refund of what came in is open.") }, "Refund what came in"),
+          )
+        : null,
+      (p.refund_list || []).length ? el("ul", { class: "refunds" }, ...(p.refund_list || []).map(refundRow)) : null,
+    );
+    return card;
+  }
+
+  function refundRow(refund) {
+    const row = el(
+      "li",
+      { class: "refund", dataset: { refundId: refund.id } },
+      el(
+        "div",
+        { class: "row spread" },
+        el("span", {}, el("strong", { text: `${refund.amount} ${refund.currency}` }), refund.reason ? ` · ${refund.reason}` : ""),
+        el("span", { class: `badge refund-${refund.state}`, text: REFUND_STATE[refund.state] || refund.state }),
+      ),
+      refund.state === "sent" && refund.txId ? el("p", { class: "muted" }, "transaction ", el("code", { text: refund.txId })) : null,
+      refund.state === "declined" && refund.declineReason ? el("p", { class: "muted", text: refund.declineReason }) : null,
+    );
+    if (refund.state === "requested") row.append(settleForm(refund));
+    return row;
+  }
+
+  function settleForm(refund) {
+    const form = el(
+      "form",
+      { class: "settle stack", novalidate: true },
+      el("label", {}, "Transaction id of your transfer", el("input", { name: "tx", autocomplete: "off" })),
+      el("small", { class: "field-error", dataset: { errorFor: "tx" }, hidden: true }),
+      el(
+        "div",
+        { class: "row" },
+        el("label", {}, "Coin", el("input", { name: "coin", size: "6" })),
+        el("label", {}, "Amount sent", el("input", { name: "amount", inputmode: "decimal", size: "12" })),
+      ),
+      el("small", { class: "field-error", dataset: { errorFor: "coin" }, hidden: true }),
+      el("small", { class: "field-error", dataset: { errorFor: "amount" }, hidden: true }),
+      el("label", {}, "Reason, to decline", el("input", { name: "reason" })),
+      el("small", { class: "field-error", dataset: { errorFor: "reason" }, hidden: true }),
+      el(
+        "div",
+        { class: "row" },
+        el("button", { type: "submit", class: "button primary" }, "Complete refund"),
+        el("button", { type: "button", class: "button", dataset: { decline: "" } }, "Decline refund"),
+      ),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const body = { tx: form.tx.value };
+      if (form.coin.value.trim()) body.coin = form.coin.value;
+      if (form.amount.value.trim()) body.amount = form.amount.value.trim();
+      act(form.querySelector("[type=submit]"), `${apiPrefix}/refunds/${refund.id}/complete`, body, "Refund completed.", form);
+    });
+    form.querySelector("[data-decline]").addEventListener("click", (event) => {
+      act(event.target, `${apiPrefix}/refunds/${refund.id}/decline`, { reason: form.reason.value }, "Refund declined.", form);
+    });
+    return form;
+  }
+
+  // One staff action through the app page's own route, then the card read again.
+  async function act(button, path, body, done, form) {
+    button.disabled = true;
+    try {
+      const { ok, data } = await call("POST", path, body);
+      if (form) fieldErrors(form, ok ? null : data.errors);
+      if (!ok) {
+        showBanner("error", message(data, "That did not work."));
+        return;
+      }
+      showBanner("ok", done);
+      sendToDashboard("notification", { status: "success", title: "CoinPayments", text: done });
+      await load();
+    } catch (error) {
+      if (!(error instanceof NotAuthorised)) showBanner("error", "That did not work.");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------------ sending an invoice
+
+  function wireInvoiceForm() {
+    const form = $("#invoice-form");
+    if (!form) return;
+    const opener = $("#open-invoice-form");
+    if (opener) {
+      opener.addEventListener("click", () => {
+        form.hidden = false;
+        opener.hidden = true;
+      });
+      form.querySelector("[data-cancel]").addEventListener("click", () => {
+        form.hidden = true;
+        opener.hidden = false;
+      });
+    }
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = form.querySelector("[type=submit]");
+      const body = { orderId };
+      if (form.dueDate.value) body.dueDate = form.dueDate.value;
+      if (form.note.value.trim()) body.note = form.note.value.trim();
+      button.disabled = true;
+      try {
+        const { ok, data } = await call("POST", sendInvoicePath, body);
+        fieldErrors(form, data.error && data.error.code === "INVALID_DUE_DATE" ? { dueDate: data.error.message } : null);
+        if (!ok) {
+          showBanner("error", message(data, "The invoice was not sent."));
+          return;
+        }
+        showBanner("ok", data.created ? `Invoice ${data.invoiceId} sent to ${data.email}.` : data.message);
+        sendToDashboard("notification", { status: "success", title: "CoinPayments", text: `Invoice ${data.invoiceId} for ${data.amount} ${data.currency}.` });
+        if (view === "card") {
+          form.hidden = true;
+          await load();
+        }
+      } catch (error) {
+        if (!(error instanceof NotAuthorised)) showBanner("error", "The invoice was not sent.");
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ start
+
+  function start() {
+    hideBanner();
+    if (view === "invoice") {
+      $("#waiting").hidden = true;
+      $("#invoice-form").hidden = false;
+      return;
+    }
+    load().catch(() => {});
+  }
+
+  for (const button of document.querySelectorAll("[data-close]")) button.addEventListener("click", closePopup);
+  wireInvoiceForm();
+  if (view === "card" && window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.body);
+
+  const referrer = document.referrer ? (() => { try { return new URL(document.referrer).origin; } catch { return null; } })() : null;
+  if (window.parent === window || !orderId || (referrer && referrer !== dashboardOrigin)) {
+    $("#waiting").hidden = true;
+    showBanner("error", `Open this from an order's page in the Saleor Dashboard of ${saleorApiUrl}.`);
+    return;
+  }
+  window.addEventListener("message", onMessage);
+  sendToDashboard("notifyReady", {});
+  if (view === "card") reportHeight();
+})();
