@@ -195,17 +195,17 @@
     const txIds = coins.flatMap((c) => c.tx_ids || []);
     const coinAmounts = coins
       .filter((c) => c.symbol)
-      .map((c) => `${c.received && c.received !== "0" ? c.received : c.asked || "?"} ${c.symbol}`);
+      .map((c) => (Number(c.received) > 0 ? `${c.received} ${c.symbol} received` : `${c.asked || "?"} ${c.symbol} asked`));
     const facts = el(
       "dl",
       { class: "facts" },
-      fact("Coin", p.coin || "not chosen yet", coinAmounts.length ? el("span", { class: "muted", text: ` · ${coinAmounts.join(", ")}` }) : null),
+      fact("Coin", el("span", { class: "coin", text: [p.coin || "not chosen yet", ...coinAmounts].join(" · ") })),
       p.address ? fact("Address", el("code", { text: p.address })) : null,
       fact("Asked", `${p.amount} ${currency}`),
-      fact("Seen", `${p.seen} ${currency}`),
+      fact("Seen", `${p.seen} ${currency}`, el("span", { class: "muted", text: " unconfirmed" })),
       fact("Confirmed", `${p.confirmed} ${currency}`),
       fact("Credited", el("strong", { class: "credited", text: `${p.credited} ${currency}` })),
-      fact("Confirmations", p.required_confirmations ? `${p.confirmations} of ${p.required_confirmations}` : String(p.confirmations)),
+      fact("Confirmations", p.required_confirmations ? `${p.confirmations} of ${p.required_confirmations}` : p.confirmations ? String(p.confirmations) : "—"),
       fact("Expires", when(p.expires_at)),
       fact("Invoice", p.invoice_link ? el("a", { href: p.invoice_link, target: "_blank", rel: "noopener", text: p.invoice_id || "—" }) : el("code", { text: p.invoice_id || "—" })),
       txIds.length ? fact("Transaction", ...txIds.map((tx) => el("code", { class: "tx", text: tx }))) : null,
@@ -258,7 +258,12 @@
       refund.state === "sent" && refund.txId ? el("p", { class: "muted" }, "transaction ", el("code", { text: refund.txId })) : null,
       refund.state === "declined" && refund.declineReason ? el("p", { class: "muted", text: refund.declineReason }) : null,
     );
-    if (refund.state === "requested") row.append(settleForm(refund));
+    if (refund.state === "requested") {
+      const form = settleForm(refund);
+      form.hidden = true;
+      const open = el("button", { type: "button", class: "button", onclick: () => { form.hidden = false; open.hidden = true; } }, "Settle…");
+      row.append(el("div", { class: "row" }, open), form);
+    }
     return row;
   }
 
