@@ -591,10 +591,14 @@ class FakeSaleor:
                 if not isinstance(item.get(key), str) or not item[key]:
                     raise InstallError(f"extension field {key!r} is required")
             if self.schema_line == "3.20":
-                if item["mount"] not in MOUNTS_3_20:
-                    raise InstallError("Incorrect value for field: mount")
+                # 3.20.119 checks the target first (when given), then the mount, and reports both.
+                wrong = []
                 if item.get("target", "POPUP") not in TARGETS_3_20:
-                    raise InstallError("Incorrect value for field: target")
+                    wrong.append("target")
+                if item["mount"] not in MOUNTS_3_20:
+                    wrong.append("mount")
+                if wrong:
+                    raise InstallError("; ".join(f"Incorrect value for field: {field}" for field in wrong))
             if item["url"].startswith("/") and not manifest.get("appUrl"):
                 raise InstallError("Incorrect value for field: url.")
             if not set(item.get("permissions") or []) <= granted:

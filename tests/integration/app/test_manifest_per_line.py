@@ -25,14 +25,26 @@ def app(database_url: str, tmp_path: Path) -> Iterator[RunningApp]:
 def test_install_succeeds_on_each_line_with_that_lines_manifest(app: RunningApp, version: str) -> None:
     with FakeSaleor.serve(version=version) as saleor:
         installed = saleor.install_app(app.manifest_url)
-    line = ".".join(version.split(".")[:2])
-    assert installed.manifest == build_manifest(app.settings, line)
-    identifiers = [hook.get("identifier") for hook in installed.manifest["webhooks"]]
-    if version == SALEOR_3_20:
-        assert identifiers == [None] * len(identifiers)
-        assert all(e["mount"] != "ORDER_DETAILS_WIDGETS" for e in installed.manifest["extensions"])
-    else:
-        assert all(identifiers)
+        line = ".".join(version.split(".")[:2])
+        assert installed.manifest == build_manifest(app.settings, line)
+        identifiers = [hook.get("identifier") for hook in installed.manifest["webhooks"]]
+        extensions = {(e["mount"], e["target"], e["label"]) for e in installed.manifest["extensions"]}
+        popups = {
+            ("ORDER_DETAILS_MORE_ACTIONS", "POPUP", "Send a crypto invoice"),
+            ("ORDER_DETAILS_MORE_ACTIONS", "POPUP", "Crypto refunds of this order"),
+        }
+        if version == SALEOR_3_20:
+            assert identifiers == [None] * len(identifiers)
+            assert extensions == popups  # no widget: 3.20 would refuse the whole install
+        else:
+            assert all(identifiers)
+            assert extensions == {*popups, ("ORDER_DETAILS_WIDGETS", "WIDGET", "Crypto payment")}
+        # Every extension's page is served, framable by that Saleor's Dashboard only.
+        for extension in installed.manifest["extensions"]:
+            page = httpx.get(extension["url"], params={"saleorApiUrl": saleor.api_url, "orderId": "T3JkZXI6MQ=="})
+            assert page.status_code == 200
+            assert 'id="order"' in page.text
+            assert page.headers["content-security-policy"].endswith(f"frame-ancestors {saleor.base_url}")
 
 
 def test_without_the_header_the_newest_lines_manifest_is_served(app: RunningApp) -> None:

@@ -143,7 +143,8 @@ POPUP = {"label": "Send a crypto invoice", "mount": "ORDER_DETAILS_MORE_ACTIONS"
 @pytest.mark.parametrize(
     ("version", "extension", "refusal"),
     [
-        (SALEOR_3_20, WIDGET, "Incorrect value for field: mount"),
+        (SALEOR_3_20, WIDGET, "^Incorrect value for field: target; Incorrect value for field: mount$"),
+        (SALEOR_3_20, {**WIDGET, "target": "POPUP"}, "^Incorrect value for field: mount$"),
         (SALEOR_3_20, {**POPUP, "target": "WIDGET"}, "Incorrect value for field: target"),
         (SALEOR_3_20, {**POPUP, "target": "NEW_TAB"}, "Incorrect value for field: target"),
         (SALEOR_3_20, {**POPUP, "permissions": ["MANAGE_ORDERS"]}, "Extension permission"),
