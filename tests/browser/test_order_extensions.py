@@ -7,8 +7,9 @@ gets `domain`, `saleorApiUrl`, `id` and `theme` twice (once from the widget, onc
 with `orderId` the second time; the handshake goes out when the frame has loaded and again on
 `notifyReady`; every action is answered with a `response`; a `widgetResize` sets the frame's height
 (capped at 5000 px, 200 px before the first); `theme` events follow the handshake; `popupClose`
-removes the popup. Screenshots go to artifacts/screenshots/ (see tests/browser/chromium.py); the one
-in docs/admin/order-card.md is `order-card-dark.png`.
+removes the popup. Screenshots go to artifacts/screenshots/ (see tests/browser/chromium.py); those in
+docs/admin/order-page.md (docs/images/) are `order-card-dark.png`, `order-card-refund.png` and
+`order-send-invoice.png`, copied from there.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select, update
 
+from saleor_coinpayments.payments.delivery.outbox import EVENT_REPORT
+from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus
 from tests.browser.chromium import SCREENSHOT_DIR
 from tests.browser.test_dashboard_page import (  # noqa: F401  (fixtures)
     browser,
@@ -34,7 +38,7 @@ from tests.fakes.saleor_model import App, User
 from tests.helpers.app_server import RunningApp, app_in_thread
 from tests.helpers.servers import serve_asgi
 from tests.helpers.waiting import eventually
-from tests.integration.dashboard.conftest import CLIENT_ID, SECRET, Simulator
+from tests.integration.dashboard.conftest import CLIENT_ID, SECRET, Simulator, with_session
 from tests.integration.simulator.signer import Signer
 
 pytestmark = pytest.mark.browser
@@ -405,3 +409,109 @@ def test_the_card_checks_the_token_as_the_app_page_does(
     alone = browser.new_page()
     alone.goto(host.frame_url(saleor_app, host.extension(saleor_app, CARD_MOUNT), order.id, "light"))
     expect(alone.locator("#banner")).to_contain_text("Open this from an order's page in the Saleor Dashboard")
+
+
+def test_a_report_saleor_refused_is_retried_from_the_card(
+    browser: Any,  # noqa: F811
+    host: OrderPageHost,
+    app: RunningApp,
+    simulator: Simulator,  # noqa: F811
+    database_url: str,
+) -> None:
+    from playwright.sync_api import expect
+
+    saleor_app, token = _installed(host, app)
+    order_id, transaction_id, _ = _paid_order(host, saleor_app, simulator)
+    eventually(lambda: _report_statuses(database_url) == {OutboxStatus.DELIVERED.value}, what="reports delivered")
+    refusal = "Saleor refused it: You do not have the HANDLE_PAYMENTS permission."
+    _mark_charge_report(database_url, OutboxStatus.FAILED.value, refusal)
+
+    page = browser.new_page(viewport={"width": 1100, "height": 1000})
+    page.goto(host.open_order(saleor_app, order_id, token))
+    problem = page.frame_locator("#card").locator(".problem")
+    expect(problem).to_contain_text(f"Saleor refused 1 report(s): {refusal}")
+    problem.get_by_role("button", name="Retry report").click()
+    expect(page.frame_locator("#card").locator("#banner")).to_have_text("Reports queued again.")
+    # The outbox looks in Saleor before sending again: the charge is there, so it is not sent twice.
+    eventually(lambda: _report_statuses(database_url) == {OutboxStatus.DELIVERED.value}, what="retried report")
+    assert len(_events(host, transaction_id, "CHARGE_SUCCESS")) == 1
+    page.reload()
+    expect(page.frame_locator("#card").locator("article.payment .badge")).to_have_text("paid")
+    expect(page.frame_locator("#card").locator(".problem")).to_have_count(0)
+
+
+def _report_statuses(database_url: str) -> set[str]:
+    async def work(session: Any) -> set[str]:
+        rows = await session.execute(select(OutboxMessage.status).where(OutboxMessage.kind == EVENT_REPORT))
+        return {str(status) for (status,) in rows.all()}
+
+    return with_session(database_url, work)
+
+
+def _mark_charge_report(database_url: str, status: str, error: str) -> None:
+    """The charge report as the outbox leaves it when Saleor refuses it (GraphQL errors: failed at once)."""
+
+    async def work(session: Any) -> None:
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.kind == EVENT_REPORT).values(status=status, last_error=error)
+        )
+
+    with_session(database_url, work)
+
+
+def test_an_invoice_paid_short_is_accepted_as_paid_from_the_card(
+    browser: Any,  # noqa: F811
+    host: OrderPageHost,
+    app: RunningApp,
+    simulator: Simulator,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    saleor_app, token = _installed(host, app)
+    simulator.patch_client(CLIENT_ID, partialAcceptAvailable=True)
+    order = host.saleor.create_order(email="buyer@example.com")
+    sent = httpx.post(
+        f"{app.base_url}/api/invoices/send",
+        headers={"authorization-bearer": token, "saleor-api-url": host.saleor.api_url},
+        json={"orderId": order.id},
+        timeout=30,
+    )
+    assert sent.status_code == 201, sent.text
+    invoice_id = sent.json()["invoiceId"]
+    transaction = eventually(lambda: _order_transaction(host, order.id), what="the order's transaction")
+    _sim(
+        simulator,
+        "POST",
+        f"/invoices/{invoice_id}/pay",
+        {"amount": "partial:0.5", "confirmations": 6, "currency": "1002"},
+    )
+    _sim(simulator, "POST", "/clock/advance", {"seconds": 2 * 3600})
+    eventually(lambda: [e for e in _events(host, transaction, "INFO") if "short" in e.message], what="ended short")
+
+    page = browser.new_page(viewport={"width": 1100, "height": 1000})
+    page.goto(host.open_order(saleor_app, order.id, token))
+    payment = page.frame_locator("#card").locator("article.payment")
+    expect(payment.locator(".credited")).to_have_text("10.00 USD")
+    expect(payment.get_by_role("button", name="Refund what came in")).to_be_visible()
+    payment.get_by_role("button", name="Accept as paid").click()
+    expect(page.frame_locator("#card").locator("#banner")).to_have_text("Accepted as paid.")
+    expect(payment.get_by_role("button", name="Accept as paid")).to_have_count(0)
+    charges = eventually(
+        lambda: [
+            e for e in _events(host, transaction, "CHARGE_SUCCESS") if e.psp_reference == f"{invoice_id}:accepted"
+        ],
+        what="the accepted shortfall's CHARGE_SUCCESS",
+    )
+    assert charges[0].amount_value == Decimal("10.00")
+    assert ADMIN in charges[0].message
+
+
+def _sim(simulator: Simulator, method: str, path: str, body: dict[str, Any]) -> None:  # noqa: F811
+    response = httpx.request(method, f"{simulator.base_url}/__sim{path}", json=body, timeout=10)
+    assert response.status_code < 300, response.text
+
+
+def _order_transaction(host: OrderPageHost, order_id: str) -> str | None:
+    with host.saleor.lock:
+        ours = [t for t in host.saleor.order(order_id).transactions if t.app is not None]
+    return ours[0].id if ours else None
