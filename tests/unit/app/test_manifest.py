@@ -176,3 +176,16 @@ def test_each_line_gets_only_the_extensions_it_accepts(monkeypatch: pytest.Monke
     assert [e["identifier"] for e in newest] == ["card", "send"]
     assert newest[0]["url"] == "https://pay.example.com/ext/card"
     assert "identifier" not in build_manifest(settings, "3.22")["extensions"][0]
+
+
+def test_every_extension_is_a_page_the_app_serves() -> None:
+    """The manifest (an adapter) names the pages by path; the routes that serve them live above it."""
+    from saleor_coinpayments.app import ROUTERS
+    from saleor_coinpayments.saleor.manifest import EXTENSIONS
+
+    served = {getattr(route, "path", None) for router in ROUTERS for route in router.routes}
+    assert {extension.path for extension in EXTENSIONS} <= served
+    assert len({extension.identifier for extension in EXTENSIONS}) == len(EXTENSIONS)
+    mounts = {(extension.mount, extension.target) for extension in EXTENSIONS}
+    assert ("ORDER_DETAILS_WIDGETS", "WIDGET") in mounts
+    assert ("ORDER_DETAILS_MORE_ACTIONS", "POPUP") in mounts
