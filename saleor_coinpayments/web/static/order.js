@@ -189,32 +189,55 @@
     $("#send-invoice").hidden = !invoice.can_send;
   }
 
+  // A button for one staff decision on a payment (the app page's route of the same name).
+  function paymentAction(p, label, route, done) {
+    const path = `${apiPrefix}/payments/${p.id}/${route}`;
+    return el("button", { type: "button", class: "button", onclick: (e) => act(e.target, path, {}, done) }, label);
+  }
+
+  function confirmationsText(p) {
+    if (p.required_confirmations) return `${p.confirmations} of ${p.required_confirmations}`;
+    return p.confirmations ? String(p.confirmations) : "—";
+  }
+
+  function invoiceLink(p) {
+    const text = p.invoice_id || "—";
+    if (!p.invoice_link) return el("code", { text });
+    return el("a", { href: p.invoice_link, target: "_blank", rel: "noopener", text });
+  }
+
+  function coinText(p) {
+    const amounts = (p.coins || [])
+      .filter((c) => c.symbol)
+      .map((c) =>
+        Number(c.received) > 0 ? `${c.received} ${c.symbol} received` : `${c.asked || "?"} ${c.symbol} asked`,
+      );
+    return [p.coin || "not chosen yet", ...amounts].join(" · ");
+  }
+
   function paymentCard(p) {
     const currency = p.currency;
-    const coins = p.coins || [];
-    const txIds = coins.flatMap((c) => c.tx_ids || []);
-    const coinAmounts = coins
-      .filter((c) => c.symbol)
-      .map((c) => (Number(c.received) > 0 ? `${c.received} ${c.symbol} received` : `${c.asked || "?"} ${c.symbol} asked`));
+    const txIds = (p.coins || []).flatMap((c) => c.tx_ids || []);
+    const anyRefund = p.refunded !== undefined && (Number(p.refunded) > 0 || Number(p.refund_pending) > 0);
     const facts = el(
       "dl",
       { class: "facts" },
-      fact("Coin", el("span", { class: "coin", text: [p.coin || "not chosen yet", ...coinAmounts].join(" · ") })),
+      fact("Coin", el("span", { class: "coin", text: coinText(p) })),
       p.address ? fact("Address", el("code", { text: p.address })) : null,
       fact("Asked", `${p.amount} ${currency}`),
       fact("Seen", `${p.seen} ${currency}`, el("span", { class: "muted", text: " unconfirmed" })),
       fact("Confirmed", `${p.confirmed} ${currency}`),
       fact("Credited", el("strong", { class: "credited", text: `${p.credited} ${currency}` })),
-      fact("Confirmations", p.required_confirmations ? `${p.confirmations} of ${p.required_confirmations}` : p.confirmations ? String(p.confirmations) : "—"),
+      fact("Confirmations", confirmationsText(p)),
       fact("Expires", when(p.expires_at)),
-      fact("Invoice", p.invoice_link ? el("a", { href: p.invoice_link, target: "_blank", rel: "noopener", text: p.invoice_id || "—" }) : el("code", { text: p.invoice_id || "—" })),
+      fact("Invoice", invoiceLink(p)),
       txIds.length ? fact("Transaction", ...txIds.map((tx) => el("code", { class: "tx", text: tx }))) : null,
-      p.refunded !== undefined && (p.refunded !== "0.00" || p.refund_pending !== "0.00")
-        ? fact("Refunds", `refunded ${p.refunded} · pending ${p.refund_pending} ${currency}`)
-        : null,
+      anyRefund ? fact("Refunds", `refunded ${p.refunded} · pending ${p.refund_pending} ${currency}`) : null,
     );
     const reports = p.reports || {};
-    const card = el(
+    const refused = `Saleor refused ${reports.failed} report(s)${reports.last_error ? `: ${reports.last_error}` : "."}`;
+    const refunds = p.refund_list || [];
+    return el(
       "article",
       { class: "payment", dataset: { paymentId: p.id } },
       el(
@@ -228,40 +251,48 @@
         ? el(
             "div",
             { class: "problem" },
-            el("p", { text: `Saleor refused ${reports.failed} report(s)${reports.last_error ? `: ${reports.last_error}` : "."}` }),
-            el("button", { type: "button", class: "button", onclick: (e) => act(e.target, `${apiPrefix}/payments/${p.id}/retry-reports`, {}, "Reports queued again.") }, "Retry report"),
+            el("p", { text: refused }),
+            paymentAction(p, "Retry report", "retry-reports", "Reports queued again."),
           )
         : null,
       p.can_accept_or_refund
         ? el(
             "div",
             { class: "row" },
-            el("button", { type: "button", class: "button", onclick: (e) => act(e.target, `${apiPrefix}/payments/${p.id}/accept-as-paid`, {}, "Accepted as paid.") }, "Accept as paid"),
-            el("button", { type: "button", class: "button", onclick: (e) => act(e.target, `${apiPrefix}/payments/${p.id}/refund-received`, {}, "A refund of what came in is open.") }, "Refund what came in"),
+            paymentAction(p, "Accept as paid", "accept-as-paid", "Accepted as paid."),
+            paymentAction(p, "Refund what came in", "refund-received", "A refund of what came in is open."),
           )
         : null,
-      (p.refund_list || []).length ? el("ul", { class: "refunds" }, ...(p.refund_list || []).map(refundRow)) : null,
+      refunds.length ? el("ul", { class: "refunds" }, ...refunds.map(refundRow)) : null,
     );
-    return card;
   }
 
   function refundRow(refund) {
+    const amount = el("strong", { text: `${refund.amount} ${refund.currency}` });
     const row = el(
       "li",
       { class: "refund", dataset: { refundId: refund.id } },
       el(
         "div",
         { class: "row spread" },
-        el("span", {}, el("strong", { text: `${refund.amount} ${refund.currency}` }), refund.reason ? ` · ${refund.reason}` : ""),
+        el("span", {}, amount, refund.reason ? ` · ${refund.reason}` : ""),
         el("span", { class: `badge refund-${refund.state}`, text: REFUND_STATE[refund.state] || refund.state }),
       ),
-      refund.state === "sent" && refund.txId ? el("p", { class: "muted" }, "transaction ", el("code", { text: refund.txId })) : null,
-      refund.state === "declined" && refund.declineReason ? el("p", { class: "muted", text: refund.declineReason }) : null,
+      refund.state === "sent" && refund.txId
+        ? el("p", { class: "muted" }, "transaction ", el("code", { text: refund.txId }))
+        : null,
+      refund.state === "declined" && refund.declineReason
+        ? el("p", { class: "muted", text: refund.declineReason })
+        : null,
     );
     if (refund.state === "requested") {
       const form = settleForm(refund);
       form.hidden = true;
-      const open = el("button", { type: "button", class: "button", onclick: () => { form.hidden = false; open.hidden = true; } }, "Settle…");
+      const open = el("button", { type: "button", class: "button" }, "Settle…");
+      open.addEventListener("click", () => {
+        form.hidden = false;
+        open.hidden = true;
+      });
       row.append(el("div", { class: "row" }, open), form);
     }
     return row;
@@ -295,10 +326,12 @@
       const body = { tx: form.tx.value };
       if (form.coin.value.trim()) body.coin = form.coin.value;
       if (form.amount.value.trim()) body.amount = form.amount.value.trim();
-      act(form.querySelector("[type=submit]"), `${apiPrefix}/refunds/${refund.id}/complete`, body, "Refund completed.", form);
+      const path = `${apiPrefix}/refunds/${refund.id}/complete`;
+      act(form.querySelector("[type=submit]"), path, body, "Refund completed.", form);
     });
     form.querySelector("[data-decline]").addEventListener("click", (event) => {
-      act(event.target, `${apiPrefix}/refunds/${refund.id}/decline`, { reason: form.reason.value }, "Refund declined.", form);
+      const path = `${apiPrefix}/refunds/${refund.id}/decline`;
+      act(event.target, path, { reason: form.reason.value }, "Refund declined.", form);
     });
     return form;
   }
@@ -348,13 +381,15 @@
       button.disabled = true;
       try {
         const { ok, data } = await call("POST", sendInvoicePath, body);
-        fieldErrors(form, data.error && data.error.code === "INVALID_DUE_DATE" ? { dueDate: data.error.message } : null);
+        const badDate = data.error && data.error.code === "INVALID_DUE_DATE";
+        fieldErrors(form, badDate ? { dueDate: data.error.message } : null);
         if (!ok) {
           showBanner("error", message(data, "The invoice was not sent."));
           return;
         }
         showBanner("ok", data.created ? `Invoice ${data.invoiceId} sent to ${data.email}.` : data.message);
-        sendToDashboard("notification", { status: "success", title: "CoinPayments", text: `Invoice ${data.invoiceId} for ${data.amount} ${data.currency}.` });
+        const text = `Invoice ${data.invoiceId} for ${data.amount} ${data.currency}.`;
+        sendToDashboard("notification", { status: "success", title: "CoinPayments", text });
         if (view === "card") {
           form.hidden = true;
           await load();
@@ -383,7 +418,12 @@
   wireInvoiceForm();
   if (view === "card" && window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.body);
 
-  const referrer = document.referrer ? (() => { try { return new URL(document.referrer).origin; } catch { return null; } })() : null;
+  let referrer = null;
+  try {
+    referrer = document.referrer ? new URL(document.referrer).origin : null;
+  } catch {
+    referrer = null;
+  }
   if (window.parent === window || !orderId || (referrer && referrer !== dashboardOrigin)) {
     $("#waiting").hidden = true;
     showBanner("error", `Open this from an order's page in the Saleor Dashboard of ${saleorApiUrl}.`);
