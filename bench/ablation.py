@@ -67,6 +67,8 @@ ROWS: list[tuple[str, str, str]] = [
     ("RUNTIME_SWITCH_INTERVAL_MS", "0", "process_single_p99_ms"),
     ("RUNTIME_SWITCH_INTERVAL_MS", "0", "process_p99_ms"),
     ("NOTIFICATION_COALESCING", "false", "notify_handled_rps"),
+    ("OUTGOING_HTTP_POOLS", "1", "initialize_rps"),
+    ("OUTGOING_HTTP_POOLS", "1", "notify_handled_rps"),
     ("STORE_FAST_PATH", "false", "notify_handled_rps"),
     ("STORE_FAST_PATH", "false", "initialize_rps"),
     ("STORE_FAST_PATH", "false", "process_p99_ms"),

@@ -57,7 +57,7 @@ class AppContext:
 async def app_context(settings: Settings) -> AsyncIterator[AppContext]:
     db = Database(settings.resolved_database_url, options=StoreOptions.of(settings))
     box = SecretBox(resolve_secret_key(settings.secret_key.get_secret_value(), settings.data_dir))
-    async with outgoing_client() as http:
+    async with outgoing_client(pools=settings.outgoing_http_pools) as http:
         ctx = AppContext(
             settings=settings,
             db=db,

@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     runtime_switch_interval_ms: float = Field(
         1.0, ge=0, le=100, description="`serve`: the GIL switch interval; 0 leaves Python's default (5 ms)."
     )
+    outgoing_http_pools: int = Field(
+        8,
+        ge=1,
+        le=32,
+        description="Outgoing calls spread over this many small connection pools (1: one httpx pool); "
+        "one while a proxy is set in the environment.",
+    )
     notification_coalescing: bool = Field(
         True, description="Notifications of one invoice that arrive before its re-read starts share that re-read."
     )

@@ -46,6 +46,22 @@ _SAVE_TRANSITION = HotStatement.of(
     .values({name: bindparam(f"new_{name}") for name in TRANSITION_COLUMNS})
 )
 
+# A buyer watches: the next read comes within `soon`, never later than it already was.
+_SOON = bindparam("soon", type_=_PAYMENTS.c.next_check_at.type)
+_NOTE_WATCHING = HotStatement.of(
+    update(_PAYMENTS)
+    .where(
+        _PAYMENTS.c.id == bindparam("payment_id"),
+        _PAYMENTS.c.next_check_at.is_not(None),
+        _PAYMENTS.c.is_final.is_(False),
+    )
+    .values(
+        watching_until=bindparam("watching_until", type_=_PAYMENTS.c.watching_until.type),
+        next_check_at=case((_PAYMENTS.c.next_check_at > _SOON, _SOON), else_=_PAYMENTS.c.next_check_at),
+        read_by=case((_PAYMENTS.c.read_by > _SOON, _SOON), else_=_PAYMENTS.c.read_by),
+    )
+)
+
 # INSERT … ON CONFLICT DO NOTHING RETURNING the whole row.
 _CLAIM = HotStatement.insert_or_ignore(Payment, ["installation_id", "saleor_transaction_id"], returning_row=True)
 
@@ -215,23 +231,20 @@ class PaymentRepository:
                 .execution_options(synchronize_session=False)
             )
 
-    async def note_buyer_watching(self, payment_id: str, now: datetime, schedule: ReadSchedule) -> None:
+    @staticmethod
+    def buyer_watching_step(payment_id: str, now: datetime, schedule: ReadSchedule) -> WriteStep:
         """A buyer is looking at this payment (the pay page, a transactionProcess poll): its next
         read comes within `schedule.watching` seconds, and stays that close while polls keep coming
         (each one holds it for `schedule.watching_for`). This replaces reading CoinPayments in the
         poll itself: the reconciler makes the one read per window that every poll then answers from.
-        A final payment, or one with nothing to read, is left alone; an earlier read is kept."""
-        soon = now + timedelta(seconds=schedule.watching)
-        await self._session.execute(
-            update(Payment)
-            .where(Payment.id == payment_id, Payment.next_check_at.is_not(None), Payment.is_final.is_(False))
-            .values(
-                watching_until=now + timedelta(seconds=schedule.watching_for),
-                next_check_at=case((Payment.next_check_at > soon, soon), else_=Payment.next_check_at),
-                read_by=case((Payment.read_by > soon, soon), else_=Payment.read_by),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        A final payment, or one with nothing to read, is left alone; an earlier read is kept. On the
+        fast path: it runs on a poll's path."""
+        values = {
+            "payment_id": payment_id,
+            "watching_until": now + timedelta(seconds=schedule.watching_for),
+            "soon": now + timedelta(seconds=schedule.watching),
+        }
+        return _NOTE_WATCHING, values
 
     async def make_due(self, invoice_ids: list[str], now: datetime) -> int:
         """Re-read these invoices now (the sweep saw them change): how many open payments that made due."""

@@ -42,5 +42,4 @@ async def buyer_watching(ctx: AppContext, payment: Payment) -> None:
     )
     if held and payment.next_check_at <= now + watched_gap:
         return
-    async with ctx.db.session() as session:
-        await PaymentRepository(session).note_buyer_watching(payment.id, now, schedule)
+    await ctx.db.fast.run([PaymentRepository.buyer_watching_step(payment.id, now, schedule)], atomic=False)

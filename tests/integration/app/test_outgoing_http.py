@@ -76,6 +76,7 @@ async def _recorder(scope: Scope, receive: Any, send: Any) -> None:
         await send({"type": "http.response.body", "body": b""})
         return
     seen = {
+        "client_port": scope["client"][1],
         "method": scope["method"],
         "raw_path": scope["raw_path"].decode("latin-1"),
         "query": scope["query_string"].decode("latin-1"),
@@ -102,9 +103,9 @@ def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("no_proxy", raising=False)
 
 
-@pytest_asyncio.fixture
-async def http(no_proxy_env: None) -> AsyncIterator[httpx.AsyncClient]:
-    async with outgoing_client(user_agent="transport-test") as client:
+@pytest_asyncio.fixture(params=[1, 8], ids=["one-pool", "eight-pools"])
+async def http(no_proxy_env: None, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    async with outgoing_client(user_agent="transport-test", pools=request.param) as client:
         yield client
 
 
@@ -228,6 +229,35 @@ async def test_a_request_waiting_for_a_pooled_connection_past_its_pool_timeout_w
         assert (await holding).status_code == 200
 
 
+@pytest.mark.asyncio
+async def test_one_call_at_a_time_keeps_using_one_kept_alive_connection(server: str, no_proxy_env: None) -> None:
+    async with outgoing_client(pools=8) as http:
+        ports = {(await http.get(f"{server}/x")).json()["client_port"] for _ in range(6)}
+    assert len(ports) == 1  # the first pool only: no pool's connection left to expire unused
+
+
+@pytest.mark.asyncio
+async def test_a_call_in_flight_does_not_hold_up_the_next_while_another_pool_is_free(
+    server: str, no_proxy_env: None
+) -> None:
+    GATE.reached.clear()
+    GATE.release.clear()
+    async with outgoing_client(max_connections=2, pools=2) as http:  # one connection per pool
+        holding = asyncio.create_task(http.get(f"{server}/held", timeout=30))
+        try:
+            assert await asyncio.to_thread(GATE.reached.wait, 30)
+            # One pool's only connection is busy; the call goes to the other pool (one pool of two
+            # connections would do the same; one connection in all would time out, as above).
+            free = await http.get(f"{server}/fine", timeout=httpx.Timeout(5, pool=0.2))
+            assert free.status_code == 200
+        finally:
+            GATE.release.set()
+        assert (await holding).status_code == 200
+        # Both calls are done and counted back: one at a time uses the first pool again.
+        ports = {(await http.get(f"{server}/x")).json()["client_port"] for _ in range(3)}
+        assert len(ports) == 1
+
+
 # ------------------------------------------------------------------------------ raw loopback servers
 
 
@@ -283,7 +313,7 @@ async def test_the_environment_proxy_carries_requests_and_no_proxy_bypasses_it(
     with RawServer("proxy") as proxy, RawServer("direct") as direct:
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
         monkeypatch.setenv("NO_PROXY", "localhost")  # read when the client is made, as httpx documents
-        async with outgoing_client() as http:
+        async with outgoing_client(pools=8) as http:  # with a proxy: httpx's own single pool
             proxied = await http.get("http://shop.invalid:8080/graphql/?q=1")
             bypassed = await http.get(f"http://localhost:{direct.port}/direct")
     assert proxied.text == "proxy"

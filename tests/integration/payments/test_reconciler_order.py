@@ -87,9 +87,8 @@ async def test_a_watching_buyer_brings_the_next_read_within_seconds_and_never_pu
     final = await _payment(db, shop, transaction_id="final")
     await _set(db, final.id, is_final=True, next_check_at=None, read_by=None)
 
-    async with db.session() as session:
-        for payment in (far, near, final):
-            await PaymentRepository(session).note_buyer_watching(payment.id, now, rules)
+    for payment in (far, near, final):
+        await db.fast.run([PaymentRepository.buyer_watching_step(payment.id, now, rules)], atomic=False)
 
     soon = now + timedelta(seconds=rules.watching)
     row = await _row(db, far.id)
