@@ -33,6 +33,7 @@ from bench.run import (
     run_in_loop,
     settle,
     started,
+    with_production_limit,
 )
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.urls import coinpayments_notification_path
@@ -106,7 +107,9 @@ async def _load_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figur
 
 
 async def _single_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figures:
-    """transactionProcess with one request in flight."""
+    """transactionProcess with one request in flight, CoinPayments' own rate limit in place (bench/run.py
+    `with_production_limit`)."""
+    await with_production_limit(bench, payments)
     result = await bench.load(
         "process single", bench.process_requests(payments, bench.args.single_requests), _action_required, 1
     )
@@ -130,7 +133,9 @@ async def _drive(s: Started, runs: list[str]) -> Figures:
     db = Database(s.database_url)
     try:
         notification_url = s.app_url + coinpayments_notification_path(s.installed.configuration_id)
-        bench = Bench(s.args, s.app, s.sim, db, s.key, s.installed, s.client_id, s.client_secret, notification_url)
+        bench = Bench(
+            s.args, s.app, s.sim, db, s.key, s.installed, s.client_id, s.client_secret, notification_url, s.restart_app
+        )
         args = s.args
         await bench.load("setup", bench.initialize_requests(args.payments), _action_required, 8)
         payments = await open_payments(db)
