@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.tables import Payment
+from tests.browser.axe_core import axe_source, violations_everywhere
 from tests.browser.chromium import chromium, screenshot, script_errors
 from tests.browser.test_pay_page import PHONE, _in_thread, _pay_link
 from tests.integration.e2e.world import World
@@ -135,7 +136,7 @@ def test_an_overpaid_receipt_says_the_shop_refunds_the_surplus(world: World, bro
     from playwright.sync_api import expect
 
     link, invoice_id = _pay_link(world)
-    page = browser.new_page(viewport=PHONE)
+    page = browser.new_context(bypass_csp=True, viewport=PHONE).new_page()  # for axe
     page.goto(link)
     page.locator(".coin", has_text="LTCT").click()
     expect(page.locator("#pay-address")).not_to_be_empty()
@@ -150,13 +151,14 @@ def test_an_overpaid_receipt_says_the_shop_refunds_the_surplus(world: World, bro
     [wallet] = world.sim.invoice(invoice_id)["payment"]["wallets"]
     assert page.locator("#receipt [data-list=coins] li").all_inner_texts() == [f"{wallet['seen']} LTCT"]
     screenshot(page, "receipt-3-overpaid")
+    assert violations_everywhere(page, axe_source(), "over-paid receipt") == []
 
 
 def test_an_underpaid_invoice_that_ended_says_what_came_in_and_what_next(world: World, browser: Any) -> None:
     from playwright.sync_api import expect
 
     link, invoice_id = _pay_link(world)
-    page = browser.new_page(viewport=PHONE)
+    page = browser.new_context(bypass_csp=True, viewport=PHONE).new_page()  # for axe
     page.goto(link)
     page.locator(".coin", has_text="LTCT").click()
     expect(page.locator("#pay-address")).not_to_be_empty()
@@ -171,6 +173,7 @@ def test_an_underpaid_invoice_that_ended_says_what_came_in_and_what_next(world: 
     expect(page.locator("#receipt .note:visible")).to_contain_text("nothing was charged")
     expect(page.locator("#receipt .note:visible")).to_contain_text("back to your refund e-mail address")
     screenshot(page, "receipt-4-underpaid-ended")
+    assert violations_everywhere(page, axe_source(), "under-paid, ended") == []
     answer = httpx.get(f"{link}/receipt")
     assert answer.status_code == 200
     assert "Payment not completed" in answer.text
