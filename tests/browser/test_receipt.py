@@ -24,7 +24,7 @@ from saleor_coinpayments.store.tables import Payment
 from tests.browser.axe_core import axe_source, violations_everywhere
 from tests.browser.chromium import chromium, screenshot, script_errors
 from tests.browser.test_pay_page import PHONE, _in_thread, _pay_link
-from tests.integration.e2e.world import World
+from tests.integration.e2e.world import World, eventually
 
 pytestmark = pytest.mark.browser
 
@@ -122,14 +122,16 @@ def test_the_paid_page_is_a_receipt_that_prints_on_one_page(world: World, browse
     assert errors == []
 
 
-def test_no_receipt_without_money(world: World) -> None:
-    link, _ = _pay_link(world)
+def test_no_receipt_until_money_came_in(world: World) -> None:
+    link, invoice_id = _pay_link(world)
     answer = httpx.get(f"{link}/receipt")
     assert answer.status_code == 404
     assert answer.text.endswith("<p>Not found.</p>")
     assert answer.headers["content-security-policy"].startswith("default-src 'none'")
     assert httpx.get(f"{world.app.base_url}/pay/{'A' * 43}/receipt").status_code == 404
     assert httpx.get(f"{world.app.base_url}/pay/nope/receipt").status_code == 404
+    world.sim.pay(invoice_id, amount="full", confirmations=2, currency="1002")
+    assert eventually(lambda: httpx.get(f"{link}/receipt").status_code == 200, timeout=20)
 
 
 def test_an_overpaid_receipt_says_the_shop_refunds_the_surplus(world: World, browser: Any) -> None:
