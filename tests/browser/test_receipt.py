@@ -180,3 +180,25 @@ def test_an_underpaid_invoice_that_ended_says_what_came_in_and_what_next(world: 
     assert answer.status_code == 200
     assert "Payment not completed" in answer.text
     assert "10.00 USD" in answer.text
+
+
+def test_an_underpaid_invoice_coinpayments_kept_says_what_is_still_to_pay(world: World, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    world.sim.control("PATCH", f"/clients/{world.sim.client_id}", {"partialAcceptAvailable": True})
+    link, invoice_id = _pay_link(world)
+    page = browser.new_context(bypass_csp=True, viewport=PHONE).new_page()  # for axe
+    page.goto(link)
+    page.locator(".coin", has_text="LTCT").click()
+    expect(page.locator("#pay-address")).not_to_be_empty()
+    world.sim.pay(invoice_id, amount="partial:0.5", confirmations=2, currency="1002")
+    expect(page.locator("#state")).to_have_text(re.compile("payment seen"), timeout=20_000)
+    world.sim.advance(3700)  # the payment window closes: CoinPayments accepts the part that came in
+    expect(page.locator("#state")).to_have_text("paid", timeout=20_000)
+    expect(page.locator("#receipt-title")).to_have_text("Receipt", use_inner_text=True)
+    assert _field(page, "received") == "10.00 USD"
+    assert _field(page, "difference") == "10.00 USD"
+    expect(page.locator("#receipt dt:visible", has_text="Still to pay")).to_be_visible()
+    expect(page.locator("#receipt .note:visible")).to_contain_text("it will ask you to pay the rest")
+    screenshot(page, "receipt-5-underpaid-kept")
+    assert violations_everywhere(page, axe_source(), "under-paid, kept") == []
