@@ -104,6 +104,9 @@ def test_the_paid_page_is_a_receipt_that_prints_on_one_page(world: World, browse
     assert transfer["txid"] in _squeezed(text)
     for hidden in ("Print or save", "Copy address", "Back to the shop", "Pay 20.00 USD"):
         assert hidden not in text, hidden
+    page.emulate_media(media="print")
+    screenshot(page, "receipt-1-printed")  # what the PDF shows, for a look
+    page.emulate_media(media="screen")
 
     # Later, at its own address: the same receipt, made by the server alone (no script needed).
     later = browser.new_page(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
