@@ -1,9 +1,9 @@
 """The buyer's pay page (`checkoutPage: app`): `/pay/<token>`, its JSON status, its wait for a
-change (`/wait?version=…`, answered when the view changes or after PAY_PAGE_WAIT_SECONDS) and the
-coin choice.
+change (`/wait?version=…`, answered when the view changes or after PAY_PAGE_WAIT_SECONDS), the
+coin choice, and the receipt to keep (`/pay/<token>/receipt`).
 
-Routes only check the token, the rate and the body; the work is payments/checkout/pay_view.py and
-coin_choice.py. An unknown or malformed token is a plain 404 that says nothing about why. Every
+Routes only check the token, the rate and the body; the work is payments/checkout/pay_view.py,
+coin_choice.py and receipt.py. An unknown or malformed token is a plain 404 that says nothing about why. Every
 answer forbids framing, third-party content and referrers (the token is in the URL), and is never
 cached. Each link may make `PAY_PAGE_REQUESTS_PER_SECOND` requests (bursts of ten times that, at least one).
 """
@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money, parse_json
-from saleor_coinpayments.payments.checkout import coin_choice, pay_view
+from saleor_coinpayments.payments.checkout import coin_choice, pay_view, receipt
 from saleor_coinpayments.payments.checkout.pay_link import PAY_PATH, token_hash
 from saleor_coinpayments.payments.checkout.storefront_data import StorefrontDataError, payment_currency
 from saleor_coinpayments.store.tables import Payment
@@ -29,7 +29,11 @@ from saleor_coinpayments.web.rate_buckets import KeyedBuckets
 
 router = APIRouter()
 
-ASSETS = {"pay.css": "text/css; charset=utf-8", "pay.js": "text/javascript; charset=utf-8"}
+ASSETS = {
+    "pay.css": "text/css; charset=utf-8",
+    "pay.js": "text/javascript; charset=utf-8",
+    "receipt.js": "text/javascript; charset=utf-8",
+}
 MAX_BODY_BYTES = 1024
 VERSION_MAX_CHARS = 64
 HEADERS = {
@@ -43,6 +47,8 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 _templates = Environment(loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=select_autoescape(["html"]))
+# Placeholder until the gettext setup replaces it: `{{ _("…") }}` marks the buyer's words for the catalogs.
+_templates.globals["_"] = lambda text, **values: text % values if values else text
 NOT_FOUND = "<!doctype html><meta charset=utf-8><title>Not found</title><p>Not found.</p>"
 _LINK_ANSWERS: dict[int | str, dict[str, Any]] = {
     404: error("No payment has this link (nothing says why)."),
@@ -116,6 +122,20 @@ async def pay_page(ctx: Ctx, token: str) -> HTMLResponse:
         currency=payment.currency,
         base=f"{PAY_PATH}/{token}",
     )
+    return HTMLResponse(html, headers=HEADERS)
+
+
+@router.get(
+    f"{PAY_PATH}/{{token}}/receipt",
+    response_class=HTMLResponse,
+    responses={404: content("No payment has this link, or no money came in for it yet.", "text/html")},
+)
+async def pay_receipt(ctx: Ctx, token: str) -> HTMLResponse:
+    """The receipt to keep, as long as the payment is kept: the page's paid state on its own."""
+    found = await receipt.receipt_for_token(ctx, token)
+    if found is None:
+        return HTMLResponse(NOT_FOUND, status_code=404, headers=HEADERS)
+    html = _templates.get_template("receipt.html").render(receipt=found, receipt_link=f"{PAY_PATH}/{token}/receipt")
     return HTMLResponse(html, headers=HEADERS)
 
 

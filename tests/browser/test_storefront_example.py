@@ -112,3 +112,39 @@ def test_a_buyer_back_before_paying_is_told_honestly(world: World, storefront: s
     page.goto(page.url + "&return=1")
     expect(page.locator("#result-title")).to_have_text("Still waiting for your payment", timeout=20_000)
     expect(page.locator("#again")).to_be_visible()
+
+
+def test_the_storefront_example_passes_axe(world: World, storefront: str, browser: Any) -> None:
+    """Issue #28: axe-core finds no violation on the example's states, at 390 px and 1280 px, light and dark."""
+    from playwright.sync_api import expect
+
+    from tests.browser.axe_core import axe_source, violations_everywhere
+
+    axe = axe_source()
+    found: list[str] = []
+    page = browser.new_context(bypass_csp=True, viewport={"width": 390, "height": 844}).new_page()
+    query = urlencode({"api": world.saleor.api_url, "channel": "default-channel"})
+    page.goto(f"{storefront}/index.html?{query}")
+    expect(page.locator("#start")).to_be_visible()
+    found += violations_everywhere(page, axe, "details")
+
+    page.locator("#start").click()
+    expect(page.locator("#pay")).to_be_visible()
+    found += violations_everywhere(page, axe, "payment")
+
+    page.locator("#pay").click()
+    page.wait_for_url(re.compile(re.escape(world.app.base_url) + r"/pay/"))
+    page.locator(".coin", has_text="LTCT").click()
+    expect(page.locator("#pay-address")).not_to_be_empty()
+    [checkout] = world.saleor.model.checkouts.values()
+    invoice_id = next(e.psp_reference for e in checkout.transactions[0].events if e.psp_reference)
+    world.sim.pay(invoice_id, amount="full", confirmations=2, currency="1002")
+    expect(page.locator("#state")).to_have_text("paid", timeout=20_000)
+    page.locator("#back").click()
+    expect(page.locator("#result-title")).to_have_text(re.compile(r"Thank you! Order #\d+"), timeout=20_000)
+    found += violations_everywhere(page, axe, "order")
+
+    page.goto(f"{storefront}/index.html")
+    expect(page.locator("#error")).to_contain_text("Open this page with ?api=")
+    found += violations_everywhere(page, axe, "error")
+    assert found == []

@@ -87,7 +87,9 @@ def citing_files() -> list[Path]:
         path
         for tree in CITING_TREES
         for path in sorted((ROOT / tree).rglob("*"))
-        if path.suffix in {".py", ".md"} and path != Path(__file__).resolve()
+        if path.suffix in {".py", ".md"}
+        and path != Path(__file__).resolve()
+        and "node_modules" not in path.parts  # installed packages (axe-core for the browser tests)
     ]
 
 

@@ -2,9 +2,10 @@
 
 The page and its JSON endpoint see only this: the shop's name, the amount, the coins with their
 amounts, the chosen coin (address, exact amount, URI, QR, expiry, live status), the state in words
-and the way back to the shop. Never the invoice id, the Saleor ids, the hosted links or anything of
-another payment. Reads follow `transactionProcess`: the stored state is the answer, and the request
-only marks the buyer as watching (payments/watching.py), so the reconciler re-reads seconds apart.
+and the way back to the shop; once money came in, the receipt (payments/checkout/receipt.py). Never
+the invoice id, the Saleor ids, the hosted links or anything of another payment. Reads follow
+`transactionProcess`: the stored state is the answer, and the request only marks the buyer as
+watching (payments/watching.py), so the reconciler re-reads seconds apart.
 
 The page waits on the app instead of polling: `wait_for_change` answers when the view differs from
 the version the page shows (a re-read or a notification changed the payment, in any replica) or
@@ -24,6 +25,7 @@ from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments.checkout.pay_link import is_well_formed, token_hash
 from saleor_coinpayments.payments.checkout.payment_data import chosen_coin_data
+from saleor_coinpayments.payments.checkout.receipt import receipt_of
 from saleor_coinpayments.payments.watching import buyer_watching
 from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRepository
@@ -106,6 +108,8 @@ async def page_view(ctx: AppContext, payment: Payment) -> dict[str, Any]:
         "returnUrl": back,
         "now": utcnow().isoformat(),
     }
+    receipt = await receipt_of(ctx, payment, view["shop"])
+    view["receipt"] = receipt.as_json() if receipt else None
     view["version"] = view_version(view)
     return view
 

@@ -93,6 +93,35 @@
     }
   }
 
+  // The receipt (templates/pay_receipt.html): fields by `data-field`, lists by `data-list`, and the
+  // parts of one case (`data-case-only`) shown for that case alone.
+  function renderReceipt(receipt) {
+    const section = $("receipt");
+    section.hidden = !receipt;
+    if (!receipt) return;
+    section.dataset.case = receipt.case;
+    for (const element of section.querySelectorAll("[data-field]")) {
+      const value = receipt[element.dataset.field];
+      element.textContent = value === null || value === undefined ? "" : String(value);
+    }
+    for (const list of section.querySelectorAll("[data-list]")) {
+      const items = receipt[list.dataset.list] || [];
+      list.replaceChildren(
+        ...items.map((text) => {
+          const item = document.createElement("li");
+          item.className = list.dataset.list === "transactions" ? "mono tx" : "mono";
+          item.textContent = text;
+          return item;
+        }),
+      );
+      const empty = section.querySelector(`[data-field-empty="${list.dataset.list}"]`);
+      if (empty) empty.hidden = items.length > 0;
+    }
+    for (const element of section.querySelectorAll("[data-case-only]")) {
+      element.hidden = !element.dataset.caseOnly.split(" ").includes(receipt.case);
+    }
+  }
+
   function expiry() {
     if (!view) return null;
     const text = (view.payment && view.payment.expiresAt) || view.expiresAt;
@@ -123,11 +152,14 @@
     renderCoins(next.state === "waiting" ? next.coins : [], chosenId);
     renderChosen(next.payment, next.state);
     renderBack(next.returnUrl, next.state);
+    renderReceipt(next.receipt);
     tick();
   }
 
+  // Settled, and the receipt (if any) has its coin lines: nothing more to follow.
   function finished() {
-    return Boolean(view) && (view.state === "paid" || view.state === "expired" || view.state === "cancelled");
+    const ended = Boolean(view) && (view.state === "paid" || view.state === "expired" || view.state === "cancelled");
+    return ended && !(view.receipt && !view.receipt.complete);
   }
 
   async function poll() {

@@ -49,8 +49,9 @@ def test_the_status_reveals_only_this_payment_and_keeps_to_its_rate(world: World
     view = status.json()
     assert set(view) == {
         "shop", "amount", "currency", "state", "stateText", "expiresAt", "coins", "payment", "returnUrl", "now",
-        "version",
+        "version", "receipt",
     }  # fmt: skip
+    assert view["receipt"] is None  # nothing came in yet
     assert view["state"] == "waiting"
     assert view["stateText"] == "waiting for payment"
     assert view["amount"] == "20.00"
