@@ -18,7 +18,9 @@ COPY requirements/runtime.txt ./requirements/runtime.txt
 RUN pip install --no-compile --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY saleor_coinpayments ./saleor_coinpayments
-RUN pip install --no-compile --no-deps . && mkdir -p /app/data && chown -R app:app /app
+# The pay page's catalogs: compiled here from the .po files (Babel came with the lock), installed with the app.
+RUN pybabel compile -d saleor_coinpayments/locale -D messages \
+    && pip install --no-compile --no-deps . && mkdir -p /app/data && chown -R app:app /app
 
 USER app
 EXPOSE 8000

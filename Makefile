@@ -6,13 +6,15 @@
 #   make docs  — the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8008
 #   make lock  — refresh the locked requirements (requirements/*.txt) after editing pyproject.toml
 #   make test-py313 — the unit and integration suites on both databases under Python 3.13 (CI runs it)
+#   make i18n-extract / i18n-update / i18n-compile — the pay page's gettext catalogs (docs/contributing/translations.md)
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 VENV313 ?= .venv313
 BIN313 = $(VENV313)/bin
 
-.PHONY: run test check lint install browser mutation docs lock lock-check install-py313 test-py313
+.PHONY: run test check lint install browser mutation docs lock lock-check install-py313 test-py313 \
+	i18n-extract i18n-update i18n-compile
 
 # Installs come from the lock (exact versions, every file's hash checked); the project itself goes
 # on top without resolving anything. requirements/runtime.txt is what the Docker image installs.
@@ -22,7 +24,22 @@ $(BIN)/saleor-coinpayments: pyproject.toml requirements/dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-install: $(BIN)/saleor-coinpayments
+# The compiled catalogs (.mo, git-ignored) are built from the .po files at every install.
+install: $(BIN)/saleor-coinpayments i18n-compile
+
+# The gettext catalogs of the buyer-facing pages, with Babel: extract the messages the code uses into
+# the template (messages.pot), merge it into each language's messages.po, compile those to .mo (and
+# write the storefront example's examples/storefront/messages.js, which is committed).
+LOCALE_DIR = saleor_coinpayments/locale
+i18n-extract: $(BIN)/saleor-coinpayments
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output -o $(LOCALE_DIR)/messages.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel -q update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -D messages --no-fuzzy-matching --ignore-obsolete
+
+i18n-compile: $(BIN)/saleor-coinpayments
+	$(BIN)/pybabel -q compile -d $(LOCALE_DIR) -D messages
+	$(BIN)/python -m saleor_coinpayments.locale.storefront_js examples/storefront
 
 # The lock: uv resolves pyproject.toml for every platform and Python >= 3.11 and writes pip
 # requirements with hashes. An existing pin is kept while it still satisfies pyproject.toml, so
@@ -57,6 +74,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: browser tests will skip (install Debian's chromium)"; fi; }
+	@fc-list :lang=ja 2>/dev/null | grep -q . || { \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null; \
+	  else echo "no Chinese/Japanese font: the ja and zh-Hans screenshots show boxes (install fonts-wqy-zenhei)"; fi; }
 
 lint: install lock-check
 	$(BIN)/ruff check saleor_coinpayments tests bench

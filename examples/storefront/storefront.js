@@ -10,9 +10,53 @@
 //    "still confirming" message.
 // Every GraphQL document is marked /* GraphQL */ so the app's tests can check them against Saleor's
 // schemas. Errors from Saleor are shown as text.
+//
+// The page speaks the buyer's language (`&lang=de`, else the browser's, else English) and creates the
+// checkout in it (`languageCode`), so the app's pay page opens in the same language. Its sentences are
+// `_("…")` here; their translations come from the app's catalogs, in messages.js (`make i18n-compile`
+// writes it).
 "use strict";
 
 const GATEWAY = "saleor.coinpayments";
+// The page's languages and their Saleor LanguageCodeEnum.
+const SALEOR_LANGUAGES = {
+  en: "EN_US", de: "DE", fr: "FR", es: "ES", it: "IT", pt_BR: "PT_BR", pl: "PL", nl: "NL", tr: "TR", ja: "JA",
+  zh_Hans: "ZH_HANS", ar: "AR",
+};
+const LANGUAGE_NAMES = {
+  en: "English", de: "Deutsch", fr: "Français", es: "Español", it: "Italiano", pt_BR: "Português (Brasil)",
+  pl: "Polski", nl: "Nederlands", tr: "Türkçe", ja: "日本語", zh_Hans: "中文 (简体)", ar: "العربية",
+};
+
+// One of the page's languages for a tag such as "de-AT", "pt", "zh-CN"; null for others.
+function pageLanguage(tag) {
+  const key = String(tag || "").replace(/-/g, "_").toLowerCase();
+  if (/^zh_(hant|tw|hk|mo)/.test(key)) return null;
+  const aliases = { pt: "pt_BR", zh: "zh_Hans", zh_cn: "zh_Hans", zh_sg: "zh_Hans" };
+  for (let part = key; part; part = part.includes("_") ? part.slice(0, part.lastIndexOf("_")) : "") {
+    const found = Object.keys(SALEOR_LANGUAGES).find((code) => code.toLowerCase() === part) || aliases[part];
+    if (found) return found;
+  }
+  return null;
+}
+
+const LANG = (() => {
+  const asked = pageLanguage(new URLSearchParams(window.location.search).get("lang"));
+  if (asked) return asked;
+  for (const tag of navigator.languages || [navigator.language]) {
+    const found = pageLanguage(tag);
+    if (found) return found;
+  }
+  return "en";
+})();
+const TAG = LANG.replace("_", "-");
+
+// A sentence in the page's language, with its {placeholders} filled in.
+function _(message, values) {
+  const catalog = (window.STOREFRONT_MESSAGES || {})[LANG] || {};
+  const text = catalog[message] || message;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? String(values[name]) : whole));
+}
 
 const PRODUCTS = /* GraphQL */ `
   query StorefrontProducts($channel: String!) {
@@ -100,7 +144,7 @@ const CHECKOUT_COMPLETE = /* GraphQL */ `
   function fail(text) {
     $("error").textContent = text;
     $("error").hidden = false;
-    log("error: " + text);
+    log(_("Error: {message}", { message: text }));
   }
 
   class SaleorError extends Error {}
@@ -118,16 +162,16 @@ const CHECKOUT_COMPLETE = /* GraphQL */ `
         body: JSON.stringify({ query, variables }),
       });
     } catch (error) {
-      throw new SaleorError(`Saleor at ${api} cannot be reached (${error.message}).`);
+      throw new SaleorError(_("Saleor at {api} cannot be reached ({message}).", { api, message: error.message }));
     }
     let body = null;
     try {
       body = await response.json();
     } catch (_) {
-      throw new SaleorError(`Saleor answered ${response.status} without JSON.`);
+      throw new SaleorError(_("Saleor answered {status} without JSON.", { status: response.status }));
     }
     if (body.errors && body.errors.length) throw new SaleorError(errorText(body.errors));
-    if (!response.ok) throw new SaleorError(`Saleor answered ${response.status}.`);
+    if (!response.ok) throw new SaleorError(_("Saleor answered {status}.", { status: response.status }));
     return body.data;
   }
 
@@ -137,13 +181,63 @@ const CHECKOUT_COMPLETE = /* GraphQL */ `
     return result;
   }
 
-  const money = (m) => `${m.amount.toFixed ? m.amount.toFixed(2) : m.amount} ${m.currency}`;
+  const money = (m) => {
+    try {
+      return new Intl.NumberFormat(TAG, { style: "currency", currency: m.currency }).format(m.amount);
+    } catch (_error) {
+      return `${m.amount} ${m.currency}`;
+    }
+  };
+
+  // The page's fixed words, and the language links (each language named in itself).
+  function translatePage() {
+    document.documentElement.lang = TAG;
+    document.documentElement.dir = LANG === "ar" ? "rtl" : "ltr";
+    const words = {
+      title: _("Crypto checkout — storefront example"),
+      heading: _("Storefront example: pay with crypto"),
+      product: _("Loading the product…"),
+      details: _("Your details"),
+      email: _("E-mail"),
+      firstName: _("First name"),
+      lastName: _("Last name"),
+      street: _("Street"),
+      city: _("City"),
+      postalCode: _("Postal code"),
+      country: _("Country code"),
+      start: _("Continue to payment"),
+      payment: _("Payment"),
+      pay: _("Pay with crypto"),
+      again: _("Check again"),
+      log: _("What happened"),
+      languages: _("Language"),
+    };
+    document.title = words.title;
+    for (const element of document.querySelectorAll("[data-words]")) element.textContent = words[element.dataset.words];
+    $("log").setAttribute("aria-label", words.log);
+    $("languages").setAttribute("aria-label", words.languages);
+    $("languages").replaceChildren(
+      ...Object.keys(SALEOR_LANGUAGES).map((code) => {
+        const link = document.createElement("a");
+        const here = new URL(window.location.href);
+        here.searchParams.set("lang", code);
+        here.searchParams.delete("return");
+        link.href = here.href;
+        link.lang = link.hreflang = code.replace("_", "-");
+        link.textContent = LANGUAGE_NAMES[code];
+        if (code === LANG) link.setAttribute("aria-current", "true");
+        return link;
+      }),
+    );
+  }
 
   async function findVariant() {
     if (params.get("variant")) return { id: params.get("variant"), label: params.get("variant") };
     const data = await graphql(PRODUCTS, { channel });
     const product = data.products.edges[0];
-    if (!product || !product.node.variants.length) throw new SaleorError(`Channel ${channel} has no product to sell.`);
+    if (!product || !product.node.variants.length) {
+      throw new SaleorError(_("Channel {channel} has no product to sell.", { channel }));
+    }
     const variant = product.node.variants[0];
     return { id: variant.id, label: `${product.node.name} (${variant.name})` };
   }
@@ -162,6 +256,7 @@ const CHECKOUT_COMPLETE = /* GraphQL */ `
       await graphql(CHECKOUT_CREATE, {
         input: {
           channel,
+          languageCode: SALEOR_LANGUAGES[LANG],
           email: field("email"),
           lines: [{ variantId: variant.id, quantity: 1 }],
           shippingAddress: address,
@@ -171,7 +266,7 @@ const CHECKOUT_COMPLETE = /* GraphQL */ `
       "checkoutCreate",
     );
     let checkout = created.checkout;
-    log(`checkout created: ${checkout.id}`);
+    log(_("Checkout created: {id}", { id: checkout.id }));
     const methods = [...checkout.shippingMethods].sort((a, b) => a.price.amount - b.price.amount);
     if (methods.length) {
       const cheapest = methods[0];
@@ -179,23 +274,26 @@ const CHECKOUT_COMPLETE = /* GraphQL */ `
         await graphql(DELIVERY_METHOD, { id: checkout.id, method: cheapest.id }),
         "checkoutDeliveryMethodUpdate",
       ).checkout;
-      log(`shipping: ${cheapest.name} (${money(cheapest.price)})`);
+      log(_("Shipping: {method} ({price})", { method: cheapest.name, price: money(cheapest.price) }));
     }
     return checkout;
   }
 
   async function showGateway(checkout) {
-    $("total").textContent = `Total: ${money(checkout.totalPrice.gross)}`;
+    $("total").textContent = _("Total: {amount}", { amount: money(checkout.totalPrice.gross) });
     const result = mutationResult(
       await graphql(GATEWAY_INITIALIZE, { id: checkout.id, gateways: [{ id: GATEWAY }] }),
       "paymentGatewayInitialize",
     );
     const config = result.gatewayConfigs.find((c) => c.id === GATEWAY);
-    if (!config) throw new SaleorError("The CoinPayments app is not installed for this channel.");
+    if (!config) throw new SaleorError(_("The CoinPayments app is not installed for this channel."));
     if (config.errors && config.errors.length) throw new SaleorError(errorText(config.errors));
     const data = config.data || {};
-    if (!data.configured) throw new SaleorError(data.message || "Crypto payments are not set up for this shop.");
-    $("gateway").textContent = `Pay with ${data.name || "crypto"}${data.testMode ? " (test mode)" : ""}. Coins:`;
+    if (!data.configured) throw new SaleorError(data.message || _("Crypto payments are not set up for this shop."));
+    const name = data.name || _("crypto");
+    $("gateway").textContent = data.testMode
+      ? _("Pay with {name} (test mode). Coins:", { name })
+      : _("Pay with {name}. Coins:", { name });
     $("coins").replaceChildren(
       ...(data.coins || []).map((coin) => {
         const item = document.createElement("li");
@@ -212,6 +310,7 @@ const CHECKOUT_COMPLETE = /* GraphQL */ `
     $("pay").disabled = true;
     const back = new URL(window.location.href);
     back.searchParams.set("return", "1");
+    back.searchParams.set("lang", LANG); // back in the checkout's language
     const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
     const result = mutationResult(
       await graphql(TRANSACTION_INITIALIZE, {
@@ -225,51 +324,52 @@ const CHECKOUT_COMPLETE = /* GraphQL */ `
     const data = result.data || {};
     if (data.error) throw new SaleorError(data.error.message);
     const target = data.checkoutUrl || event.externalUrl;
-    if (!result.transaction || !target) throw new SaleorError(event.message || "The payment could not be started.");
+    if (!result.transaction || !target) throw new SaleorError(event.message || _("The payment could not be started."));
     sessionStorage.setItem(STORE, JSON.stringify({ checkout: checkout.id, transaction: result.transaction.id }));
-    log("going to the payment page");
+    log(_("Going to the payment page"));
     window.location.assign(target);
   }
 
   async function finish() {
     const saved = JSON.parse(sessionStorage.getItem(STORE) || "null");
-    if (!saved) throw new SaleorError("No payment was started from this browser tab.");
+    if (!saved) throw new SaleorError(_("No payment was started from this browser tab."));
     $("result").hidden = false;
     $("again").hidden = true;
-    $("result-title").textContent = "Checking the payment…";
+    $("result-title").textContent = _("Checking the payment…");
     const processed = mutationResult(await graphql(TRANSACTION_PROCESS, { id: saved.transaction }), "transactionProcess");
     const type = processed.transactionEvent ? processed.transactionEvent.type : "";
-    log(`payment: ${type || "no event"}`);
+    log(_("Payment: {event}", { event: type || _("no event") }));
     if (type === "CHARGE_FAILURE") {
-      $("result-title").textContent = "The payment did not go through";
-      $("result-text").textContent = processed.transactionEvent.message || "Nothing was taken. Please start again.";
+      $("result-title").textContent = _("The payment did not go through");
+      $("result-text").textContent = processed.transactionEvent.message || _("Nothing was taken. Please start again.");
       sessionStorage.removeItem(STORE);
       return;
     }
     if (type !== "CHARGE_SUCCESS" && type !== "CHARGE_REQUEST") {
-      $("result-title").textContent = "Still waiting for your payment";
-      $("result-text").textContent =
-        "We have not seen your payment yet, or it is still confirming on the network. " +
-        "This can take a few minutes; your order is placed as soon as it arrives.";
+      $("result-title").textContent = _("Still waiting for your payment");
+      $("result-text").textContent = _(
+        "We have not seen your payment yet, or it is still confirming on the network. This can take a few minutes; your order is placed as soon as it arrives.",
+      );
       $("again").hidden = false;
       return;
     }
     const completed = mutationResult(await graphql(CHECKOUT_COMPLETE, { id: saved.checkout }), "checkoutComplete");
     sessionStorage.removeItem(STORE);
-    $("result-title").textContent = `Thank you! Order #${completed.order.number}`;
+    $("result-title").textContent = _("Thank you! Order #{number}", { number: completed.order.number });
     $("result-text").textContent =
       type === "CHARGE_SUCCESS"
-        ? "Your payment is confirmed."
-        : "Your payment was seen and is confirming on the network; the order is marked paid once it is confirmed.";
+        ? _("Your payment is confirmed.")
+        : _("Your payment was seen and is confirming on the network; the order is marked paid once it is confirmed.");
   }
 
   function report(error) {
-    fail(error instanceof SaleorError ? error.message : `Something went wrong: ${error.message}`);
+    fail(error instanceof SaleorError ? error.message : _("Something went wrong: {message}", { message: error.message }));
   }
 
   async function main() {
+    translatePage();
     if (!api || !channel) {
-      fail("Open this page with ?api=<Saleor GraphQL URL>&channel=<channel slug>.");
+      fail(_("Open this page with ?api=<Saleor GraphQL URL>&channel=<channel slug>."));
       return;
     }
     $("again").onclick = () => finish().catch(report);
@@ -279,7 +379,7 @@ const CHECKOUT_COMPLETE = /* GraphQL */ `
       return;
     }
     const variant = await findVariant();
-    $("product").textContent = `Buying: ${variant.label}`;
+    $("product").textContent = _("Buying: {product}", { product: variant.label });
     $("details").hidden = false;
     $("details").onsubmit = (event) => {
       event.preventDefault();

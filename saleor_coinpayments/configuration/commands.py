@@ -84,6 +84,7 @@ async def config_set(settings: Settings, args: argparse.Namespace) -> int:
             invoice_due_days=getattr(args, "invoice_due_days", None),
             invoice_reminders=getattr(args, "invoice_reminders", None),
             checkout_page=getattr(args, "checkout_page", None),
+            name_chosen=args.name is not None,
         )
         result = await service.save(installation, data, update_by_name=True, add_channels_only=True)
         if isinstance(result, v.Invalid):

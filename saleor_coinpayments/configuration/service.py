@@ -45,6 +45,14 @@ ClientFactory = Callable[[str, SecretStr, str], CoinPaymentsClient]
 """(client id, client secret, API base URL) → a client."""
 
 
+def name_is_chosen(asked: bool | None, name: str, existing: ConfigurationRecord | None) -> bool:
+    """Whether the saved name is one staff chose (the pay page shows only such a name): a name kept
+    unchanged keeps its standing; the CLI's default (`asked` False) never takes a chosen name's away."""
+    if existing is not None and existing.name == name and (existing.name_chosen or asked is None):
+        return existing.name_chosen
+    return True if asked is None else asked
+
+
 @dataclass(frozen=True)
 class NotFound:
     message: str
@@ -284,6 +292,7 @@ class ConfigurationService:
                     configuration_id=existing.id if existing else None,
                     billing=valid.billing,
                     checkout_page=valid.checkout_page,
+                    name_chosen=name_is_chosen(data.name_chosen, valid.name, existing),
                 )
             except IntegrityError:  # the same name created concurrently
                 await session.rollback()

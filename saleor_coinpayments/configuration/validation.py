@@ -77,6 +77,9 @@ class ConfigurationInput:
     invoice_due_days: int | str | None = None
     invoice_reminders: str | Iterable[int | str] | None = None
     checkout_page: str | None = None
+    # Whether the name was given on purpose: True (`config set --name`), False (the CLI's default,
+    # the channel slug), None (the Dashboard's form: chosen unless it is the stored name, unchanged).
+    name_chosen: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,21 @@ def channel_slug_of(source: dict[str, Any] | None) -> str | None:
     return slug if isinstance(slug, str) and slug else None
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def channel_name_of(source: dict[str, Any]) -> str | None:
+    """The channel's name as Saleor shows it (`checkout { channel { name } }`)."""
+    channel = source.get("channel")
+    return _text(channel.get("name")) if isinstance(channel, dict) else None
+
+
+def language_code_of(source: dict[str, Any]) -> str | None:
+    """The buyer's language: `Checkout.languageCode`, `Order.languageCodeEnum` (`DE`, `PT_BR`)."""
+    return _text(source.get("languageCode")) or _text(source.get("languageCodeEnum"))
+
+
 @dataclass(frozen=True)
 class GatewayInitialize:
     source: dict[str, Any] | None
@@ -54,6 +69,8 @@ class TransactionSession:
     source_type: str
     source_id: str
     channel_slug: str
+    channel_name: str | None = None
+    language_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,8 @@ def parse_transaction_session(payload: dict[str, Any]) -> TransactionSession:
         source_type=source_type.lower(),
         source_id=_str(source.get("id"), "sourceObject.id"),
         channel_slug=channel,
+        channel_name=channel_name_of(source),
+        language_code=language_code_of(source),
     )
 
 

@@ -36,6 +36,7 @@ class ConfigurationRecord:
     invoice_due_days: int = 7
     invoice_reminders: tuple[int, ...] = ()
     checkout_page: str = "hosted"
+    name_chosen: bool = True
 
     @property
     def masked_secret(self) -> str:
@@ -81,6 +82,7 @@ class ConfigurationRepository:
             invoice_due_days=int(row.invoice_due_days or 7),
             invoice_reminders=tuple(int(day) for day in row.invoice_reminders or []),
             checkout_page=row.checkout_page or "hosted",
+            name_chosen=row.name_chosen is not False,
         )
 
     async def get(self, configuration_id: str, *, with_channels: bool = True) -> ConfigurationRecord | None:
@@ -135,10 +137,12 @@ class ConfigurationRepository:
         configuration_id: str | None = None,
         billing: BillingSettings | None = None,
         checkout_page: str | None = None,
+        name_chosen: bool | None = None,
     ) -> ConfigurationRecord:
         """Create or update by id (or by name). A `None` secret keeps the stored one (write-only field),
         a `None` checkout page the stored one ("hosted" for a new configuration); `None` billing
-        settings (each of them) keep the stored ones."""
+        settings (each of them) keep the stored ones; `name_chosen` None keeps the stored flag (True for a
+        new configuration)."""
         row: Configuration | None = None
         if configuration_id:
             row = await self._session.get(Configuration, configuration_id)
@@ -158,6 +162,10 @@ class ConfigurationRepository:
             row = Configuration(installation_id=installation_id, name=name)
             self._session.add(row)
         row.name = name
+        if name_chosen is not None:
+            row.name_chosen = name_chosen
+        elif row.name_chosen is None:
+            row.name_chosen = True
         row.client_id = client_id
         if client_secret:
             row.client_secret_encrypted = self._box.encrypt(client_secret)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -80,6 +81,10 @@ class Configuration(Timestamped, Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     installation_id: Mapped[str] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
+    # Whether staff chose the name (the Dashboard, `config set --name`): only then does the pay page
+    # show it; a name the CLI defaulted to the channel slug is a label, and the page names the shop
+    # as Saleor does.
+    name_chosen: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     client_id: Mapped[str] = mapped_column(String(64))
     client_secret_encrypted: Mapped[str] = mapped_column(Text)
     api_url: Mapped[str] = mapped_column(String(512))
@@ -170,6 +175,8 @@ class Payment(Timestamped, Base):
     coin_details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     coin_status: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     coin_status_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # The checkout's or order's `languageCode` as Saleor sent it (`DE`, `PT_BR`): the pay page's language.
+    language_code: Mapped[str | None] = mapped_column(String(35), nullable=True)
     # SHA-256 of the pay page token (`/pay/<token>`); the token itself is never stored.
     pay_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 

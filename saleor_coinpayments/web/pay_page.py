@@ -6,6 +6,10 @@ Routes only check the token, the rate and the body; the work is payments/checkou
 coin_choice.py and receipt.py. An unknown or malformed token is a plain 404 that says nothing about why. Every
 answer forbids framing, third-party content and referrers (the token is in the URL), and is never
 cached. Each link may make `PAY_PAGE_REQUESTS_PER_SECOND` requests (bursts of ten times that, at least one).
+
+Every answer speaks the buyer's language (saleor_coinpayments/locale): `?lang=` (the page's switch;
+its script sends the page's language on each request), else the checkout's `languageCode` from
+Saleor, else `Accept-Language`, else English.
 """
 
 from __future__ import annotations
@@ -14,16 +18,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from saleor_coinpayments.context import AppContext
-from saleor_coinpayments.money import Money, parse_json
+from saleor_coinpayments.locale import Speaker, negotiate, speaker
+from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.payments.checkout import coin_choice, pay_view, receipt
 from saleor_coinpayments.payments.checkout.pay_link import PAY_PATH, token_hash
 from saleor_coinpayments.payments.checkout.storefront_data import StorefrontDataError, payment_currency
 from saleor_coinpayments.store.tables import Payment
+from saleor_coinpayments.web import i18n
 from saleor_coinpayments.web.answers import content, error, json_body
-from saleor_coinpayments.web.dashboard import STATIC_DIR, WEB_DIR
+from saleor_coinpayments.web.dashboard import STATIC_DIR
 from saleor_coinpayments.web.deps import Ctx, HttpError, read_limited_body
 from saleor_coinpayments.web.rate_buckets import KeyedBuckets
 
@@ -46,9 +51,6 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
-_templates = Environment(loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=select_autoescape(["html"]))
-# Placeholder until the gettext setup replaces it: `{{ _("…") }}` marks the buyer's words for the catalogs.
-_templates.globals["_"] = lambda text, **values: text % values if values else text
 NOT_FOUND = "<!doctype html><meta charset=utf-8><title>Not found</title><p>Not found.</p>"
 _LINK_ANSWERS: dict[int | str, dict[str, Any]] = {
     404: error("No payment has this link (nothing says why)."),
@@ -71,6 +73,12 @@ def _limiter(request: Request, ctx: AppContext) -> KeyedBuckets:
         buckets = KeyedBuckets(rate, burst=max(1.0, rate * 10))
         request.app.state.pay_page_buckets = buckets
     return buckets
+
+
+def _speaker(request: Request, payment: Payment) -> Speaker:
+    """The language of this answer (any unknown `?lang=` is simply not one of the page's)."""
+    asked = request.query_params.get("lang")
+    return speaker(negotiate(asked, payment.language_code, request.headers.get("accept-language")))
 
 
 def _json(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -111,18 +119,20 @@ async def pay_asset(name: str) -> Response:
     response_class=HTMLResponse,
     responses={404: content("No payment has this link.", "text/html")},
 )
-async def pay_page(ctx: Ctx, token: str) -> HTMLResponse:
+async def pay_page(request: Request, ctx: Ctx, token: str) -> HTMLResponse:
     payment = await pay_view.payment_for_token(ctx, token)
     if payment is None:
         return HTMLResponse(NOT_FOUND, status_code=404, headers=HEADERS)
-    details = payment.details or {}
-    html = _templates.get_template("pay.html").render(
-        shop=details.get("shop_name") or "",
-        amount=Money.of(payment.amount, payment.currency).as_str(),
-        currency=payment.currency,
+    speak = _speaker(request, payment)
+    html = i18n.render(
+        "pay.html",
+        speak,
+        **pay_view.page_frame(payment, speak),
         base=f"{PAY_PATH}/{token}",
+        words=i18n.pay_words(speak),
+        languages=i18n.switch(speak),
     )
-    return HTMLResponse(html, headers=HEADERS)
+    return HTMLResponse(html, headers={**HEADERS, "Content-Language": speak.html_lang, "Vary": "Accept-Language"})
 
 
 @router.get(
@@ -142,7 +152,7 @@ async def pay_receipt(ctx: Ctx, token: str) -> HTMLResponse:
 @router.get(f"{PAY_PATH}/{{token}}/status", responses=_LINK_ANSWERS)
 async def pay_status(request: Request, ctx: Ctx, token: str) -> JSONResponse:
     payment = await _payment(request, ctx, token)
-    return _json(await pay_view.page_view(ctx, await pay_view.current(ctx, payment)))
+    return _json(await pay_view.page_view(ctx, await pay_view.current(ctx, payment), _speaker(request, payment)))
 
 
 @router.get(
@@ -153,7 +163,7 @@ async def pay_wait(request: Request, ctx: Ctx, token: str, version: str = "") ->
     payment = await _payment(request, ctx, token)
     if len(version) > VERSION_MAX_CHARS:
         raise HttpError(400, "INVALID_VERSION", "Send back the version the page shows.")
-    return _json(await pay_view.wait_for_change(ctx, payment, version))
+    return _json(await pay_view.wait_for_change(ctx, payment, version, _speaker(request, payment)))
 
 
 @router.post(
@@ -178,8 +188,10 @@ async def pay_choose_coin(request: Request, ctx: Ctx, token: str) -> JSONRespons
         wanted = None
     if wanted is None:
         raise HttpError(400, "INVALID_COIN", "Choose one of the coins shown.")
+    speak = _speaker(request, payment)
     chosen = await coin_choice.choose_coin(ctx, payment, wanted)
     if isinstance(chosen, coin_choice.CoinRefusal):
-        view = await pay_view.page_view(ctx, payment)
-        return _json({**view, "error": {"code": chosen.code, "message": chosen.message}}, status=422)
-    return _json(await pay_view.page_view(ctx, chosen))
+        view = await pay_view.page_view(ctx, payment, speak)
+        message = pay_view.refusal_text(chosen.code, speak)
+        return _json({**view, "error": {"code": chosen.code, "message": message}}, status=422)
+    return _json(await pay_view.page_view(ctx, chosen, speak))

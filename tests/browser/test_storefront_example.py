@@ -54,15 +54,15 @@ def test_a_buyer_orders_through_the_storefront_example(world: World, storefront:
 
     # The cheapest shipping is chosen; the gateway and its coins are shown.
     cheapest = min(SHIPPING, key=lambda option: option.price)
-    expect(page.locator("#log")).to_contain_text(f"shipping: {cheapest.name}")
-    expect(page.locator("#total")).to_have_text(f"Total: {20 + cheapest.price:.2f} USD")
+    expect(page.locator("#log")).to_contain_text(f"Shipping: {cheapest.name}")
+    expect(page.locator("#total")).to_have_text(f"Total: ${20 + cheapest.price:.2f}")
     expect(page.locator("#coins")).to_contain_text("Bitcoin (BTC)")
     screenshot(page, "storefront-1-gateway")
 
     # transactionInitialize, then the app's pay page.
     page.locator("#pay").click()
     page.wait_for_url(re.compile(re.escape(world.app.base_url) + r"/pay/"))
-    expect(page.locator("#total")).to_have_text("24.50 USD")
+    expect(page.locator("#total")).to_have_text("$24.50")
     page.locator(".coin", has_text="LTCT").click()
     expect(page.locator("#pay-address")).not_to_be_empty()
     [checkout] = world.saleor.model.checkouts.values()
@@ -148,3 +148,31 @@ def test_the_storefront_example_passes_axe(world: World, storefront: str, browse
     expect(page.locator("#error")).to_contain_text("Open this page with ?api=")
     found += violations_everywhere(page, axe, "error")
     assert found == []
+
+
+def test_a_buyer_in_german_stays_in_german_to_the_pay_page(world: World, storefront: str, browser: Any) -> None:
+    """Issue #28: the storefront speaks the buyer's language and creates the checkout in it
+    (`languageCode: DE`); the app's pay page then opens in German with no `?lang` in its link."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="de-DE")
+    errors = script_errors(page)
+    page.goto(f"{storefront}/index.html?{urlencode({'api': world.saleor.api_url, 'channel': 'default-channel'})}")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator("#product")).to_have_text("Sie kaufen: T-shirt (L)")
+    expect(page.locator("#start")).to_have_text("Weiter zur Zahlung")
+    page.locator("#start").click()
+    expect(page.locator("#total")).to_have_text(re.compile(r"Summe: 24,50\s\$"))
+    [checkout] = world.saleor.model.checkouts.values()
+    assert checkout.language_code == "DE"
+    page.locator("#pay").click()
+    page.wait_for_url(re.compile(re.escape(world.app.base_url) + r"/pay/[A-Za-z0-9_-]{43}$"))
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator("#state")).to_have_text("Warten auf Zahlung")
+    screenshot(page, "storefront-5-pay-page-de")
+
+    arabic = {"api": world.saleor.api_url, "channel": "default-channel", "lang": "ar"}
+    page.goto(f"{storefront}/index.html?{urlencode(arabic)}")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("#start")).to_have_text("المتابعة إلى الدفع")
+    assert errors == []

@@ -418,6 +418,7 @@ class FakeSaleor:
         discount: Decimal | str = "0",
         billing_address: Address | None = None,
         user_email: str | None = None,
+        language_code: str = "EN_US",
     ) -> Checkout:
         with self.lock:
             chan = self.model.channels[channel]
@@ -433,6 +434,7 @@ class FakeSaleor:
                 discount_amount=Decimal(discount),
                 billing_address=billing_address if billing_address is not None else Address(),
                 user=user,
+                language_code=language_code,
             )
             self.model.checkouts[checkout.id] = checkout
             return checkout
@@ -447,6 +449,7 @@ class FakeSaleor:
         shipping_net: Decimal | str | None = None,
         discount: Decimal | str = "0",
         billing_address: Address | None = None,
+        language_code: str = "EN_US",
     ) -> Order:
         """An unpaid order, as `draftOrderComplete` leaves it (status UNFULFILLED, B6)."""
         with self.lock:
@@ -467,6 +470,7 @@ class FakeSaleor:
                 shipping_net=Decimal(shipping_net if shipping_net is not None else shipping),
                 discounts=discounts,
                 billing_address=billing_address if billing_address is not None else Address(),
+                language_code_enum=language_code,
             )
             self.model.orders[order.id] = order
             return order

@@ -100,6 +100,7 @@ class Channel:
     pk: int
     slug: str
     currency_code: str
+    name: str = ""
     default_transaction_flow_strategy: str = "CHARGE"
     allow_unpaid_orders: bool = False
 
@@ -431,6 +432,7 @@ class Checkout:
     user: User | None = None
     transactions: list[TransactionItem] = field(default_factory=list)
     completing: bool = False
+    language_code: str = "EN_US"  # Saleor's default for a checkout created without one
 
     @property
     def id(self) -> str:
@@ -559,6 +561,7 @@ class Order:
     user: User | None = None
     status: str = "UNFULFILLED"
     origin: str = "DRAFT"
+    language_code_enum: str = "EN_US"
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     transactions: list[TransactionItem] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
@@ -661,8 +664,10 @@ class Model:
     def next_order_number(self) -> str:
         return str(next(self._order_numbers))
 
-    def add_channel(self, slug: str, currency: str) -> Channel:
-        channel = Channel(pk=len(self.channels) + 1, slug=slug, currency_code=currency)
+    def add_channel(self, slug: str, currency: str, name: str | None = None) -> Channel:
+        """A channel; its name, as staff see it in the Dashboard, defaults to the slug in title case."""
+        title = name if name is not None else slug.replace("-", " ").title()
+        channel = Channel(pk=len(self.channels) + 1, slug=slug, currency_code=currency, name=title)
         self.channels[slug] = channel
         return channel
 

@@ -110,6 +110,7 @@ def checkout_create(_root: Any, info: GraphQLResolveInfo, *, input: dict[str, An
         email=email,
         channel=channel.slug,
         billing_address=billing,
+        language_code=str(input.get("languageCode") or "EN_US"),
     )
     return {"checkout": checkout, "errors": []}
 

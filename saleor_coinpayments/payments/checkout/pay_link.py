@@ -44,14 +44,24 @@ def attach_pay_link(row: Payment, settings: Settings) -> None:
     row.checkout_link = settings.public_url(f"{PAY_PATH}/{token}")
 
 
-def page_details(config: ConfigurationRecord, options: StorefrontOptions) -> dict[str, Any]:
+def shop_name(config: ConfigurationRecord, channel_name: str | None) -> str:
+    """The shop as the page names it: the configuration's name when staff chose it, else the
+    channel's name as Saleor knows it; never a slug the CLI took as a default name."""
+    if config.name_chosen:
+        return config.name
+    return channel_name or ""
+
+
+def page_details(
+    config: ConfigurationRecord, options: StorefrontOptions, channel_name: str | None = None
+) -> dict[str, Any]:
     """What the pay page needs later, kept on the payment when it is claimed: which page, the shop's
-    name (the configuration's) and where to send the buyer back."""
+    name (`shop_name`) and where to send the buyer back."""
     if config.checkout_page != "app":
         return {}
     return {
         "checkout_page": "app",
-        "shop_name": config.name,
+        "shop_name": shop_name(config, channel_name),
         "success_url": options.success_url,
         "cancel_url": options.cancel_url,
     }

@@ -18,10 +18,12 @@ import hashlib
 import json
 import math
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.locale import Speaker
 from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments.checkout.pay_link import is_well_formed, token_hash
 from saleor_coinpayments.payments.checkout.payment_data import chosen_coin_data
@@ -57,53 +59,119 @@ def _confirmations(payment: Payment) -> tuple[int, int]:
     return int(last.get("confirmations") or 0), int(last.get("required_confirmations") or 0)
 
 
-def state_text(payment: Payment) -> tuple[str, str]:
-    """(code, words) for the page: waiting, seen (n of m), paid, expired or cancelled."""
+def _seen(payment: Payment, speak: Speaker) -> str:
+    seen, needed = _confirmations(payment)
+    return speak.gettext("payment seen, {seen} of {needed} confirmations").format(
+        seen=speak.number(seen), needed=speak.number(needed)
+    )
+
+
+def state_text(payment: Payment, speak: Speaker) -> tuple[str, str]:
+    """(code, words in the page's language): waiting, seen (n of m), paid, expired or cancelled."""
     state = PaymentState(payment.state)
     nothing_taken = payment.credited_amount == 0
     if state in (PaymentState.PAID, PaymentState.COMPLETED):
-        return "paid", "paid"
+        return "paid", speak.gettext("paid")
     if state is PaymentState.PENDING:
-        seen, needed = _confirmations(payment)
-        return "seen", f"payment seen, {seen} of {needed} confirmations"
+        return "seen", _seen(payment, speak)
     if state is PaymentState.EXPIRED:
-        return "expired", "expired, nothing was taken" if nothing_taken else "expired"
+        return "expired", speak.gettext("expired, nothing was taken") if nothing_taken else speak.gettext("expired")
     if state is PaymentState.CANCELLED:
-        return "cancelled", "cancelled, nothing was taken" if nothing_taken else "cancelled"
+        if nothing_taken:
+            return "cancelled", speak.gettext("cancelled, nothing was taken")
+        return "cancelled", speak.gettext("cancelled")
     status = payment.coin_status or {}
     if status.get("detected") and Decimal(status["detected"]) > 0:
-        seen, needed = _confirmations(payment)
-        return "seen", f"payment seen, {seen} of {needed} confirmations"
-    return "waiting", "waiting for payment"
+        return "seen", _seen(payment, speak)
+    return "waiting", speak.gettext("waiting for payment")
 
 
-def _coins(payment: Payment, accepted: list[str]) -> list[dict[str, Any]]:
+def refusal_text(code: str, speak: Speaker) -> str:
+    """Why a coin could not be chosen, in the page's language (the code stays as the API says it)."""
+    if code == "PROVIDER_UNAVAILABLE":
+        return speak.gettext("The crypto payment provider is not answering right now. Please try again in a moment.")
+    if code == "COIN_CHOICE_CLOSED":
+        return speak.gettext("The coin of this payment can no longer be changed.")
+    if code == "NOT_CONFIGURED":
+        return speak.gettext("Crypto payments are not set up for this shop any more.")
+    return speak.gettext("This coin cannot be used for this payment. Please choose another one.")
+
+
+def shop_name(payment: Payment, config_name: str | None) -> str:
+    """The shop's name as the page shows it: the one chosen when the payment was made
+    (pay_link.shop_name); payments from before that kept the configuration's name."""
+    details = payment.details or {}
+    if "shop_name" in details:
+        return str(details["shop_name"] or "")
+    return config_name or ""
+
+
+def _coins(payment: Payment, accepted: list[str], speak: Speaker) -> list[dict[str, Any]]:
+    """The coins offered, each with its amount as given and as the locale writes it (every decimal)."""
     wanted = {c.upper() for c in accepted}
-    return [
-        {k: coin.get(k) for k in ("id", "symbol", "name", "decimals", "amount")}
-        for coin in (payment.details or {}).get("payment_currencies", [])
-        if not wanted or str(coin.get("symbol", "")).upper() in wanted
-    ]
+    coins = []
+    for coin in (payment.details or {}).get("payment_currencies", []):
+        if wanted and str(coin.get("symbol", "")).upper() not in wanted:
+            continue
+        shown = {k: coin.get(k) for k in ("id", "symbol", "name", "decimals", "amount")}
+        shown["amountText"] = speak.coin(coin["amount"]) if coin.get("amount") else None
+        coins.append(shown)
+    return coins
 
 
-async def page_view(ctx: AppContext, payment: Payment) -> dict[str, Any]:
-    """Everything the page shows, and nothing more."""
+def _chosen(payment: Payment, speak: Speaker) -> dict[str, Any] | None:
+    """`data.payment`, plus the amounts as the locale writes them (the copy button keeps the raw
+    amount: wallets read it)."""
+    chosen = chosen_coin_data(payment)
+    if chosen is None:
+        return None
+    chosen = dict(chosen)
+    chosen["amountText"] = speak.coin(chosen["amount"]) if chosen.get("amount") else None
+    try:
+        expires = datetime.fromisoformat(str(chosen.get("expiresAt") or "").replace("Z", "+00:00"))
+    except ValueError:
+        expires = None
+    chosen["expiresAtText"] = speak.datetime(expires.astimezone(UTC)) if expires and expires.tzinfo else None
+    status = chosen.get("status")
+    if isinstance(status, dict):
+        chosen["statusText"] = {
+            key: speak.coin(status[key]) if status.get(key) not in (None, "") else ""
+            for key in ("detected", "confirmed")
+        } | {key: speak.number(int(status.get(key) or 0)) for key in ("confirmations", "requiredConfirmations")}
+    return chosen
+
+
+def page_frame(payment: Payment, speak: Speaker) -> dict[str, Any]:
+    """What the page's HTML shows before its script runs: the shop, the amount as the locale writes it."""
+    return {
+        "shop": shop_name(payment, None),
+        "amount": speak.money(payment.amount, payment.currency),
+        "currency": payment.currency,
+    }
+
+
+async def page_view(ctx: AppContext, payment: Payment, speak: Speaker) -> dict[str, Any]:
+    """Everything the page shows, and nothing more, in the page's language."""
     details = payment.details or {}
     async with ctx.db.session() as session:
         config = await ConfigurationRepository(session, ctx.box).get(payment.configuration_id, with_channels=False)
-    state, text = state_text(payment)
+    state, text = state_text(payment, speak)
     back = details.get("success_url") if state == "paid" else None
     if state in ("expired", "cancelled"):
         back = details.get("cancel_url")
-    chosen = chosen_coin_data(payment)
+    chosen = _chosen(payment, speak)
+    expires = payment.expires_at
     view: dict[str, Any] = {
-        "shop": details.get("shop_name") or (config.name if config else ""),
+        "shop": shop_name(payment, config.name if config and config.name_chosen else None),
         "amount": Money.of(payment.amount, payment.currency).as_str(),
+        "amountText": speak.money(payment.amount, payment.currency),
         "currency": payment.currency,
+        "language": speak.html_lang,
         "state": state,
         "stateText": text,
-        "expiresAt": payment.expires_at.isoformat() if payment.expires_at else None,
-        "coins": _coins(payment, config.accepted_coins if config else []) if state == "waiting" else [],
+        "expiresAt": expires.isoformat() if expires else None,
+        "expiresAtText": speak.datetime(expires) if expires else None,
+        "coins": _coins(payment, config.accepted_coins if config else [], speak) if state == "waiting" else [],
         "payment": chosen,
         "returnUrl": back,
         "now": utcnow().isoformat(),
@@ -121,7 +189,7 @@ def view_version(view: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-async def wait_for_change(ctx: AppContext, payment: Payment, version: str) -> dict[str, Any]:
+async def wait_for_change(ctx: AppContext, payment: Payment, version: str, speak: Speaker) -> dict[str, Any]:
     """The page's view as soon as it differs from `version`, or after PAY_PAGE_WAIT_SECONDS.
 
     While it waits, the buyer counts as watching (`current`, once per half watching window and
@@ -131,7 +199,7 @@ async def wait_for_change(ctx: AppContext, payment: Payment, version: str) -> di
     deadline = time.monotonic() + ctx.settings.pay_page_wait_seconds
     window = max(ctx.settings.schedule_watching_for_seconds / 2, OLD_POLL_SECONDS)
     asked_at = -math.inf
-    view = await page_view(ctx, payment)
+    view = await page_view(ctx, payment, speak)
     while True:
         if time.monotonic() - asked_at >= window:
             await current(ctx, payment)
@@ -141,6 +209,6 @@ async def wait_for_change(ctx: AppContext, payment: Payment, version: str) -> di
             break
         if await ctx.page_waiters.wait(payment, min(left, asked_at + window - time.monotonic())):
             payment = await ctx.db.fast.read(Payment, id=payment.id) or payment
-            view = await page_view(ctx, payment)
+            view = await page_view(ctx, payment, speak)
     view["now"] = utcnow().isoformat()  # the page sets its countdown's clock from it
     return view

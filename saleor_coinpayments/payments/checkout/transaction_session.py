@@ -110,7 +110,8 @@ async def _claim(
         currency=s.amount.currency,
         amount=s.amount.amount,
         state=PaymentState.UNPAID.value,
-        details={"idempotency_key": s.idempotency_key, **pay_link.page_details(config, options)},
+        language_code=s.language_code,
+        details={"idempotency_key": s.idempotency_key, **pay_link.page_details(config, options, s.channel_name)},
     )
     if claimed is not None:
         return claimed, True

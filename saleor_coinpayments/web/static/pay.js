@@ -3,12 +3,19 @@
 // about 25 s, and the page asks again). When waiting fails (an app without it, a proxy that cuts
 // long requests, a network error) the page polls `<base>/status` on a timer as before, and tries
 // waiting again after a while. Only textContent is ever set (no HTML from data); no third-party code.
+// Every sentence comes from the page (the JSON block #pay-words, in the page's language) and every
+// request names that language (`lang=`), so the app's answers speak it too.
 "use strict";
 
 (() => {
   const main = document.getElementById("pay");
   const base = main.dataset.base;
+  const lang = main.dataset.lang || "en";
   const $ = (id) => document.getElementById(id);
+  const words = JSON.parse($("pay-words").textContent);
+  // A sentence with its {placeholders} filled in.
+  const say = (key, values) => words[key].replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
+  const digits = (text) => String(text).replace(/[0-9]/g, (digit) => words.digits[Number(digit)]);
   const POLL_MS = 3000;
   const WAIT_RETRY_MS = 60000; // after a failed wait, poll on the timer this long before waiting again
   let waitAgainAt = 0;
@@ -32,7 +39,8 @@
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
-    const response = await fetch(base + path, options);
+    const separator = path.includes("?") ? "&" : "?";
+    const response = await fetch(`${base}${path}${separator}lang=${encodeURIComponent(lang)}`, options);
     let data = null;
     try {
       data = await response.json();
@@ -53,16 +61,18 @@
       button.setAttribute("aria-pressed", String(coin.id === chosenId));
       const name = document.createElement("span");
       name.textContent = coin.name ? `${coin.name} (${coin.symbol})` : coin.symbol;
+      name.dir = "auto"; // a coin's name is Latin: it keeps its own order on a right-to-left page
       const amount = document.createElement("span");
       amount.className = "amount";
-      amount.textContent = coin.amount ? `${coin.amount} ${coin.symbol}` : "";
+      amount.dir = "auto";
+      amount.textContent = coin.amount ? `${coin.amountText || coin.amount} ${coin.symbol}` : "";
       button.append(name, amount);
       button.addEventListener("click", () => choose(coin));
       const item = document.createElement("li");
       item.append(button);
       list.append(item);
     }
-    $("coins-title").textContent = chosenId ? "Or pay with another coin" : "Choose a coin";
+    $("coins-title").textContent = chosenId ? words.otherCoin : words.chooseCoin;
     show("coins", coins.length > 0);
   }
 
@@ -70,17 +80,23 @@
     const open = Boolean(payment) && (state === "waiting" || state === "seen");
     show("chosen", open);
     if (!open) return;
-    $("chosen-title").textContent = `Send exactly (${payment.currency.symbol})`;
+    $("chosen-title").textContent = say("sendExactly", { symbol: payment.currency.symbol });
     $("pay-amount").textContent = payment.amount || "";
     $("pay-address").textContent = payment.address || "";
     const qr = $("qr");
     if (qr.getAttribute("src") !== payment.qrCode) qr.setAttribute("src", payment.qrCode);
-    qr.alt = `QR code: send ${payment.amount} ${payment.currency.symbol} to ${payment.address}`;
+    qr.alt = say("qrAlt", { amount: payment.amount, symbol: payment.currency.symbol, address: payment.address });
     $("wallet-link").href = payment.uri;
-    const status = payment.status;
+    $("expires").textContent = payment.expiresAtText ? say("payBy", { date: payment.expiresAtText }) : "";
+    const status = payment.statusText || payment.status;
     $("progress").textContent = status
-      ? `Seen: ${status.detected} ${payment.currency.symbol}, confirmed: ${status.confirmed} ` +
-        `(${status.confirmations} of ${status.requiredConfirmations} confirmations)`
+      ? say("progress", {
+          detected: status.detected,
+          symbol: payment.currency.symbol,
+          confirmed: status.confirmed,
+          confirmations: status.confirmations,
+          required: status.requiredConfirmations,
+        })
       : "";
   }
 
@@ -89,7 +105,7 @@
     show("back-wrap", wanted);
     if (wanted) {
       $("back").href = url;
-      $("back").textContent = state === "paid" ? "Back to the shop" : "Back to the shop (nothing was taken)";
+      $("back").textContent = state === "paid" ? words.backPaid : words.backNothingTaken;
     }
   }
 
@@ -138,7 +154,7 @@
     const left = Math.max(0, Math.floor((end - (Date.now() + clockOffset)) / 1000));
     const minutes = Math.floor(left / 60);
     const seconds = String(left % 60).padStart(2, "0");
-    element.textContent = left > 0 ? `Time left to pay: ${minutes}:${seconds}` : "Time is up.";
+    element.textContent = left > 0 ? say("timeLeft", { time: digits(`${minutes}:${seconds}`) }) : words.timeUp;
   }
 
   function render(next) {
@@ -168,7 +184,7 @@
       if (status === 200 && data) {
         render(data);
       } else if (status === 404) {
-        setError("This payment link is not valid any more.");
+        setError(words.linkGone);
         return;
       }
     } catch (_) {
@@ -213,10 +229,10 @@
       const { status, data } = await request("POST", "/coin", { coin: coin.id });
       if (data && data.error) setError(data.error.message);
       if (data && data.state) render(data);
-      else if (status !== 200) setError("The coin could not be chosen. Please try again.");
+      else if (status !== 200) setError(words.coinFailed);
       if (status === 200) $("copy-address").focus();
     } catch (_) {
-      setError("The coin could not be chosen. Please check your connection and try again.");
+      setError(words.coinOffline);
     } finally {
       busy = false;
       for (const button of document.querySelectorAll(".coin")) button.disabled = false;
@@ -227,14 +243,14 @@
     const text = $(event.currentTarget.dataset.copy).textContent;
     try {
       await navigator.clipboard.writeText(text);
-      $("copied").textContent = "Copied.";
+      $("copied").textContent = words.copied;
     } catch (_) {
       const range = document.createRange();
       range.selectNodeContents($(event.currentTarget.dataset.copy));
       const selection = window.getSelection();
       selection.removeAllRanges();
       selection.addRange(range);
-      $("copied").textContent = "Selected: copy it with your device's copy command.";
+      $("copied").textContent = words.selected;
     }
   }
 

@@ -14,6 +14,8 @@ import pytest
 
 from tests.integration.e2e.world import World, configure, running_world
 
+GERMAN_SITE = "Bezahlen"  # the German catalog's word for the page's heading
+
 
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
@@ -48,13 +50,16 @@ def test_the_status_reveals_only_this_payment_and_keeps_to_its_rate(world: World
     assert status.status_code == 200
     view = status.json()
     assert set(view) == {
-        "shop", "amount", "currency", "state", "stateText", "expiresAt", "coins", "payment", "returnUrl", "now",
-        "version", "receipt",
+        "shop", "amount", "amountText", "currency", "language", "state", "stateText", "expiresAt", "expiresAtText",
+        "coins", "payment", "returnUrl", "now", "version", "receipt",
     }  # fmt: skip
     assert view["receipt"] is None  # nothing came in yet
     assert view["state"] == "waiting"
     assert view["stateText"] == "waiting for payment"
+    assert view["language"] == "en"
+    assert view["shop"] == "Default Channel"  # the channel's name in Saleor, not the slug the configuration took
     assert view["amount"] == "20.00"
+    assert view["amountText"] == "$20.00"
     assert view["currency"] == "USD"
     assert {"BTC", "LTCT"} <= {coin["symbol"] for coin in view["coins"]}
     assert invoice_id not in status.text
@@ -88,3 +93,46 @@ def test_a_hosted_configuration_hands_out_coinpayments_link(world: World) -> Non
     started = world.initialize(world.checkout().id)
     assert "/pay/" not in started.event.external_url
     assert started.event.external_url.startswith(world.sim.base_url)
+
+
+def test_a_checkout_in_german_opens_the_page_in_german(world: World) -> None:
+    """Issue #28: the language Saleor knows for the checkout is the page's, with no `?lang`; the
+    browser's own language comes second, and the page's switch (`?lang=`) wins over both."""
+    checkout = world.saleor.create_checkout(language_code="DE")
+    link = world.initialize(checkout.id).event.external_url
+    page = httpx.get(link, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert page.status_code == 200
+    assert '<html lang="de" dir="ltr">' in page.text
+    assert f"<h1>{GERMAN_SITE} " in page.text
+    assert "20,00" in page.text  # the amount as German writes it
+    assert page.headers["content-language"] == "de"
+    status = httpx.get(f"{link}/status").json()
+    assert status["stateText"] == "Warten auf Zahlung"
+    assert status["amountText"] == "20,00\xa0$"
+    switched = httpx.get(f"{link}?lang=ja")
+    assert '<html lang="ja" dir="ltr">' in switched.text
+    other = world.initialize(world.saleor.create_checkout(language_code="DE").id).event.external_url
+    assert httpx.get(f"{other}/status?lang=ar").json()["stateText"] == "في انتظار الدفع"  # one request per link here
+
+    english = world.initialize(world.checkout().id).event.external_url  # Saleor's default, EN_US
+    assert '<html lang="en"' in httpx.get(english, headers={"Accept-Language": "pl"}).text
+
+
+def test_the_browser_language_when_saleor_names_one_the_page_does_not_speak(world: World) -> None:
+    checkout = world.saleor.create_checkout(language_code="SW")  # Swahili: not among the twelve
+    link = world.initialize(checkout.id).event.external_url
+    assert '<html lang="pl" dir="ltr">' in httpx.get(link, headers={"Accept-Language": "sw, pl;q=0.8"}).text
+    assert '<html lang="ar" dir="rtl">' in httpx.get(link, headers={"Accept-Language": "ar-EG"}).text
+    assert '<html lang="en" dir="ltr">' in httpx.get(link).text
+
+
+def test_a_name_staff_chose_heads_the_page_instead_of_the_channel_name(world: World) -> None:
+    """Issue #28 item 4: `config set` without --name shows Saleor's channel name; with one, that name."""
+    done = world.cli(
+        "config", "set", "--saleor-api-url", world.saleor.api_url, "--channel", "default-channel",
+        "--name", "Acme Crypto Shop", "--client-id", world.sim.client_id, "--client-secret", world.sim.client_secret,
+        "--api-url", world.sim.base_url, "--checkout-page", "app",
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    link = world.initialize(world.checkout().id).event.external_url
+    assert httpx.get(f"{link}/status").json()["shop"] == "Acme Crypto Shop"

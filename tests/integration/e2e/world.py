@@ -196,6 +196,7 @@ def configure(
                     client_secret=sim.client_secret,
                     api_url=sim.base_url,
                     checkout_page=checkout_page,
+                    name_chosen=False,  # as `config set` without --name: the channel slug is only a label
                 )
                 await repo.map_channel(installation.id, channel, config.id)
                 return config.id
