@@ -18,6 +18,7 @@ from typing import Any
 from saleor_coinpayments.configuration.payment_log import PaymentLog, PaymentLogEntry
 from saleor_coinpayments.configuration.service import NotFound
 from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.locale import DEFAULT, speaker
 from saleor_coinpayments.money import currency_decimals, format_decimal
 from saleor_coinpayments.payments.books.received import records_of
 from saleor_coinpayments.payments.checkout.pay_view import state_text
@@ -140,7 +141,7 @@ def _payment(
     chosen = (row.coin_details or {}).get("currency") or {}
     return CryptoPayment(
         entry=entry,
-        words=state_text(row)[1],
+        words=state_text(row, speaker(DEFAULT))[1],  # staff's Dashboard speaks English
         coin=_coin_name(row),
         address=row.coin_address,
         seen=_money(seen_view.get("detected"), places),

@@ -140,13 +140,17 @@ async def pay_page(request: Request, ctx: Ctx, token: str) -> HTMLResponse:
     response_class=HTMLResponse,
     responses={404: content("No payment has this link, or no money came in for it yet.", "text/html")},
 )
-async def pay_receipt(ctx: Ctx, token: str) -> HTMLResponse:
+async def pay_receipt(request: Request, ctx: Ctx, token: str) -> HTMLResponse:
     """The receipt to keep, as long as the payment is kept: the page's paid state on its own."""
-    found = await receipt.receipt_for_token(ctx, token)
-    if found is None:
+    payment = await receipt.payment_with_receipt(ctx, token)
+    found = None
+    if payment is not None:
+        speak = _speaker(request, payment)
+        found = await receipt.receipt_for_payment(ctx, payment, speak)
+    if payment is None or found is None:
         return HTMLResponse(NOT_FOUND, status_code=404, headers=HEADERS)
-    html = _templates.get_template("receipt.html").render(receipt=found, receipt_link=f"{PAY_PATH}/{token}/receipt")
-    return HTMLResponse(html, headers=HEADERS)
+    html = i18n.render("receipt.html", speak, receipt=found, receipt_link=f"{PAY_PATH}/{token}/receipt")
+    return HTMLResponse(html, headers={**HEADERS, "Content-Language": speak.html_lang, "Vary": "Accept-Language"})
 
 
 @router.get(f"{PAY_PATH}/{{token}}/status", responses=_LINK_ANSWERS)

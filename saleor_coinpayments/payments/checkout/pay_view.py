@@ -27,7 +27,7 @@ from saleor_coinpayments.locale import Speaker
 from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments.checkout.pay_link import is_well_formed, token_hash
 from saleor_coinpayments.payments.checkout.payment_data import chosen_coin_data
-from saleor_coinpayments.payments.checkout.receipt import receipt_of
+from saleor_coinpayments.payments.checkout.receipt import receipt_of, shop_name
 from saleor_coinpayments.payments.watching import buyer_watching
 from saleor_coinpayments.states import PaymentState
 from saleor_coinpayments.store.configurations import ConfigurationRepository
@@ -95,15 +95,6 @@ def refusal_text(code: str, speak: Speaker) -> str:
     if code == "NOT_CONFIGURED":
         return speak.gettext("Crypto payments are not set up for this shop any more.")
     return speak.gettext("This coin cannot be used for this payment. Please choose another one.")
-
-
-def shop_name(payment: Payment, config_name: str | None) -> str:
-    """The shop's name as the page shows it: the one chosen when the payment was made
-    (pay_link.shop_name); payments from before that kept the configuration's name."""
-    details = payment.details or {}
-    if "shop_name" in details:
-        return str(details["shop_name"] or "")
-    return config_name or ""
 
 
 def _coins(payment: Payment, accepted: list[str], speak: Speaker) -> list[dict[str, Any]]:
@@ -176,7 +167,7 @@ async def page_view(ctx: AppContext, payment: Payment, speak: Speaker) -> dict[s
         "returnUrl": back,
         "now": utcnow().isoformat(),
     }
-    receipt = await receipt_of(ctx, payment, view["shop"])
+    receipt = await receipt_of(ctx, payment, view["shop"], speak)
     view["receipt"] = receipt.as_json() if receipt else None
     view["version"] = view_version(view)
     return view

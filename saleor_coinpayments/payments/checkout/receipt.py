@@ -26,6 +26,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.locale import Speaker
 from saleor_coinpayments.money import Money
 from saleor_coinpayments.payments.checkout import display
 from saleor_coinpayments.payments.checkout.pay_link import is_well_formed, token_hash
@@ -41,7 +42,7 @@ _ENDED = (PaymentState.EXPIRED.value, PaymentState.CANCELLED.value)
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """The receipt's figures, already written for people (display.py)."""
+    """The receipt's figures, already written for people in the page's language (display.py)."""
 
     case: ReceiptCase
     shop: str
@@ -70,9 +71,14 @@ class Receipt:
         }
 
 
-def shop_name(payment: Payment, configuration_name: str | None) -> str:
-    """The name the buyer's pages head the payment with."""
-    return (payment.details or {}).get("shop_name") or configuration_name or ""
+def shop_name(payment: Payment, chosen_name: str | None) -> str:
+    """The name the buyer's pages head the payment with: the one decided when the payment was made
+    (pay_link.shop_name: a name staff chose, else the channel's name in Saleor); payments from
+    before that fall back to the configuration's name, when staff chose it (`chosen_name`)."""
+    details = payment.details or {}
+    if "shop_name" in details:
+        return str(details["shop_name"] or "")
+    return chosen_name or ""
 
 
 def _case(payment: Payment, records: list[InvoicePaymentRecord]) -> ReceiptCase | None:
@@ -93,9 +99,9 @@ def _coin_decimals(payment: Payment, currency_id: str) -> int | None:
     return None
 
 
-def _coins(payment: Payment, records: list[InvoicePaymentRecord]) -> tuple[str, ...]:
+def _coins(payment: Payment, records: list[InvoicePaymentRecord], speak: Speaker) -> tuple[str, ...]:
     lines = [
-        display.coin(r.actual_amount, r.coin_symbol, _coin_decimals(payment, r.coin_currency_id))
+        display.coin(r.actual_amount, r.coin_symbol, speak, _coin_decimals(payment, r.coin_currency_id))
         for r in records
         if r.actual_amount > 0
     ]
@@ -105,7 +111,7 @@ def _coins(payment: Payment, records: list[InvoicePaymentRecord]) -> tuple[str, 
     status, details = payment.coin_status or {}, payment.coin_details or {}
     currency = details.get("currency") or {}
     if status.get("confirmed") and Decimal(status["confirmed"]) > 0 and currency.get("symbol"):
-        return (display.coin(Decimal(status["confirmed"]), currency["symbol"], currency.get("decimals")),)
+        return (display.coin(Decimal(status["confirmed"]), currency["symbol"], speak, currency.get("decimals")),)
     return ()
 
 
@@ -114,7 +120,7 @@ def _date(payment: Payment, records: list[InvoicePaymentRecord]) -> datetime:
     return max(times) if times else (payment.changed_at or payment.updated_at)
 
 
-def build(payment: Payment, records: list[InvoicePaymentRecord], shop: str) -> Receipt | None:
+def build(payment: Payment, records: list[InvoicePaymentRecord], shop: str, speak: Speaker) -> Receipt | None:
     """The receipt of `payment` (pure: the caller reads the rows), or None while no money came in."""
     case = _case(payment, records)
     if case is None:
@@ -126,15 +132,15 @@ def build(payment: Payment, records: list[InvoicePaymentRecord], shop: str) -> R
         received = Money.of(payment.credited_amount, payment.currency)
     difference = None
     if case in ("overpaid", "underpaid"):
-        difference = display.fiat(Money.of(abs(received.amount - asked.amount), payment.currency))
-    coins = _coins(payment, records)
+        difference = display.fiat(Money.of(abs(received.amount - asked.amount), payment.currency), speak)
+    coins = _coins(payment, records, speak)
     transactions = tuple(dict.fromkeys(tx for r in records for tx in (r.buyer_tx_ids or [])))
     return Receipt(
         case=case,
         shop=shop,
-        date=display.moment(_date(payment, records)),
-        amount=display.fiat(asked),
-        received=display.fiat(received),
+        date=display.moment(_date(payment, records), speak),
+        amount=display.fiat(asked, speak),
+        received=display.fiat(received, speak),
         difference=difference,
         coins=coins,
         transactions=transactions,
@@ -148,7 +154,7 @@ def may_have_receipt(payment: Payment) -> bool:
     return (payment.state in _PAID and payment.credited_amount > 0) or payment.state in _ENDED
 
 
-async def receipt_of(ctx: AppContext, payment: Payment, shop: str) -> Receipt | None:
+async def receipt_of(ctx: AppContext, payment: Payment, shop: str, speak: Speaker) -> Receipt | None:
     """The receipt of a payment whose shop name the caller has (the pay page's view reads it)."""
     if not may_have_receipt(payment):
         return None
@@ -159,17 +165,23 @@ async def receipt_of(ctx: AppContext, payment: Payment, shop: str) -> Receipt | 
             .order_by(InvoicePaymentRecord.received_at, InvoicePaymentRecord.coin_currency_id)
         )
         records = list(await session.scalars(query))
-    return build(payment, records, shop)
+    return build(payment, records, shop, speak)
 
 
-async def receipt_for_token(ctx: AppContext, token: str) -> Receipt | None:
-    """`/pay/<token>/receipt`: the receipt of this link's payment, for as long as the payment is kept;
-    None for anything that is not a token, an unknown one, or a payment without money in."""
+async def payment_with_receipt(ctx: AppContext, token: str) -> Payment | None:
+    """`/pay/<token>/receipt`: this link's payment, if money may have come in; None for anything that
+    is not a token, an unknown one, or a payment without money in."""
     if not is_well_formed(token):
         return None
     payment = await ctx.db.fast.read(Payment, pay_token_hash=token_hash(token))
     if payment is None or not may_have_receipt(payment):
         return None
+    return payment
+
+
+async def receipt_for_payment(ctx: AppContext, payment: Payment, speak: Speaker) -> Receipt | None:
+    """The receipt of that payment, for as long as the payment is kept, in the page's language."""
     async with ctx.db.session() as session:
         config = await ConfigurationRepository(session, ctx.box).get(payment.configuration_id, with_channels=False)
-    return await receipt_of(ctx, payment, shop_name(payment, config.name if config else None))
+    chosen = config.name if config and config.name_chosen else None
+    return await receipt_of(ctx, payment, shop_name(payment, chosen), speak)
