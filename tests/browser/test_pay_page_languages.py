@@ -21,6 +21,7 @@ from babel.messages.pofile import read_po
 from saleor_coinpayments import locale
 from saleor_coinpayments.locale import LANGUAGES, Speaker
 from tests.browser.chromium import chromium, screenshot, script_errors
+from tests.helpers.waiting import eventually
 from tests.integration.e2e.world import World
 
 pytestmark = pytest.mark.browser
@@ -32,6 +33,12 @@ SALEOR_CODES = {
     "tr": "TR", "ja": "JA", "zh_Hans": "ZH_HANS", "ar": "AR",
 }  # fmt: skip
 _PLACEHOLDER = re.compile(r"\{\w+\}|%\(\w+\)s")
+
+RECEIPT_TEXT = """() => {
+  const receipt = document.getElementById("receipt").cloneNode(true);
+  for (const hidden of receipt.querySelectorAll("[hidden]")) hidden.remove();
+  return receipt.innerText + "\\n" + document.title;
+}"""
 
 # The page's text without the language switch (each language's own name is not a message).
 VISIBLE_TEXT = """() => {
@@ -146,3 +153,33 @@ def test_the_switch_changes_the_language(world: World, browser: Any) -> None:
     expect(page.locator("#state")).to_have_text("お支払いをお待ちしています")  # the JSON speaks Japanese too
     assert page.url == f"{link}?lang=ja"
     assert errors == []
+
+
+def test_the_receipt_speaks_each_language(world: World, browser: Any) -> None:
+    """The receipt a buyer keeps (`/pay/<token>/receipt`), in each language: `lang` and `dir`, no
+    English message left, the amounts written the locale's way."""
+    from playwright.sync_api import expect
+
+    checkout = world.saleor.create_checkout(language_code="DE")
+    started = world.initialize(checkout.id)
+    link, invoice_id = started.event.external_url, started.event.psp_reference
+    page = browser.new_page(viewport=PHONE)
+    page.goto(link)
+    page.locator(".coin", has_text="LTCT").click()
+    expect(page.locator("#pay-address")).not_to_be_empty()
+    world.sim.pay(invoice_id, amount="full", confirmations=2, currency="1002")
+    expect(page.locator("#state")).to_have_text("bezahlt", timeout=20_000)
+    expect(page.locator("#receipt-title")).to_have_text("Zahlungsbeleg", use_inner_text=True)
+    eventually(lambda: page.request.get(f"{link}/receipt").status == 200, what="the receipt")
+    for language in LANGUAGES:
+        speak = Speaker(language)
+        page.goto(f"{link}/receipt?lang={language}")
+        expect(page.locator("html")).to_have_attribute("lang", speak.html_lang)
+        expect(page.locator("html")).to_have_attribute("dir", "rtl" if language == "ar" else "ltr")
+        expect(page.locator("[data-field=amount]")).to_have_text(speak.money(Decimal("20.00"), "USD"))
+        expect(page.locator("#receipt-title")).to_have_text(speak.gettext("Receipt"), use_inner_text=True)
+        if language != "en":
+            text = page.evaluate(RECEIPT_TEXT)
+            left = [fragment for fragment in english_fragments(language) if fragment in text]
+            assert left == [], f"{language}: English left on the receipt: {left}"
+        screenshot(page, f"receipt-lang-{language}")
