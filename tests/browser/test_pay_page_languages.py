@@ -34,18 +34,22 @@ SALEOR_CODES = {
 }  # fmt: skip
 _PLACEHOLDER = re.compile(r"\{\w+\}|%\(\w+\)s")
 
+# The receipt's text; the shop's name is data, not a message ("Default Channel").
 RECEIPT_TEXT = """() => {
   const receipt = document.getElementById("receipt").cloneNode(true);
-  for (const hidden of receipt.querySelectorAll("[hidden]")) hidden.remove();
-  return receipt.innerText + "\\n" + document.title;
+  const shop = receipt.querySelector("[data-field=shop]").textContent;
+  for (const hidden of receipt.querySelectorAll("[hidden], [data-field=shop]")) hidden.remove();
+  return (receipt.innerText + "\\n" + document.title).split(shop).join("");
 }"""
 
-# The page's text without the language switch (each language's own name is not a message).
+# The page's text without the language switch (each language's own name is not a message) and
+# without the shop's name (data: "Default Channel").
 VISIBLE_TEXT = """() => {
   const main = document.getElementById("pay").cloneNode(true);
+  const shop = main.querySelector("#shop").textContent;
   main.querySelector("nav.languages").remove();
-  for (const hidden of main.querySelectorAll("[hidden]")) hidden.remove();
-  return main.innerText + "\\n" + document.title;
+  for (const hidden of main.querySelectorAll("[hidden], #shop")) hidden.remove();
+  return (main.innerText + "\\n" + document.title).split(shop).join("");
 }"""
 
 # Where the heading's text starts and ends against its box: right to left starts at the right edge.
