@@ -50,10 +50,14 @@ _RECORD = HotStatement.insert_or_ignore(Notification, ["source", "external_id"])
 # read has not happened within READ_COVER (the process died, or CoinPayments did not answer), so a
 # slow read is not made twice.
 READ_COVER = timedelta(seconds=15)
+# Typed: where a parameter stands alone (a CASE's result) SQLAlchemy cannot infer its type, and the
+# driver would get a bare datetime (sqlite3's default adapter for it is deprecated since 3.12).
+_NOW = bindparam("now", type_=_PAYMENTS.c.updated_at.type)
+_COVER = bindparam("cover", type_=_PAYMENTS.c.next_check_at.type)
 _COVERED = and_(
     _PAYMENTS.c.is_final.is_(false()),
     _PAYMENTS.c.saleor_transaction_id.is_not(None),
-    or_(_PAYMENTS.c.next_check_at.is_(None), _PAYMENTS.c.next_check_at > bindparam("cover")),
+    or_(_PAYMENTS.c.next_check_at.is_(None), _PAYMENTS.c.next_check_at > _COVER),
 )
 
 # The receipt's payment: the invoice's, of the installation whose configuration verified the
@@ -65,12 +69,12 @@ _NOTIFIED_PAYMENT = (
         _PAYMENTS.c.installation_id == bindparam("of_installation"),
     )
     .values(
-        last_notification_at=bindparam("now"),
+        last_notification_at=_NOW,
         # Due within READ_COVER (unless due sooner, or there is nothing to read: final, or a sent-out
         # invoice without its transaction).
-        next_check_at=case((_COVERED, bindparam("cover")), else_=_PAYMENTS.c.next_check_at),
-        read_by=case((_COVERED, bindparam("cover")), else_=_PAYMENTS.c.read_by),
-        updated_at=bindparam("now"),
+        next_check_at=case((_COVERED, _COVER), else_=_PAYMENTS.c.next_check_at),
+        read_by=case((_COVERED, _COVER), else_=_PAYMENTS.c.read_by),
+        updated_at=_NOW,
     )
     .returning(_PAYMENTS.c.id, _PAYMENTS.c.configuration_id, _PAYMENTS.c.saleor_transaction_id)
 )
