@@ -880,9 +880,7 @@ def _run(s: Started) -> dict[str, Any]:
     async def go() -> dict[str, Any]:
         db = Database(s.database_url)
         try:
-            bench = Bench(
-                s.args, s.app, s.sim, db, s.key, s.installed, s.client_id, s.client_secret, notification_url
-            )
+            bench = Bench(s.args, s.app, s.sim, db, s.key, s.installed, s.client_id, s.client_secret, notification_url)
             bench.restart_app = s.restart_app
             return report(bench, await run_bench(bench))
         finally:
