@@ -1,6 +1,6 @@
 # The two commands of the README do all the set-up on a fresh machine:
 #   make run   — the app on SQLite under ./data (http://127.0.0.1:8000)
-#   make test  — the whole suite on SQLite and on PostgreSQL (both at once; logs in .test-logs/)
+#   make test  — the whole suite on SQLite, and its database tests on PostgreSQL (both at once; logs in .test-logs/)
 #   make check — lint, format, types and the unit tests: the quick loop while editing (< 90 s)
 #   make mutation — mutation testing of the money core (not part of make test; docs/contributing/mutation.md)
 #   make docs  — the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8008
@@ -95,14 +95,22 @@ check: install
 	$(BIN)/pytest -q -n 2 tests/unit
 
 # The two databases' suites run side by side: most of an end-to-end test is waiting for servers,
-# so two suites of two workers each keep two cores busy. Each one's output is kept in its log and
-# shown when both are done (all of it for a suite that failed); the target fails if either does.
+# so two suites of two workers each keep two cores busy. The SQLite suite runs every test; the
+# PostgreSQL suite runs only the tests marked `database` (`-m database`). tests/conftest.py marks a
+# test from the fixtures it uses: it reaches a database only through `database_url` (directly, or
+# through the app, the world, the Dashboard... that need one), so every test that does is marked,
+# and the others (unit tests, the simulator, the fake Saleor, the HTTP client) would run the same
+# a second time. The database tests are ordered first (they are the long ones) and the workers
+# steal from each other (`--dist worksteal`), so neither suite ends on one long test.
+# Each one's output is kept in its log and shown when both are done (all of it for a suite that
+# failed); the target fails if either does. docs/contributing/tests.md: what runs where.
 TEST_LOGS = .test-logs
+PYTEST_TEST = $(BIN)/pytest -q -n 2 --dist worksteal
 test: install browser
 	@mkdir -p $(TEST_LOGS)
-	@echo "SQLite and PostgreSQL suites running side by side (progress: tail -f $(TEST_LOGS)/*.log)"
-	@TEST_DATABASE=sqlite $(BIN)/pytest -q -n 2 >$(TEST_LOGS)/sqlite.log 2>&1 & sqlite=$$!; \
-	TEST_DATABASE=postgresql $(BIN)/pytest -q -n 2 >$(TEST_LOGS)/postgresql.log 2>&1; postgresql=$$?; \
+	@echo "SQLite (every test) and PostgreSQL (the database tests) side by side (progress: tail -f $(TEST_LOGS)/*.log)"
+	@TEST_DATABASE=sqlite $(PYTEST_TEST) >$(TEST_LOGS)/sqlite.log 2>&1 & sqlite=$$!; \
+	TEST_DATABASE=postgresql $(PYTEST_TEST) -m database >$(TEST_LOGS)/postgresql.log 2>&1; postgresql=$$?; \
 	wait $$sqlite; sqlite=$$?; \
 	for suite in sqlite:$$sqlite postgresql:$$postgresql; do \
 	  name=$${suite%%:*}; code=$${suite#*:}; echo "=== $$name ($(TEST_LOGS)/$$name.log)"; \
@@ -121,11 +129,11 @@ install-py313: $(BIN313)/saleor-coinpayments
 
 # The browser tests drive the page's script in Chromium against server code the other suites run
 # on 3.13 already; they would add about a third to the 3.13 run. `make test-py313 PY313_TESTS=tests`
-# runs the whole suite.
+# runs the whole suite. As in `make test`, PostgreSQL runs only the tests marked `database`.
 PY313_TESTS ?= tests/unit tests/integration
 test-py313: install-py313
-	TEST_DATABASE=sqlite $(BIN313)/pytest -q -n 2 $(PY313_TESTS)
-	TEST_DATABASE=postgresql $(BIN313)/pytest -q -n 2 $(PY313_TESTS)
+	TEST_DATABASE=sqlite $(BIN313)/pytest -q -n 2 --dist worksteal $(PY313_TESTS)
+	TEST_DATABASE=postgresql $(BIN313)/pytest -q -n 2 --dist worksteal -m database $(PY313_TESTS)
 
 # Fresh every time (mutmut would keep verdicts of functions whose tests changed). Two workers, niced:
 # the machine is shared. The log of the run is mutants/run.log; the score fails under 95 %.

@@ -28,6 +28,22 @@ def capture() -> Callable[[str], dict[str, Any]]:
 
 # --- databases: real SQLite or PostgreSQL (TEST_DATABASE), migrated by Alembic ----------------
 
+# The only way a test reaches a database of the suite's backend (tests/helpers/databases.py is
+# imported nowhere else). A test that uses one of these, directly or through another fixture (the
+# app, the world, the Dashboard...), is marked `database`; the others run the same whatever
+# TEST_DATABASE says, so `make test` runs them in the SQLite suite alone (`-m database` on PostgreSQL).
+DATABASE_FIXTURES = frozenset({"database_url", "template_databases"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that use a database, and run them first (in their order, then the others in
+    theirs): they are the long ones (servers, processes, 100,000-row exports), so under xdist the
+    short unit tests come last and fill the workers' ends instead of one long test trailing alone."""
+    for item in items:
+        if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
+    items.sort(key=lambda item: item.get_closest_marker("database") is None)
+
 
 @pytest.fixture(scope="session")
 def template_databases(tmp_path_factory: pytest.TempPathFactory) -> Any:
@@ -39,8 +55,12 @@ def template_databases(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture
-def database_url(template_databases: Any) -> str:
+def database_url(request: pytest.FixtureRequest, template_databases: Any) -> str:
     """A freshly migrated, empty database for this test."""
+    if request.node.get_closest_marker("database") is None:
+        # Asked for by name at run time (request.getfixturevalue): the test was not marked, and the
+        # PostgreSQL suite would leave it out. Ask for it as an argument (or through a fixture's).
+        pytest.fail("database_url must be requested as a fixture argument, so the test is marked `database`")
     url: str = template_databases.new_url()
     return url
 
