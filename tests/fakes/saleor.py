@@ -67,6 +67,7 @@ from tests.fakes.saleor_model import (
     round_money,
 )
 from tests.fakes.saleor_versions import satisfies, version_tuple
+from tests.helpers.http import tls_context
 from tests.helpers.servers import serve_asgi
 
 __all__ = [
@@ -509,7 +510,9 @@ class FakeSaleor:
 
     def _http(self) -> httpx.Client:
         return httpx.Client(
-            timeout=httpx.Timeout(self.webhook_timeout, connect=self.connect_timeout), follow_redirects=False
+            timeout=httpx.Timeout(self.webhook_timeout, connect=self.connect_timeout),
+            follow_redirects=False,
+            verify=tls_context(),
         )
 
     def install_app(self, manifest_url: str, *, permissions: list[str] | None = None, activate: bool = True) -> App:

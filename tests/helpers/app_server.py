@@ -16,6 +16,7 @@ import httpx
 from saleor_coinpayments.app import create_app
 from saleor_coinpayments.settings import Settings, load_settings
 from tests.helpers.commands import CommandProcess, start_command
+from tests.helpers.http import tls_context
 from tests.helpers.servers import free_port, serve_asgi
 
 TEST_SECRET_KEY = "test-secret-key-for-the-suite"
@@ -102,13 +103,16 @@ def wait_ready(
     base_url: str, process: subprocess.Popen[bytes] | CommandProcess | None = None, timeout: float = 90
 ) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"app exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    # One client for the whole poll, no keep-alive: each try is a new connection, as before.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(timeout=1, verify=tls_context(), limits=limits) as client:
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"app exited with {process.returncode}")
+            try:
+                if client.get(f"{base_url}/health/ready").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
     raise RuntimeError(f"app at {base_url} not ready in {timeout} s")

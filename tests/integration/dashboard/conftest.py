@@ -23,6 +23,7 @@ from saleor_coinpayments.store.tables import OutboxMessage, Payment
 from tests.fakes.saleor import FakeSaleor
 from tests.fakes.saleor_model import App
 from tests.helpers.app_server import TEST_SECRET_KEY, RunningApp, app_in_thread
+from tests.helpers.http import tls_context
 from tests.helpers.servers import serve_asgi
 
 CLIENT_ID = "dc6a16e545c34187ba21a9edbbe484a5"
@@ -109,14 +110,10 @@ class Dashboard:
             "authorization-bearer": token if token is not None else self.token(),
             "saleor-api-url": api_url if api_url is not None else self.saleor.api_url,
         }
-        return httpx.request(
-            method,
-            f"{self.app.base_url}/api/dashboard{path}",
-            headers=headers,
-            json=json,
-            params=params,
-            timeout=30,
-        )
+        with httpx.Client(timeout=30, verify=tls_context()) as client:
+            return client.request(
+                method, f"{self.app.base_url}/api/dashboard{path}", headers=headers, json=json, params=params
+            )
 
     def create(self, **fields: Any) -> dict[str, Any]:
         body = {"name": "Main shop", "client_id": CLIENT_ID, "client_secret": SECRET, **fields}

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from saleor_coinpayments.simulator import create_simulator_app
+from tests.helpers.http import tls_context
 from tests.helpers.servers import serve_asgi
 from tests.integration.simulator.signer import CLIENT_ID, SECRET, Signer
 
@@ -66,7 +67,8 @@ class Sim:
     signer: Signer
 
     def control(self, method: str, path: str, payload: Any = None) -> httpx.Response:
-        response = httpx.request(method, self.base + "/__sim" + path, json=payload)
+        with httpx.Client(verify=tls_context()) as client:
+            response = client.request(method, self.base + "/__sim" + path, json=payload)
         assert response.status_code < 500, response.text
         return response
 

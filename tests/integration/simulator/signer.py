@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from tests.helpers.http import tls_context
+
 CLIENT_ID = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 SECRET = "c2ltdWxhdG9yLXRlc3Qtc2VjcmV0LTAxMjM0NTY3ODk="
 
@@ -58,7 +60,8 @@ class Signer:
     def request(self, method: str, path: str, payload: Any = None, **kwargs: Any) -> httpx.Response:
         url = self.base + path
         body = compact(payload) if payload is not None else b""
-        return httpx.request(method, url, content=body, headers=self.headers(method, url, body, **kwargs))
+        with httpx.Client(verify=tls_context()) as client:
+            return client.request(method, url, content=body, headers=self.headers(method, url, body, **kwargs))
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
