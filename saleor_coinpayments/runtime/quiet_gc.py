@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,9 +58,11 @@ class QuietCollector:
     check_every_seconds: float = 1.0
     force_after_seconds: float = 60.0
     in_flight: int = 0
+    clock: Callable[[], float] = time.monotonic
     _last_older: float = field(default_factory=time.monotonic)
     _deferred_until: float = 0.0
     _refused_limit: int = 0
+    _refusals: int = 0
     _saved_thresholds: tuple[int, ...] | None = None
     _users: int = 0
     # _since[g]: collections of generation g-1 since the last one of generation g or older (g ≥ 1).
@@ -122,23 +124,26 @@ class QuietCollector:
         generation = self.due_generation()
         if generation is None:
             return None
-        now = time.monotonic()
+        now = self.clock()
         limit = self.busy_scan_limit if self.in_flight else self.quiet_scan_limit
         if now < self._deferred_until and limit <= self._refused_limit:
             return None
         if self._objects_to_scan(generation) > limit:
             # Requests or background work hold many objects alive; look again a little later (or
             # at once with a larger budget), not after every request: counting them costs a
-            # fraction of the collection itself.
-            self._deferred_until = now + self.check_every_seconds / 10
+            # fraction of the collection itself. Under load that stays, each refusal doubles the
+            # wait, up to the periodic check.
+            wait = min(self.check_every_seconds, self.check_every_seconds / 10 * 2**self._refusals)
+            self._deferred_until = now + wait
             self._refused_limit = limit
+            self._refusals += 1
             return None
         return self._collect(generation, now)
 
     def collect_if_overdue(self) -> int | None:
         """Collect the due older generation whatever it costs once none ran for `force_after_seconds`."""
         generation = self.due_generation()
-        now = time.monotonic()
+        now = self.clock()
         if generation is None or now - self._last_older < self.force_after_seconds:
             return None
         log.info("gc_forced", generation=generation, in_flight=self.in_flight)
@@ -150,6 +155,7 @@ class QuietCollector:
     def _collect(self, generation: int, now: float) -> int:
         gc.collect(generation)
         self._last_older = now
+        self._refusals = 0
         return generation
 
     # ----------------------------------------------------------------------------- lifetime
@@ -162,7 +168,7 @@ class QuietCollector:
             self._start_counting()
             self._saved_thresholds = gc.get_threshold()
             gc.set_threshold(*deferred_thresholds(self._saved_thresholds))
-            self._last_older = time.monotonic()
+            self._last_older = self.clock()
         self._users += 1
         checker = asyncio.get_running_loop().create_task(self._check_periodically(), name="quiet-gc")
         try:

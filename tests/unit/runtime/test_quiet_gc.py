@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import threading
 import time
 import weakref
@@ -121,6 +122,30 @@ def test_a_collection_refused_for_its_size_runs_once_it_fits() -> None:
         time.sleep(0.11)
         collector.quiet_scan_limit = 10**9
         assert collector.collect_if_cheap() == 1
+
+
+def test_under_load_that_stays_the_objects_are_counted_ever_less_often() -> None:
+    """Counting what a collection would scan lists every object of those generations: under load that
+    never fits the budget, each refusal doubles the wait before the next count, up to the periodic check."""
+    now = [0.0]
+    counts: list[float] = []
+
+    class Counted(QuietCollector):
+        def _objects_to_scan(self, generation: int) -> int:
+            counts.append(now[0])
+            return 10**9
+
+    collector = Counted(young_per_older=1, busy_scan_limit=1, check_every_seconds=1.0, clock=lambda: now[0])
+    collector.in_flight = 1
+    with collector.counting():
+        gc.collect(0)
+        while now[0] < 5.0:  # a request ending every millisecond for five seconds
+            collector.collect_if_cheap()
+            now[0] = round(now[0] + 0.001, 3)
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(counts)]
+    assert gaps[:4] == pytest.approx([0.1, 0.2, 0.4, 0.8], abs=0.0015)
+    assert gaps[4:] == pytest.approx([1.0] * (len(gaps) - 4), abs=0.0015)
+    assert len(counts) == 8  # not 50, as a fixed tenth of the check would give
 
 
 @pytest.fixture
