@@ -36,7 +36,17 @@ if __package__ in (None, ""):  # `python bench/chaos.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.scale import _in_parallel
-from bench.world import COIN, BenchWorld, Replica, bench_world, install, loadavg, parse_app_settings, shuffled
+from bench.world import (
+    COIN,
+    BenchWorld,
+    Replica,
+    bench_world,
+    install,
+    loadavg,
+    parse_app_settings,
+    shipped_defaults,
+    shuffled,
+)
 
 
 def _settle(world: BenchWorld, invoices: list[str], paid: set[str], over: float, stop: threading.Event) -> None:
@@ -91,7 +101,8 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
         f"bench.chaos: {checkouts} checkouts, {args.replicas} replicas, {fault_seconds:.0f} s of faults"
         f" (kill every {args.kill_every} s, Saleor down {args.outage_seconds} s every {args.outage_every} s,"
         f" {args.lost_percent} % of notifications lost)",
-        f"app settings: {overrides or 'defaults'}",
+        f"app settings: the app's defaults, and {overrides or 'nothing else'}"
+        f" (schedule: {', '.join(f'{k}={v}' for k, v in shipped_defaults().items() if k not in overrides)})",
     ]
     with bench_world(args.database, work_dir, "bench_chaos", **overrides) as world:
         # The first replica's address is the invoices' notification address: it keeps its port.

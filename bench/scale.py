@@ -2,17 +2,17 @@
 
     .venv/bin/python -m bench.scale [--quick] [--invoices 10000] [--pages 1000] [--payments 100]
         [--latency-ms 300] [--quiet-seconds 120] [--report-timeout 900] [--replicas 1]
-        [--app-setting NAME=VALUE ...] [--database postgresql://postgres@127.0.0.1:5432/postgres]
+        [--skip-restarts] [--app-setting NAME=VALUE ...] [--database postgresql://postgres@127.0.0.1:5432/postgres]
 
 What runs: a throw-away PostgreSQL database, the CoinPayments simulator in its own process, the fake
 Saleor of the tests in this one, and `saleor-coinpayments serve` replicas (workers on). Then:
 
   open          `--invoices` open invoices, checkout and sent-out mixed. Through the app's own paths
                 (transactionInitialize; INVOICE_REQUESTED for sent-out ones): the pay pages' checkouts
-                and the payments measured below. The rest are old, untouched invoices, seeded: each is
-                made at the simulator through its signed API (our `invoiceId` on it), and its row is a
-                copy of an app-made row of the same kind (checkout or sent-out) with that invoice's ids,
-                created and last read hours to days ago, due now. Their buyers never come back.
+                and the payments measured below. The rest are old, untouched invoices, seeded first
+                (bench/seed.py: made an hour to three days ago, each next read placed within its
+                schedule gap as if the app had been running). Their buyers never come back. The
+                simulator's rate meter is reset after the seeding: what it counts then is the app's.
   pages         `--pages` pay pages wait on the app (`/pay/<token>/wait`), each asking again when
                 answered (polling `/status` every 3 s if a wait fails), for the rest of the run
   quiet         CoinPayments at `--latency-ms`; after `--settle-seconds` (60) nothing happens (no buyer
@@ -23,6 +23,8 @@ Saleor of the tests in this one, and `saleor-coinpayments serve` replicas (worke
                 the delay from each payment to its CHARGE_SUCCESS in Saleor (p50, p99, the slowest)
   lost          the same with every notification lost (the simulator drops them): the reconciler
                 alone has to find them; bounded by `--report-timeout`
+  restarts      every open invoice made due at once, a rolling deploy and a SIGKILL (bench/restarts.py):
+                the most requests in any sliding second with demand far above the limit
   live          all along but in the quiet window, a buyer's transactionInitialize every 0.5 s with one
                 in flight: its latency (through the fake Saleor), and its
                 wait for a rate-limit slot (the app's coinpayments_rate_limiter_wait_seconds{live})
@@ -41,9 +43,7 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,27 +51,27 @@ if __package__ in (None, ""):  # `python bench/scale.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from bench.restarts import restarts_under_load
+from bench.seed import PAYMENTS, SPREAD, seed
 from bench.world import (
     COIN,
     MUG,
     BenchWorld,
     bench_world,
     bucket_percentile,
+    calls_between,
+    coinpayments_calls,
     install,
     live_rate_limit_waits,
     loadavg,
     parse_app_settings,
     percentile,
+    shipped_defaults,
 )
+from saleor_coinpayments.payments.schedule import ReadSchedule
 from saleor_coinpayments.store.db import Database
-from saleor_coinpayments.store.tables import Payment, core_table, new_id
-from saleor_coinpayments.store.types import utcnow
-from tests.integration.simulator.signer import Signer, compact, invoice_body
-
-PAYMENTS = core_table(Payment)
-
 
 # --- opening invoices ----------------------------------------------------------------------------
 
@@ -81,65 +81,6 @@ def _in_parallel(count: int, work: Any, threads: int = 16) -> list[Any]:
 
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(lambda _: work(), range(count)))
-
-
-async def _seed(world: BenchWorld, count: int, templates: dict[str, str]) -> int:
-    """`count` old untouched invoices: made at the simulator, their rows copied from app-made ones."""
-    if count <= 0:
-        return 0
-    signer = Signer(world.sim.base_url, world.sim.client_id, world.sim.client_secret)
-    db = Database(world.url)
-    try:
-        async with db.session() as session:
-            rows = {
-                kind: dict((await session.execute(select(PAYMENTS).where(PAYMENTS.c.id == pid))).mappings().one())
-                for kind, pid in templates.items()
-            }
-        kinds = list(rows)
-        made: list[tuple[str, str, str]] = []  # (kind, our ref, invoice id)
-        semaphore = asyncio.Semaphore(32)
-        async with httpx.AsyncClient(timeout=30) as client:
-
-            async def one(n: int) -> None:
-                ref = f"scp-seed-{uuid.uuid4().hex[:27]}"
-                body = compact(invoice_body("20.00", invoiceId=ref, payment={"refundEmail": "buyer@example.com"}))
-                url = f"{world.sim.base_url}/api/v2/merchant/invoices"
-                async with semaphore:
-                    answer = await client.post(url, content=body, headers=signer.headers("POST", url, body))
-                answer.raise_for_status()
-                made.append((kinds[n % len(kinds)], ref, answer.json()["invoices"][0]["id"]))
-
-            await asyncio.gather(*(one(n) for n in range(count)))
-        now = utcnow()
-        values = []
-        for n, (kind, ref, invoice_id) in enumerate(made):
-            aged = now - timedelta(hours=1 + (n % 72))  # one hour to three days old
-            row = dict(rows[kind])
-            row.update(
-                id=new_id(),
-                invoice_id=invoice_id,
-                our_invoice_ref=ref,
-                saleor_transaction_id=f"seed-{ref}",
-                request_key=None,
-                pay_token_hash=None,
-                checkout_link=None,
-                invoice_link=None,
-                created_at=aged,
-                updated_at=aged,
-                last_checked_at=aged,
-                next_check_at=now,
-                read_by=now,  # the read's deadline (issue 24): due now, like next_check_at
-                changed_at=None,  # untouched since made
-                watching_until=None,  # no buyer watching
-                claimed_until=None,
-            )
-            values.append(row)
-        async with db.session(write=True) as session:
-            for start in range(0, len(values), 1000):
-                await session.execute(insert(PAYMENTS), values[start : start + 1000])
-        return len(values)
-    finally:
-        await db.dispose()
 
 
 # --- pay pages -----------------------------------------------------------------------------------
@@ -273,28 +214,36 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
     lines = [
         f"bench.scale: {size.invoices} open invoices, {size.pages} pay pages, {size.payments} payments a group,"
         f" CoinPayments at {args.latency_ms} ms, {args.replicas} replica(s)",
-        f"app settings: {overrides or 'defaults'}",
+        f"app settings: the app's defaults, and {overrides or 'nothing else'}"
+        f" (schedule: {', '.join(f'{k}={v}' for k, v in shipped_defaults().items() if k not in overrides)})",
     ]
     with bench_world(args.database, work_dir, "bench_scale", **overrides) as world:
         first = world.replica()
         first.start()
         install(world, first)
+        replicas = [first]
         for _ in range(args.replicas - 1):
-            world.replica().start()
+            replicas.append(world.replica())
+            replicas[-1].start()
         opened = time.monotonic()
+        # Two app-made rows to copy first: the seeding's own calls to the simulator then come before
+        # the rate meter is reset, and everything it counts after is the app's.
+        templates_made = world.checkout(), world.sent_invoice()
+        templates = {
+            "checkout": _payment_id(world, templates_made[0][1]),
+            "sent": _payment_id(world, templates_made[1][1]),
+        }
+        app_made = size.pages + 4 * size.payments + 2
+        seeded = asyncio.run(seed(world, size.invoices - app_made, templates, ReadSchedule.of(first.settings)))
+        world.sim.control("DELETE", "/api-rate")
         pages = [link for _, _, link in _in_parallel(size.pages, world.checkout)]
         measured_checkouts = [(t, i) for t, i, _ in _in_parallel(2 * size.payments, world.checkout)]
         measured_sent = _in_parallel(2 * size.payments, world.sent_invoice, threads=8)
-        templates = {
-            "checkout": _payment_id(world, measured_checkouts[0][1]),
-            "sent": _payment_id(world, measured_sent[0][1]),
-        }
-        app_made = len(pages) + len(measured_checkouts) + len(measured_sent)
-        seeded = asyncio.run(_seed(world, size.invoices - app_made, templates))
-        lines.append(
+        lines += [
             f"opened {app_made} invoices through the app and seeded {seeded} old ones"
-            f" in {time.monotonic() - opened:.0f} s"
-        )
+            f" in {time.monotonic() - opened:.0f} s",
+            SPREAD,
+        ]
 
         world.sim.control("PUT", "/settings", {"responseLatencyMs": args.latency_ms})
         waiting = Pages(pages)
@@ -305,19 +254,23 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
             time.sleep(size.settle_seconds)
             probe.paused.set()  # nothing happens now: no buyer either
             time.sleep(probe.pause * 2)
-            cp_before, db_before, page_requests = (
+            urls = [replica.base_url for replica in replicas]
+            cp_before, db_before, page_requests, calls_before = (
                 world.coinpayments_requests(),
                 world.database_counters(),
                 waiting.requests,
+                coinpayments_calls(urls),
             )
             started = time.monotonic()
             time.sleep(size.quiet_seconds)
             elapsed = time.monotonic() - started
             cp_after, db_after = world.coinpayments_requests(), world.database_counters()
+            calls = calls_between(calls_before, coinpayments_calls(urls))
             probe.paused.clear()
             lines += [
                 f"quiet: CoinPayments reads/s {(cp_after['requests'] - cp_before['requests']) / elapsed:8.2f}"
-                f"   (most in one second over the run: {cp_after['maxPerSecond']})",
+                f" over {elapsed:.0f} s   (the app's most in any sliding second so far: {cp_after['maxPerSecond']})",
+                f"quiet: the calls, by operation: {calls}",
                 f"quiet: database transactions/s {(db_after['xacts'] - db_before['xacts']) / elapsed:8.1f}"
                 f"   rows read/s {(db_after['read'] - db_before['read']) / elapsed:10.0f}"
                 f"   rows written/s {(db_after['written'] - db_before['written']) / elapsed:8.1f}",
@@ -346,15 +299,18 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
                 thread.join(timeout=120)
         waits_after = live_rate_limit_waits(first.base_url)
         latencies = probe.latencies
+        counted = world.coinpayments_requests()
         lines += [
             f"live: transactionInitialize p50 {percentile(latencies, 0.5) * 1000:7.1f} ms"
             f"   p99 {percentile(latencies, 0.99) * 1000:7.1f} ms   ({len(latencies)} made, {probe.failed} failed)",
             f"live: wait for a rate-limit slot, p99 in bucket {bucket_percentile(waits_before, waits_after, 0.99)}"
             " (replica 1 only)",
-            "CoinPayments over the whole run: most requests in one second"
-            f" {world.coinpayments_requests()['maxPerSecond']}",
-            f"load average at the end: {loadavg()}",
+            "CoinPayments from the app since the seeding: most requests in any sliding second"
+            f" {counted['maxPerSecond']}, answered 429: {counted.get('rateLimited', 0)}",
         ]
+        if not args.skip_restarts:
+            lines += restarts_under_load(world, replicas)
+        lines.append(f"load average at the end: {loadavg()}")
     return lines
 
 
@@ -383,6 +339,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--settle-seconds", type=float, default=60.0, help="before the quiet window")
     parser.add_argument("--report-timeout", type=float, default=900.0)
     parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--skip-restarts", action="store_true", help="leave out the restarts phase")
     parser.add_argument("--app-setting", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres")
     return parser.parse_args(argv)

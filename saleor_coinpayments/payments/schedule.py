@@ -44,6 +44,8 @@ class ReadSchedule:
     longest: float = 3600.0
     expiry_margin: float = 30.0
     settled_slack: float = 600.0
+    sweep_every: float = 15.0
+    sweep_window: float = 7200.0
 
     @classmethod
     def of(cls, settings: Settings) -> ReadSchedule:
@@ -57,6 +59,8 @@ class ReadSchedule:
             longest=settings.reconcile_interval_seconds,
             expiry_margin=settings.schedule_expiry_margin_seconds,
             settled_slack=settings.schedule_settled_slack_seconds,
+            sweep_every=settings.sweep_recent_seconds,
+            sweep_window=settings.sweep_recent_window_seconds,
         )
 
     def compressed(self, factor: float) -> ReadSchedule:
@@ -71,6 +75,8 @@ class ReadSchedule:
             longest=self.longest / factor,
             expiry_margin=self.expiry_margin / factor,
             settled_slack=self.settled_slack / factor,
+            sweep_every=self.sweep_every / factor,
+            sweep_window=self.sweep_window / factor,
         )
 
 
@@ -85,6 +91,14 @@ class ReadFacts:
     """When CoinPayments last said something new of the invoice (None: nothing since it was made)."""
     watching_until: datetime | None
     expires_at: datetime | None
+
+
+def swept_for(facts: ReadFacts, now: datetime, schedule: ReadSchedule) -> float:
+    """Seconds for which the recent sweep still covers this invoice (0: it does not): an unpaid
+    invoice made within the sweep's window, while that sweep comes at least as often as fresh reads."""
+    if facts.is_final or facts.state is not PaymentState.UNPAID or schedule.sweep_every > schedule.fresh:
+        return 0.0
+    return max(0.0, (facts.created_at - now).total_seconds() + schedule.sweep_window)
 
 
 def gap(facts: ReadFacts, now: datetime, schedule: ReadSchedule) -> timedelta | None:
@@ -102,6 +116,9 @@ def gap(facts: ReadFacts, now: datetime, schedule: ReadSchedule) -> timedelta | 
         seconds = schedule.fresh
     else:
         seconds = max(schedule.fresh, untouched * schedule.backoff_fraction)
+    covered = swept_for(facts, now, schedule)
+    if covered > 0:
+        seconds = max(seconds, covered)
     seconds = min(seconds, schedule.longest)
     if facts.expires_at is not None and facts.state in (PaymentState.UNPAID, PaymentState.PENDING):
         after_expiry = (facts.expires_at - now).total_seconds() + schedule.expiry_margin

@@ -14,7 +14,7 @@ from datetime import timedelta
 from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.payments.refresh import schedule_facts
 from saleor_coinpayments.payments.repository import PaymentRepository
-from saleor_coinpayments.payments.schedule import ReadSchedule, gap
+from saleor_coinpayments.payments.schedule import ReadSchedule, gap, swept_for
 from saleor_coinpayments.store.tables import Payment
 from saleor_coinpayments.store.types import utcnow
 
@@ -22,8 +22,8 @@ from saleor_coinpayments.store.types import utcnow
 async def buyer_watching(ctx: AppContext, payment: Payment) -> None:
     """Note that the buyer watches `payment` (a row just read). Writes only when it matters: not for a
     final payment, nor when watching would not shorten the schedule's gap and no coin is chosen (an
-    invoice untouched so long that a watching buyer changes nothing), nor while the watch already
-    holds for half its length."""
+    invoice untouched so long that a watching buyer changes nothing, or one the recent sweep covers),
+    nor while the watch already holds for half its length."""
     if payment.is_final or payment.next_check_at is None:
         return
     schedule = ReadSchedule.of(ctx.settings)
@@ -34,8 +34,10 @@ async def buyer_watching(ctx: AppContext, payment: Payment) -> None:
     watched_gap, unwatched_gap = gap(watched, now, schedule), gap(unwatched, now, schedule)
     if watched_gap is None or unwatched_gap is None:
         return
-    # With a coin chosen, the watch also has the reconciler re-read that coin's confirmations.
-    if watched_gap >= unwatched_gap and payment.coin_currency_id is None:
+    # With a coin chosen, the watch also has the reconciler re-read that coin's confirmations; not
+    # while the recent sweep covers the invoice (unpaid: nothing to confirm yet, and money seen shows
+    # in the sweep's list), or a thousand open pages would spend the rate limit on unchanged invoices.
+    if watched_gap >= unwatched_gap and (payment.coin_currency_id is None or swept_for(facts, now, schedule) > 0):
         return
     held = payment.watching_until is not None and payment.watching_until > now + timedelta(
         seconds=schedule.watching_for / 2

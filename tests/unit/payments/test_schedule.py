@@ -13,7 +13,9 @@ from saleor_coinpayments.settings import load_settings
 from saleor_coinpayments.states import PaymentState
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-RULES = ReadSchedule()
+# The invoice's own reads: the recent sweep never comes often enough to stand in for them.
+RULES = ReadSchedule(sweep_every=3600.0)
+SWEPT = ReadSchedule()  # the defaults: the recent sweep covers unpaid invoices made within 2 hours
 
 
 def _facts(
@@ -102,7 +104,7 @@ def test_reconcile_interval_bounds_every_gap_and_the_settings_feed_the_schedule(
     assert rules.longest == 0.3
     assert _seconds(_facts(made=timedelta(days=3)), rules) == 0.3
     assert _seconds(_facts(made=timedelta(minutes=1)), rules) == 0.3
-    assert ReadSchedule.of(load_settings()) == RULES  # the documented defaults are the dataclass's
+    assert ReadSchedule.of(load_settings()) == SWEPT  # the documented defaults are the dataclass's
 
 
 def test_a_compressed_schedule_is_the_same_schedule_faster() -> None:
@@ -110,6 +112,23 @@ def test_a_compressed_schedule_is_the_same_schedule_faster() -> None:
     facts = _facts(made=timedelta(days=3) / 60)
     assert _seconds(facts, fast) == pytest.approx(3600 / 60)
     assert _seconds(_facts(made=timedelta(hours=1) / 60), fast) == pytest.approx(180 / 60)
+
+
+def test_the_recent_sweep_stands_in_for_the_reads_of_unpaid_invoices_in_its_window() -> None:
+    # Made a minute ago, watched or not: the sweep looks every 15 s; its own next read is an hour away.
+    assert _seconds(_facts(made=timedelta(minutes=1)), SWEPT) == SWEPT.longest
+    assert _seconds(_facts(made=timedelta(minutes=1), watching_for=timedelta(seconds=10)), SWEPT) == SWEPT.longest
+    # Made 90 minutes ago: read when it leaves the window, 30 minutes on.
+    assert _seconds(_facts(made=timedelta(minutes=90)), SWEPT) == pytest.approx(1800.0)
+    # Out of the window: its own schedule again (5 % of 3 hours).
+    assert _seconds(_facts(made=timedelta(hours=3)), SWEPT) == pytest.approx(540.0)
+    # Still read just after its expiry.
+    assert _seconds(_facts(made=timedelta(minutes=1), expires_in=timedelta(minutes=10)), SWEPT) == 600 + 30
+    # Money seen: confirmations do not show in the list, so its own reads, watched ones closer.
+    pending = _facts(state=PaymentState.PENDING, made=timedelta(minutes=1), watching_for=timedelta(seconds=10))
+    assert _seconds(pending, SWEPT) == SWEPT.watching
+    # A sweep that comes less often than fresh reads stands in for none.
+    assert _seconds(_facts(made=timedelta(minutes=1)), ReadSchedule(sweep_every=16.0)) == 15.0
 
 
 def reads_per_second(population: list[ReadFacts], start: datetime, hours: int, rules: ReadSchedule) -> float:
@@ -146,3 +165,23 @@ def test_ten_thousand_invoices_untouched_for_days_cost_under_a_tenth_of_the_limi
     sweeps = len(SWEPT_STATUSES) * (1 / settings.sweep_recent_seconds + 1 / settings.sweep_all_seconds)
     assert rate + sweeps <= 7.0
     assert rate == pytest.approx(10_000 / 3600, rel=0.05)  # hourly each, plus one read after expiry
+
+
+def test_a_thousand_open_pay_pages_on_fresh_checkouts_cost_almost_no_reads() -> None:
+    """Issue 24 "Quiet" with its 1,000 open pay pages: checkouts made within the last 15 minutes,
+    their buyers watching. Read each on their own every 3 s they would ask 333 reads a second."""
+    random.seed(7)
+    population = [
+        ReadFacts(
+            state=PaymentState.UNPAID,
+            is_final=False,
+            created_at=NOW - timedelta(minutes=15 * random.random()),
+            changed_at=None,
+            watching_until=NOW + timedelta(days=1),
+            expires_at=None,
+        )
+        for _ in range(1_000)
+    ]
+    assert reads_per_second(population, NOW, 1, SWEPT) <= 0.5
+    # Without the sweep standing in: over half the limit averaged over the hour they go stale in.
+    assert reads_per_second(population, NOW, 1, RULES) >= 35
