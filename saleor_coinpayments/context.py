@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ class AppContext:
     rate_limits: SharedRateLimiter = field(init=False)
     # Pay pages waiting for their payment to change, checked together.
     page_waiters: PageWaiters = field(init=False)
+    # Set when this process queues reports to Saleor: its outbox worker claims them at once instead
+    # of at its next OUTBOX_INTERVAL_SECONDS poll (a notified payment reaches Saleor within 2 s).
+    outbox_nudge: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.jwks_refetch = RefetchLimiter(self.settings.jwks_refresh_min_interval_seconds)

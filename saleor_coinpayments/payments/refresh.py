@@ -209,6 +209,7 @@ async def apply_transition(
         steps += also(payment) if also else ()
         await unit.run(steps)
     if transition.reports:
+        ctx.outbox_nudge.set()
         log.info(
             "payment_moved",
             invoice_id=payment.invoice_id,

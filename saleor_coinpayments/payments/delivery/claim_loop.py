@@ -27,11 +27,14 @@ async def work_claims(
     interval: float,
     stopping: asyncio.Event,
     grace_seconds: float,
+    nudge: asyncio.Event | None = None,
 ) -> None:
     """Run until `stopping` is set; then let work in flight finish for `grace_seconds` and cancel the
-    rest (the caller releases what was cancelled)."""
+    rest (the caller releases what was cancelled). `nudge`, when set, claims again at once instead of
+    after `interval`: work this process just queued need not wait for the next poll."""
     tasks: set[asyncio.Task[None]] = set()
     stop_waiter = asyncio.create_task(stopping.wait())
+    nudge_waiter = asyncio.create_task(nudge.wait()) if nudge is not None else None
     try:
         while not stopping.is_set():
             free = concurrency - len(tasks)
@@ -46,7 +49,11 @@ async def work_claims(
                 tasks.update(asyncio.create_task(work(item)) for item in batch)
             # All slots busy, or a full claim (more may be due): go on as soon as a slot frees up.
             timeout = None if claimed == free else interval
-            done, _ = await asyncio.wait({*tasks, stop_waiter}, timeout=timeout, return_when="FIRST_COMPLETED")
+            waiters = {*tasks, stop_waiter} | ({nudge_waiter} if nudge_waiter is not None else set())
+            done, _ = await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
+            if nudge is not None and nudge_waiter in done:
+                nudge.clear()  # before the claim: a nudge from here on is seen by the next wait
+                nudge_waiter = asyncio.create_task(nudge.wait())
             tasks -= done
         if tasks:
             _, unfinished = await asyncio.wait(tasks, timeout=grace_seconds)
@@ -56,7 +63,7 @@ async def work_claims(
             if unfinished:
                 log.info("worker_work_cut_short", worker=name, tasks=len(unfinished))
     finally:
-        helpers: list[asyncio.Task[Any]] = [*tasks, stop_waiter]
+        helpers: list[asyncio.Task[Any]] = [*tasks, stop_waiter, *([nudge_waiter] if nudge_waiter else [])]
         for helper in helpers:
             helper.cancel()
         await asyncio.gather(*helpers, return_exceptions=True)

@@ -182,6 +182,7 @@ class OutboxWorker:
                 concurrency=self._ctx.settings.outbox_concurrency,
                 interval=self._ctx.settings.outbox_interval_seconds,
                 stopping=stopping,
+                nudge=self._ctx.outbox_nudge,
                 grace_seconds=grace_seconds,
             )
         finally:
