@@ -131,8 +131,9 @@ def _stored_coin_status(world: World, invoice_id: str) -> tuple[str, Any]:
 
 def test_the_chosen_coin_carries_its_live_status(database_url: str, tmp_path: Path) -> None:
     # Only the reads a watching buyer brings forward move this payment: notifications dropped, and no
-    # other scheduled read within the test.
-    quiet = {"reconcile_interval_seconds": 3600, "schedule_fresh_seconds": 3600}
+    # other scheduled read within the test. The recent sweep comes less often than fresh reads, so it
+    # stands in for none (payments/schedule.py `swept_for`): with it, the sweep would find the payment.
+    quiet = {"reconcile_interval_seconds": 3600, "schedule_fresh_seconds": 3600, "sweep_recent_seconds": 7200}
     with running_world(database_url, tmp_path, process_refresh_min_seconds=0, **quiet) as world:
         world.sim.faults(webhookDrop=1000)
         transaction_id, invoice_id = _started(world)
