@@ -1,7 +1,7 @@
 """Cost that follows what happens: many open invoices, many open pay pages, CoinPayments at 300 ms.
 
     .venv/bin/python -m bench.scale [--quick] [--invoices 10000] [--pages 1000] [--payments 100]
-        [--latency-ms 300] [--quiet-seconds 120] [--report-timeout 900] [--replicas 1]
+        [--latency-ms 300] [--quiet-seconds 120] [--report-timeout 900] [--replicas 1] [--pay-every 0.5]
         [--skip-restarts] [--app-setting NAME=VALUE ...] [--database postgresql://postgres@127.0.0.1:5432/postgres]
 
 What runs: a throw-away PostgreSQL database, the CoinPayments simulator in its own process, the fake
@@ -19,7 +19,9 @@ Saleor of the tests in this one, and `saleor-coinpayments serve` replicas (worke
                 either) for `--quiet-seconds`: CoinPayments requests a second (the simulator's rate
                 meter), the database's transactions and rows a second (pg_stat_database: a point
                 statement is one transaction), and the pay pages' requests a second
-  notified      `--payments` checkout payments and as many sent-out invoices paid, notifications on:
+  notified      `--payments` checkout payments and as many sent-out invoices paid, one every
+                `--pay-every` seconds (a burst would measure the simulator's one-at-a-time
+                notification queue rather than the app), notifications on:
                 the delay from each payment to its CHARGE_SUCCESS in Saleor (p50, p99, the slowest)
   lost          the same with every notification lost (the simulator drops them): the reconciler
                 alone has to find them; bounded by `--report-timeout`
@@ -163,13 +165,16 @@ class LiveProbe:
 # --- payments and their reports -------------------------------------------------------------------
 
 
-def _pay_and_time(world: BenchWorld, paid: list[tuple[str, str]], timeout: float) -> tuple[list[float], int]:
-    """Pay each (transaction, invoice) in full; the seconds until each one's CHARGE_SUCCESS is in
-    Saleor, and how many had none within `timeout`."""
+def _pay_and_time(
+    world: BenchWorld, paid: list[tuple[str, str]], timeout: float, every: float
+) -> tuple[list[float], int]:
+    """Pay each (transaction, invoice) in full, one every `every` seconds; the seconds until each
+    one's CHARGE_SUCCESS is in Saleor, and how many had none within `timeout`."""
     paid_at: dict[str, float] = {}
     for transaction_id, invoice_id in paid:
         world.sim.pay(invoice_id, "full", confirmations=6, currency=COIN)
         paid_at[transaction_id] = time.monotonic()
+        time.sleep(every)
     delays: dict[str, float] = {}
     deadline = time.monotonic() + timeout
     while len(delays) < len(paid) and time.monotonic() < deadline:
@@ -213,7 +218,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
     overrides = parse_app_settings(args.app_setting)
     lines = [
         f"bench.scale: {size.invoices} open invoices, {size.pages} pay pages, {size.payments} payments a group,"
-        f" CoinPayments at {args.latency_ms} ms, {args.replicas} replica(s)",
+        f" CoinPayments at {args.latency_ms} ms, {args.replicas} replica(s), a payment every {args.pay_every} s",
         f"app settings: the app's defaults, and {overrides or 'nothing else'}"
         f" (schedule: {', '.join(f'{k}={v}' for k, v in shipped_defaults().items() if k not in overrides)})",
     ]
@@ -285,11 +290,15 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
                     world.sim.faults(webhookDropPercent=100)
                 lines.append(
                     _delays(
-                        f"{name}: checkout payment -> Saleor", *_pay_and_time(world, checkouts, size.report_timeout)
+                        f"{name}: checkout payment -> Saleor",
+                        *_pay_and_time(world, checkouts, size.report_timeout, args.pay_every),
                     )
                 )
                 lines.append(
-                    _delays(f"{name}: sent-out invoice -> Saleor", *_pay_and_time(world, sent, size.report_timeout))
+                    _delays(
+                        f"{name}: sent-out invoice -> Saleor",
+                        *_pay_and_time(world, sent, size.report_timeout, args.pay_every),
+                    )
                 )
             world.sim.faults(webhookDropPercent=0)
         finally:
@@ -339,6 +348,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--settle-seconds", type=float, default=60.0, help="before the quiet window")
     parser.add_argument("--report-timeout", type=float, default=900.0)
     parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument(
+        "--pay-every", type=float, default=0.5, help="seconds between two payments of a group (a busy shop's pace)"
+    )
     parser.add_argument("--skip-restarts", action="store_true", help="leave out the restarts phase")
     parser.add_argument("--app-setting", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres")

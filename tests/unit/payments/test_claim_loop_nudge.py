@@ -26,7 +26,14 @@ async def _run(nudge: asyncio.Event | None) -> list[str]:
 
     loop = asyncio.create_task(
         work_claims(
-            "test", claim=claim, work=work, concurrency=4, interval=POLL, stopping=stopping, grace_seconds=1, nudge=nudge
+            "test",
+            claim=claim,
+            work=work,
+            concurrency=4,
+            interval=POLL,
+            stopping=stopping,
+            grace_seconds=1,
+            nudge=nudge,
         )
     )
     await asyncio.sleep(0.05)  # the first claim found nothing: the loop now waits for its poll
@@ -46,4 +53,3 @@ async def _run(nudge: asyncio.Event | None) -> list[str]:
 async def test_a_nudge_claims_queued_work_at_once() -> None:
     # Without the nudge the loop would sleep its 30 s poll and this would find nothing worked.
     assert await _run(asyncio.Event()) == ["report"]
-
