@@ -43,7 +43,14 @@ async def _make_at_simulator(world: BenchWorld, count: int) -> list[tuple[str, s
             body = compact(invoice_body("20.00", invoiceId=ref, payment={"refundEmail": "buyer@example.com"}))
             url = f"{world.sim.base_url}/api/v2/merchant/invoices"
             async with semaphore:
-                answer = await client.post(url, content=body, headers=signer.headers("POST", url, body))
+                for attempt in range(5):  # a busy machine's simulator may drop a connection now and then
+                    try:
+                        answer = await client.post(url, content=body, headers=signer.headers("POST", url, body))
+                        break
+                    except httpx.TransportError:
+                        if attempt == 4:
+                            raise
+                        await asyncio.sleep(1.0)
             answer.raise_for_status()
             made.append((ref, answer.json()["invoices"][0]["id"]))
 
