@@ -260,7 +260,7 @@ async def refresh_payment_row(
     if payment is not None:
         # The books (payments/books/): what CoinPayments reports per payment, from this same read.
         try:
-            await record_invoice_payments(ctx, payment_id, invoice, observed_at)
+            await record_invoice_payments(ctx.db, payment_id, invoice, observed_at)
         except Exception:
             log.exception("invoice_payments_not_recorded", payment_id=payment_id)
     if payment is not None and may_owe_surplus(payment):

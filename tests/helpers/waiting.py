@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -65,6 +65,19 @@ def eventually(check: Callable[[], T | None], timeout: float = DEFAULT_TIMEOUT, 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(next(pauses))
+
+
+async def eventually_async(check: Callable[[], Awaitable[T | None]], what: str = "condition") -> T:
+    """`eventually` inside an event loop, for a check that awaits (the loop keeps running meanwhile)."""
+    deadline = time.monotonic() + DEFAULT_TIMEOUT
+    pauses = _pauses()
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(next(pauses))
 
 
 def _followed() -> list[ColumnElement[bool]]:

@@ -12,11 +12,12 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saleor_coinpayments.coinpayments.models import Invoice, InvoicePayment
 from saleor_coinpayments.coinpayments.models.common import PaymentState
-from saleor_coinpayments.context import AppContext
+from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.store.tables import InvoicePaymentRecord
 
 ZERO = Decimal(0)
@@ -84,12 +85,25 @@ def _same(record: InvoicePaymentRecord, values: dict[str, Any]) -> bool:
     return all(getattr(record, name) == value for name, value in values.items())
 
 
-async def record_invoice_payments(ctx: AppContext, payment_id: str, invoice: Invoice, observed_at: datetime) -> None:
-    """Upsert one row per CoinPayments payment (per coin) of `invoice`; nothing when none changed."""
+async def record_invoice_payments(db: Database, payment_id: str, invoice: Invoice, observed_at: datetime) -> None:
+    """Upsert one row per CoinPayments payment (per coin) of `invoice`; nothing when none changed.
+
+    Two reads of one invoice (two replicas, a notification and the reconciler) may both find no row
+    for a coin and both insert it: the one that loses on the unique key tries again, and then finds
+    the row the other made and brings it up to date."""
     reported = [p for p in invoice.payments if p.payment_currency_id]
     if not reported:
         return
-    async with ctx.db.session(write=True) as session:
+    try:
+        await _record(db, payment_id, invoice, reported, observed_at)
+    except IntegrityError:
+        await _record(db, payment_id, invoice, reported, observed_at)
+
+
+async def _record(
+    db: Database, payment_id: str, invoice: Invoice, reported: list[InvoicePayment], observed_at: datetime
+) -> None:
+    async with db.session(write=True) as session:
         rows = await session.scalars(select(InvoicePaymentRecord).where(InvoicePaymentRecord.payment_id == payment_id))
         known = {row.coin_currency_id: row for row in rows}
         for payment in reported:
