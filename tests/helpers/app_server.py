@@ -76,11 +76,14 @@ _SETTING_PREFIXES = [name.upper() for name in Settings.model_fields]
 
 
 @contextlib.contextmanager
-def app_process(database_url: str, data_dir: Path, **overrides: Any) -> Iterator[RunningApp]:
-    """`saleor-coinpayments serve` as its own process; killed (SIGKILL) at the end of the block."""
+def app_process(
+    database_url: str, data_dir: Path, output: Path | None = None, **overrides: Any
+) -> Iterator[RunningApp]:
+    """`saleor-coinpayments serve` as its own process (its output to `output` if given); killed
+    (SIGKILL) at the end of the block."""
     port = free_port()
     settings = app_settings(database_url, data_dir, port, **overrides)
-    process = start_app_process(settings)
+    process = start_app_process(settings, output=output)
     try:
         yield RunningApp(f"http://127.0.0.1:{port}", settings, process)
     finally:
@@ -88,9 +91,9 @@ def app_process(database_url: str, data_dir: Path, **overrides: Any) -> Iterator
         process.wait(timeout=10)
 
 
-def start_app_process(settings: Settings, cwd: Path | None = None) -> CommandProcess:
+def start_app_process(settings: Settings, cwd: Path | None = None, output: Path | None = None) -> CommandProcess:
     """`saleor-coinpayments serve` on these settings, ready (tests/helpers/commands.py: how)."""
-    process = start_command(["serve"], settings_env(settings), cwd or settings.data_dir)
+    process = start_command(["serve"], settings_env(settings), cwd or settings.data_dir, output)
     try:
         wait_ready(f"http://127.0.0.1:{settings.port}", process)
     except BaseException:

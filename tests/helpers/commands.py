@@ -105,9 +105,11 @@ class CommandProcess:
             self._process.kill()
 
 
-def start_command(argv: Sequence[str], env: dict[str, str], cwd: Path) -> CommandProcess:
-    """`saleor-coinpayments ARGV` running in the background (its output goes where the tests' goes)."""
-    process = _context.Process(target=_run, args=(list(argv), env, str(cwd), None, os.getpid()), daemon=True)
+def start_command(argv: Sequence[str], env: dict[str, str], cwd: Path, output: Path | None = None) -> CommandProcess:
+    """`saleor-coinpayments ARGV` running in the background; its output goes to `output` (and
+    `output`.err) if given, or else where the tests' goes."""
+    target = None if output is None else str(output)
+    process = _context.Process(target=_run, args=(list(argv), env, str(cwd), target, os.getpid()), daemon=True)
     process.start()
     return CommandProcess(process)
 

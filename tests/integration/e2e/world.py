@@ -208,9 +208,15 @@ def configure(
 
 @contextlib.contextmanager
 def running_world(
-    database_url: str, tmp_path: Path, *, saleor_version: str | None = None, **app_settings: Any
+    database_url: str,
+    tmp_path: Path,
+    *,
+    saleor_version: str | None = None,
+    app_output: Path | None = None,
+    **app_settings: Any,
 ) -> Iterator[World]:
-    """Everything running; `saleor_version` makes the fake Saleor behave like that line (e.g. 3.20)."""
+    """Everything running; `saleor_version` makes the fake Saleor behave like that line (e.g. 3.20);
+    the app's output goes to `app_output` if given."""
     port = free_port()
     sim_url = f"http://127.0.0.1:{port}"
     client_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
@@ -220,7 +226,7 @@ def running_world(
     with (
         serve_asgi(simulator_app, port=port),
         FakeSaleor.serve(version=saleor_version) as saleor,
-        app_process(database_url, tmp_path, coinpayments_api_url=sim_url, **app_settings) as app,
+        app_process(database_url, tmp_path, app_output, coinpayments_api_url=sim_url, **app_settings) as app,
     ):
         saleor_app = saleor.install_app(app.manifest_url)
         sim = Simulator(sim_url, client_id, secret)
