@@ -22,13 +22,17 @@ from saleor_coinpayments.locale import DEFAULT, speaker
 from saleor_coinpayments.money import currency_decimals, format_decimal
 from saleor_coinpayments.payments.books.received import records_of
 from saleor_coinpayments.payments.checkout.pay_view import state_text
-from saleor_coinpayments.payments.invoicing.sent_invoices import ENDED, SendRefused, billable_order
+from saleor_coinpayments.payments.invoicing.sent_invoices import (
+    ENDED,
+    ORDER_NOT_FOUND,
+    SendRefused,
+    billable_order,
+    order_from_saleor,
+)
 from saleor_coinpayments.payments.payment_method import payment_method_name
 from saleor_coinpayments.payments.refunds.repository import RefundRepository
 from saleor_coinpayments.payments.refunds.service import RefundView
 from saleor_coinpayments.payments.repository import PaymentRepository
-from saleor_coinpayments.saleor.client import SaleorError
-from saleor_coinpayments.saleor.schema import load_document
 from saleor_coinpayments.store.installations import InstallationRecord
 from saleor_coinpayments.store.tables import InvoicePaymentRecord, Payment, RefundState
 
@@ -93,18 +97,9 @@ async def order_card(
     ctx: AppContext, installation: InstallationRecord, order_id: str
 ) -> OrderCard | NotFound | SaleorDown:
     """The card of one order: its CoinPayments payments, their refunds, and whether to offer an invoice."""
-    try:
-        data = await ctx.saleor.execute(
-            installation.saleor_api_url,
-            load_document("order_for_invoice"),
-            {"id": order_id},
-            token=installation.app_token,
-        )
-    except SaleorError as exc:
-        return SaleorDown(exc.message)
-    order = data.get("order")
-    if not isinstance(order, dict):
-        return NotFound(f"Saleor has no order {order_id!r}.")
+    order = await order_from_saleor(ctx, installation, order_id)
+    if isinstance(order, SendRefused):
+        return NotFound(order.message) if order.code == ORDER_NOT_FOUND else SaleorDown(order.message)
     transaction_ids = [str(t["id"]) for t in order.get("transactions") or [] if isinstance(t, dict) and t.get("id")]
     async with ctx.db.session() as session:
         rows = await PaymentRepository(session).of_order(installation.id, order_id, transaction_ids)

@@ -111,6 +111,6 @@ async def send_invoice(request: Request) -> JSONResponse:
     options = sent_invoices.SendOptions(due_date=due_date, note=_text(body, "note"))
     result = await sent_invoices.send_for_order(ctx, installation, order_id, options)
     if isinstance(result, sent_invoices.SendRefused):
-        status = 503 if result.temporary else 404 if result.code == "ORDER_NOT_FOUND" else 422
+        status = 503 if result.temporary else 404 if result.code == sent_invoices.ORDER_NOT_FOUND else 422
         return JSONResponse(result.to_json(), status_code=status)
     return JSONResponse(result.to_json(), status_code=200 if result.outcome == "existing" else 201)

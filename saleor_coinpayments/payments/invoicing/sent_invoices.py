@@ -70,6 +70,7 @@ TRANSACTION_NAME = "CoinPayments"
 ENDED = frozenset({PaymentState.EXPIRED.value, PaymentState.CANCELLED.value})
 _EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,.]+$")  # what CoinPayments accepts (dotted domain)
 _PAID = frozenset({"FULL", "OVERCHARGED"})
+ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
 
 Outcome = Literal["created", "existing", "replaced"]
 
@@ -473,10 +474,11 @@ async def send_invoice(
     return _sent("replaced" if previous else "created", stored, checked, previous)
 
 
-async def send_for_order(
-    ctx: AppContext, installation: InstallationRecord, order_id: str, options: SendOptions | None = None
-) -> SendResult:
-    """The CLI and HTTP door: read the order from Saleor, then `send_invoice`."""
+async def order_from_saleor(
+    ctx: AppContext, installation: InstallationRecord, order_id: str
+) -> dict[str, Any] | SendRefused:
+    """The order as billing reads it (`order_for_invoice`), or why it could not be read: one read and
+    one mapping of Saleor's errors for the send doors and the order's card."""
     try:
         data = await ctx.saleor.execute(
             installation.saleor_api_url,
@@ -490,7 +492,17 @@ async def send_for_order(
         return SendRefused("SALEOR_REJECTED", exc.message)
     order = data.get("order")
     if not isinstance(order, dict):
-        return SendRefused("ORDER_NOT_FOUND", f"Saleor has no order {order_id!r}.")
+        return SendRefused(ORDER_NOT_FOUND, f"Saleor has no order {order_id!r}.")
+    return order
+
+
+async def send_for_order(
+    ctx: AppContext, installation: InstallationRecord, order_id: str, options: SendOptions | None = None
+) -> SendResult:
+    """The CLI and HTTP door: read the order from Saleor, then `send_invoice`."""
+    order = await order_from_saleor(ctx, installation, order_id)
+    if isinstance(order, SendRefused):
+        return order
     return await send_invoice(ctx, installation, order, options=options)
 
 
