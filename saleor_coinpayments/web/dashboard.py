@@ -47,6 +47,8 @@ STATIC_DIR = WEB_DIR / "static"
 STATIC_FILES = {
     "dashboard.css": "text/css; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",
+    "framed.css": "text/css; charset=utf-8",
+    "framed.js": "text/javascript; charset=utf-8",
     "order.css": "text/css; charset=utf-8",
     "order.js": "text/javascript; charset=utf-8",
     "logo.png": "image/png",

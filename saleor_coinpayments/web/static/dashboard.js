@@ -3,7 +3,8 @@
 // The Dashboard frames this page and hands it a short-lived token by postMessage ("handshake",
 // later "tokenRefresh"). Messages are accepted only from the Dashboard's origin, which the server
 // wrote into the page (the origin of the registered Saleor); every API call carries the token and
-// the Saleor API URL. Data from the server is put into the page as text, never as HTML.
+// the Saleor API URL. The AppBridge, the API call and the DOM helpers are framed.js's, shared with
+// the order's pages. Data from the server is put into the page as text, never as HTML.
 (() => {
   "use strict";
 
@@ -15,7 +16,7 @@
   const dashboardOrigin = root.dataset.dashboardOrigin;
   const apiPrefix = root.dataset.apiPrefix;
 
-  const $ = (selector, scope = document) => scope.querySelector(selector);
+  const { $, el, hideBanner, NotAuthorised, errorMessage, readJson } = window.Framed;
   const $$ = (selector, scope = document) => Array.from(scope.querySelectorAll(selector));
 
   const state = {
@@ -30,114 +31,38 @@
 
   // ------------------------------------------------------------------ Dashboard messages
 
-  function originOf(url) {
-    try {
-      return new URL(url).origin;
-    } catch {
-      return null;
-    }
-  }
-
-  function actionId() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
-    const bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  function sendToDashboard(type, payload) {
-    if (window.parent === window) return;
-    window.parent.postMessage({ type, payload: { ...payload, actionId: actionId() } }, dashboardOrigin);
-  }
+  // The Dashboard's theme: the `theme` query parameter first, then its "theme" events (framed.js).
+  const bridge = window.Framed.bridge(dashboardOrigin);
 
   function notifyDashboard(status, title, text) {
-    sendToDashboard("notification", { status, title, text });
+    bridge.send("notification", { status, title, text });
   }
 
-  // The Dashboard's theme: the `theme` query parameter first, then its "theme" events (app bridge).
-  function applyTheme(theme) {
-    if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
-  }
-  applyTheme(params.get("theme"));
-
-  function onMessage(event) {
-    if (event.origin !== dashboardOrigin || event.source !== window.parent) return;
-    const message = event.data;
-    if (!message || typeof message !== "object") return;
-    if (message.type === "theme" || message.type === "handshake") {
-      applyTheme(message.payload && message.payload.theme);
-    }
-    if (message.type === "handshake" || message.type === "tokenRefresh") {
-      const token = message.payload && message.payload.token;
-      if (typeof token !== "string" || !token) return;
-      state.token = token;
-      start();
-    }
+  // Every token the Dashboard hands over (re)loads the page.
+  function onToken(token) {
+    state.token = token;
+    start();
   }
 
   // ------------------------------------------------------------------ API
 
-  class NotAuthorised extends Error {}
-
-  async function call(method, path, body) {
-    const headers = { "authorization-bearer": state.token || "", "saleor-api-url": saleorApiUrl };
-    const init = { method, headers, credentials: "omit", cache: "no-store" };
-    if (body !== undefined) {
-      headers["content-type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(apiPrefix + path, init);
-    } catch {
-      showBanner("error", "The app cannot be reached.", "Check your connection and try again.");
-      throw new Error("network");
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    if (response.status === 401 || response.status === 403) {
-      notAuthorised(response.status, data);
-      throw new NotAuthorised();
-    }
-    return { status: response.status, ok: response.ok, data: data || {} };
+  function unreachable() {
+    showBanner("error", "The app cannot be reached.", "Check your connection and try again.");
   }
 
-  function errorMessage(data, fallback) {
-    return (data && data.error && data.error.message) || fallback;
-  }
+  const { call, headers } = window.Framed.api({
+    prefix: apiPrefix,
+    saleorApiUrl,
+    token: () => state.token,
+    unreachable,
+    refused: notAuthorised,
+  });
 
   // ------------------------------------------------------------------ DOM helpers
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else if (key === "dataset") Object.assign(node.dataset, value);
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
+  // A banner: its title in bold, then the detail.
   function showBanner(kind, title, text) {
-    const banner = $("#banner");
-    banner.className = `banner banner-${kind}`;
-    banner.replaceChildren(el("strong", { text: title }), text ? el("p", { text }) : null);
-    banner.hidden = false;
-  }
-
-  function hideBanner() {
-    $("#banner").hidden = true;
+    window.Framed.showBanner(kind, el("strong", { text: title }), text ? el("p", { text }) : null);
   }
 
   function formatTime(iso) {
@@ -871,17 +796,12 @@
     setBusy(button, true, "Preparing…");
     try {
       const response = await fetch(`${apiPrefix}/ledger?${booksQuery("csv")}`, {
-        headers: { "authorization-bearer": state.token || "", "saleor-api-url": saleorApiUrl },
+        headers: headers(),
         credentials: "omit",
         cache: "no-store",
       });
       if (!response.ok) {
-        let data = {};
-        try {
-          data = await response.json();
-        } catch {
-          data = {};
-        }
+        const data = await readJson(response, {});
         if (response.status === 401 || response.status === 403) {
           notAuthorised(response.status, data);
           return;
@@ -900,7 +820,7 @@
       link.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60000);
     } catch {
-      showBanner("error", "The app cannot be reached.", "Check your connection and try again.");
+      unreachable();
     } finally {
       setBusy(button, false);
     }
@@ -948,8 +868,7 @@
   }
 
   wire();
-  const referrerOrigin = document.referrer ? originOf(document.referrer) : null;
-  if (window.parent === window || (referrerOrigin && referrerOrigin !== dashboardOrigin)) {
+  if (!bridge.framed()) {
     $("#waiting").hidden = true;
     showBanner(
       "error",
@@ -958,6 +877,5 @@
     );
     return;
   }
-  window.addEventListener("message", onMessage);
-  sendToDashboard("notifyReady", {});
+  bridge.connect(onToken);
 })();

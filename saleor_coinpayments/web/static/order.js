@@ -1,10 +1,9 @@
 // The app on an order's page in the Saleor Dashboard: the crypto card (a widget) and the two popups
 // of the order's "…" menu. No framework, no build; one read of the app per load.
 //
-// As on the app page (dashboard.js): the Dashboard frames this page, hands it a token through the
-// AppBridge handshake (renewed by "tokenRefresh"), and tells it the theme ("theme" events after the
-// `theme` query parameter). Messages are taken only from the Dashboard's origin, which the server
-// wrote into the page. The card tells the Dashboard its height ("widgetResize") whenever it changes.
+// As on the app page (dashboard.js), with the same helpers (framed.js): the Dashboard frames this
+// page, hands it a token through the AppBridge handshake (renewed by "tokenRefresh"), and tells it
+// the theme. The card tells the Dashboard its height ("widgetResize") whenever it changes.
 // Data from the server is put into the page as text, never as HTML.
 (() => {
   "use strict";
@@ -19,43 +18,20 @@
   const dashboardOrigin = root.dataset.dashboardOrigin;
   const apiPrefix = root.dataset.apiPrefix;
   const sendInvoicePath = root.dataset.sendInvoicePath;
-  const $ = (selector, scope = document) => scope.querySelector(selector);
+  const { $, el, hideBanner, NotAuthorised, errorMessage } = window.Framed;
+  const bridge = window.Framed.bridge(dashboardOrigin);
+  const sendToDashboard = bridge.send;
 
   let token = null;
   let started = false;
 
   // ------------------------------------------------------------------ AppBridge
 
-  function actionId() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
-    const bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  function sendToDashboard(type, payload) {
-    if (window.parent === window) return;
-    window.parent.postMessage({ type, payload: { ...payload, actionId: actionId() } }, dashboardOrigin);
-  }
-
-  function applyTheme(theme) {
-    if (theme === "light" || theme === "dark") document.documentElement.dataset.theme = theme;
-  }
-  applyTheme(params.get("theme"));
-
-  function onMessage(event) {
-    if (event.origin !== dashboardOrigin || event.source !== window.parent) return;
-    const message = event.data;
-    if (!message || typeof message !== "object") return;
-    const payload = message.payload || {};
-    if (message.type === "theme" || message.type === "handshake") applyTheme(payload.theme);
-    if ((message.type === "handshake" || message.type === "tokenRefresh") && typeof payload.token === "string") {
-      if (!payload.token) return;
-      token = payload.token;
-      if (!started) {
-        started = true;
-        start();
-      }
+  function onToken(received) {
+    token = received;
+    if (!started) {
+      started = true;
+      start();
     }
   }
 
@@ -75,67 +51,22 @@
 
   // ------------------------------------------------------------------ API
 
-  class NotAuthorised extends Error {}
-
-  async function call(method, path, body) {
-    const headers = { "authorization-bearer": token || "", "saleor-api-url": saleorApiUrl };
-    const init = { method, headers, credentials: "omit", cache: "no-store" };
-    if (body !== undefined) {
-      headers["content-type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path, init);
-    } catch {
-      showBanner("error", "The app cannot be reached. Try again in a moment.");
-      throw new Error("network");
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    if (response.status === 401 || response.status === 403) {
-      const reason = (data && data.error && data.error.message) || "";
+  const { call } = window.Framed.api({
+    saleorApiUrl,
+    token: () => token,
+    unreachable: () => showBanner("error", "The app cannot be reached. Try again in a moment."),
+    refused: (_status, data) => {
+      const reason = errorMessage(data, "");
       showBanner("error", `You are not authorised to use CoinPayments here. ${reason}`.trim());
       $("#content") && ($("#content").hidden = true);
-      throw new NotAuthorised();
-    }
-    return { status: response.status, ok: response.ok, data: data || {} };
-  }
-
-  const message = (data, fallback) => (data && data.error && data.error.message) || fallback;
+    },
+  });
 
   // ------------------------------------------------------------------ DOM
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else if (key === "dataset") Object.assign(node.dataset, value);
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
+  // The card's banner says one line of text (nothing for a missing message).
   function showBanner(kind, text) {
-    const banner = $("#banner");
-    banner.className = `banner banner-${kind}`;
-    banner.textContent = text;
-    banner.hidden = false;
-  }
-
-  function hideBanner() {
-    $("#banner").hidden = true;
+    window.Framed.showBanner(kind, text ?? "");
   }
 
   function fieldErrors(form, errors) {
@@ -165,7 +96,7 @@
     const { ok, data } = await call("GET", `${apiPrefix}/orders/${encodeURIComponent(orderId)}/crypto`);
     $("#waiting").hidden = true;
     if (!ok) {
-      showBanner("error", message(data, "The order's crypto payments cannot be shown."));
+      showBanner("error", errorMessage(data, "The order's crypto payments cannot be shown."));
       return;
     }
     $("#content").hidden = false;
@@ -343,7 +274,7 @@
       const { ok, data } = await call("POST", path, body);
       if (form) fieldErrors(form, ok ? null : data.errors);
       if (!ok) {
-        showBanner("error", message(data, "That did not work."));
+        showBanner("error", errorMessage(data, "That did not work."));
         return;
       }
       showBanner("ok", done);
@@ -384,7 +315,7 @@
         const badDate = data.error && data.error.code === "INVALID_DUE_DATE";
         fieldErrors(form, badDate ? { dueDate: data.error.message } : null);
         if (!ok) {
-          showBanner("error", message(data, "The invoice was not sent."));
+          showBanner("error", errorMessage(data, "The invoice was not sent."));
           return;
         }
         showBanner("ok", data.created ? `Invoice ${data.invoiceId} sent to ${data.email}.` : data.message);
@@ -418,18 +349,11 @@
   wireInvoiceForm();
   if (view === "card" && window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.body);
 
-  let referrer = null;
-  try {
-    referrer = document.referrer ? new URL(document.referrer).origin : null;
-  } catch {
-    referrer = null;
-  }
-  if (window.parent === window || !orderId || (referrer && referrer !== dashboardOrigin)) {
+  if (!bridge.framed() || !orderId) {
     $("#waiting").hidden = true;
     showBanner("error", `Open this from an order's page in the Saleor Dashboard of ${saleorApiUrl}.`);
     return;
   }
-  window.addEventListener("message", onMessage);
-  sendToDashboard("notifyReady", {});
+  bridge.connect(onToken);
   if (view === "card") reportHeight();
 })();

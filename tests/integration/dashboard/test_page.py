@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
 
 from tests.integration.dashboard.conftest import Dashboard
+
+KINDS = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 
 
 def test_page_is_framable_by_the_installations_origin_only(dashboard: Dashboard) -> None:
@@ -31,10 +34,13 @@ def test_manifest_points_at_the_page_and_the_logo(dashboard: Dashboard) -> None:
     assert logo.status_code == 200
     assert logo.headers["content-type"] == "image/png"
     assert logo.content.startswith(b"\x89PNG\r\n\x1a\n")
-    for name, kind in [("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")]:
+    # Every file the page links, the shared ones (framed.*) and its own, is served with its type.
+    linked = set(re.findall(r'(?:src|href)="/static/([^"?]+)', page.text))
+    assert {"framed.css", "framed.js", "dashboard.css", "dashboard.js", "logo.png"} <= linked
+    for name in linked:
         static = httpx.get(f"{dashboard.app.base_url}/static/{name}")
-        assert static.status_code == 200
-        assert static.headers["content-type"].startswith(kind)
+        assert static.status_code == 200, name
+        assert static.headers["content-type"].startswith(KINDS[Path(name).suffix]), name
     assert httpx.get(f"{dashboard.app.base_url}/static/..%2Fdashboard.py").status_code == 404
     assert httpx.get(f"{dashboard.app.base_url}/static/secret_key").status_code == 404
 
@@ -46,6 +52,7 @@ def test_unknown_saleor_gets_an_explanation_and_no_script(dashboard: Dashboard) 
     assert "not installed" in response.text
     assert "<script>alert(1)</script>" not in response.text
     assert "dashboard.js" not in response.text
+    assert "framed.js" not in response.text
     # Only that Saleor's origin could frame the explanation; a header cannot be injected through it.
     assert response.headers["content-security-policy"].endswith("frame-ancestors http://evil.example")
     injected = httpx.get(
