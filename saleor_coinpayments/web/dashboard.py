@@ -22,6 +22,7 @@ from saleor_coinpayments.configuration import payment_desk
 from saleor_coinpayments.configuration import validation as v
 from saleor_coinpayments.configuration.payment_log import DEFAULT_LIMIT
 from saleor_coinpayments.configuration.service import ConfigurationService, NotFound
+from saleor_coinpayments.context import AppContext
 from saleor_coinpayments.money import parse_json
 from saleor_coinpayments.saleor.channels import channel_list as saleor_channels
 from saleor_coinpayments.saleor.client import SaleorError
@@ -94,14 +95,21 @@ CONFIGURATION_BODY = json_body(
 @router.get("/dashboard/{deep_path:path}", response_class=HTMLResponse, include_in_schema=False)
 async def dashboard_page(request: Request, ctx: Ctx) -> HTMLResponse:
     """The page; any deeper path (the Dashboard appends one in some cases) serves the same page."""
+    return await framed_page(request, ctx, "dashboard.html")
+
+
+async def framed_page(request: Request, ctx: AppContext, template: str, **values: Any) -> HTMLResponse:
+    """A page the Dashboard frames (a template extending framed_base.html), with what its script
+    needs to talk to the Dashboard and the API, under the framing headers."""
     framed = await framing(request, ctx)
-    html = _templates.get_template("dashboard.html").render(
+    html = _templates.get_template(template).render(
         installed=framed.installed,
         saleor_api_url=framed.saleor_api_url,
         dashboard_origin=framed.dashboard_origin,
         api_prefix=API_PREFIX,
         version=__version__,
         theme=framed.theme,
+        **values,
     )
     return HTMLResponse(html, headers=framed.headers)
 

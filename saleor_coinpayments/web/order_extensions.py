@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from saleor_coinpayments import __version__
 from saleor_coinpayments.configuration import order_desk
 from saleor_coinpayments.configuration.service import NotFound
 from saleor_coinpayments.web.answers import DASHBOARD_AUTH, NOT_FOUND, SALEOR_UNAVAILABLE
-from saleor_coinpayments.web.dashboard import API_PREFIX, WEB_DIR
+from saleor_coinpayments.web.dashboard import API_PREFIX, framed_page
 from saleor_coinpayments.web.dashboard_auth import AuthorisedUser
 from saleor_coinpayments.web.deps import Ctx
-from saleor_coinpayments.web.framing import framing
 from saleor_coinpayments.web.invoices import PATH as SEND_INVOICE_PATH
 
 router = APIRouter()
@@ -29,24 +26,10 @@ router = APIRouter()
 CARD_PATH = "/extensions/order-card"
 INVOICE_POPUP_PATH = "/extensions/order-invoice"
 REFUNDS_POPUP_PATH = "/extensions/order-refunds"
-_templates = Environment(
-    loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True
-)
 
 
 async def _page(request: Request, ctx: Ctx, view: str) -> HTMLResponse:
-    framed = await framing(request, ctx)
-    html = _templates.get_template("order.html").render(
-        view=view,
-        installed=framed.installed,
-        saleor_api_url=framed.saleor_api_url,
-        dashboard_origin=framed.dashboard_origin,
-        api_prefix=API_PREFIX,
-        send_invoice_path=SEND_INVOICE_PATH,
-        version=__version__,
-        theme=framed.theme,
-    )
-    return HTMLResponse(html, headers=framed.headers)
+    return await framed_page(request, ctx, "order.html", view=view, send_invoice_path=SEND_INVOICE_PATH)
 
 
 @router.get(CARD_PATH, response_class=HTMLResponse)
