@@ -29,6 +29,7 @@ from sqlalchemy import select, update
 from saleor_coinpayments.payments.delivery.outbox import EVENT_REPORT
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus
 from tests.browser.chromium import SCREENSHOT_DIR
+from tests.browser.shop import app_events, paid_checkout
 from tests.browser.test_dashboard_page import (  # noqa: F401  (fixtures)
     browser,
     simulator,
@@ -170,25 +171,10 @@ def _installed(host: OrderPageHost, app: RunningApp) -> tuple[App, str]:
     return saleor_app, token
 
 
-def _events(host: OrderPageHost, transaction_id: str, type_: str) -> list[Any]:
-    with host.saleor.lock:
-        events = list(host.saleor.transaction(transaction_id).events)
-    return [e for e in events if e.type == type_ and e.app is not None]
-
-
 def _paid_order(host: OrderPageHost, saleor_app: App, simulator: Simulator) -> tuple[str, str, str]:  # noqa: F811
     """A checkout paid in LTCT through the simulator, then completed into an order."""
-    checkout = host.saleor.create_checkout(channel="default-channel")
-    started = host.saleor.transaction_initialize(checkout.id, gateway=saleor_app.identifier)
-    transaction_id, invoice_id = started.transaction.id, started.data["invoiceId"]
-    paid = httpx.post(
-        f"{simulator.base_url}/__sim/invoices/{invoice_id}/pay",
-        json={"currency": "1002", "amount": "full", "confirmations": 6},
-        timeout=10,
-    )
-    assert paid.status_code == 200, paid.text
-    eventually(lambda: _events(host, transaction_id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS")
-    completed = host.saleor.checkout_complete(checkout.id)
+    checkout_id, transaction_id, invoice_id = paid_checkout(host.saleor, saleor_app, simulator)
+    completed = host.saleor.checkout_complete(checkout_id)
     assert completed["errors"] == [], completed
     return completed["order"]["id"], transaction_id, invoice_id
 
@@ -302,7 +288,7 @@ def test_a_pending_refund_is_completed_from_the_card(
     expect(refund.locator(".badge")).to_have_text("sent")
     expect(refund).to_contain_text("0xfeed42")
     expect(card.locator("article.payment")).to_contain_text("refunded 5.00")
-    success = eventually(lambda: _events(host, transaction_id, "REFUND_SUCCESS"), what="REFUND_SUCCESS")
+    success = eventually(lambda: app_events(host.saleor, transaction_id, "REFUND_SUCCESS"), what="REFUND_SUCCESS")
     assert success[0].amount_value == Decimal("5.00")
     assert success[0].psp_reference == asked.request_event.psp_reference
     assert "0xfeed42" in success[0].message
@@ -434,7 +420,7 @@ def test_a_report_saleor_refused_is_retried_from_the_card(
     expect(page.frame_locator("#card").locator("#banner")).to_have_text("Reports queued again.")
     # The outbox looks in Saleor before sending again: the charge is there, so it is not sent twice.
     eventually(lambda: _report_statuses(database_url) == {OutboxStatus.DELIVERED.value}, what="retried report")
-    assert len(_events(host, transaction_id, "CHARGE_SUCCESS")) == 1
+    assert len(app_events(host.saleor, transaction_id, "CHARGE_SUCCESS")) == 1
     page.reload()
     expect(page.frame_locator("#card").locator("article.payment .badge")).to_have_text("paid")
     expect(page.frame_locator("#card").locator(".problem")).to_have_count(0)
@@ -486,7 +472,9 @@ def test_an_invoice_paid_short_is_accepted_as_paid_from_the_card(
         {"amount": "partial:0.5", "confirmations": 6, "currency": "1002"},
     )
     _sim(simulator, "POST", "/clock/advance", {"seconds": 2 * 3600})
-    eventually(lambda: [e for e in _events(host, transaction, "INFO") if "short" in e.message], what="ended short")
+    eventually(
+        lambda: [e for e in app_events(host.saleor, transaction, "INFO") if "short" in e.message], what="ended short"
+    )
 
     page = browser.new_page(viewport={"width": 1100, "height": 1000})
     page.goto(host.open_order(saleor_app, order.id, token))
@@ -498,7 +486,9 @@ def test_an_invoice_paid_short_is_accepted_as_paid_from_the_card(
     expect(payment.get_by_role("button", name="Accept as paid")).to_have_count(0)
     charges = eventually(
         lambda: [
-            e for e in _events(host, transaction, "CHARGE_SUCCESS") if e.psp_reference == f"{invoice_id}:accepted"
+            e
+            for e in app_events(host.saleor, transaction, "CHARGE_SUCCESS")
+            if e.psp_reference == f"{invoice_id}:accepted"
         ],
         what="the accepted shortfall's CHARGE_SUCCESS",
     )

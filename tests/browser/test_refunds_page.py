@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.browser.chromium import SCREENSHOT_DIR
+from tests.browser.shop import app_events, paid_checkout
 from tests.browser.test_dashboard_page import (  # noqa: F401  (fixtures)
     DashboardHost,
     browser,
@@ -42,12 +43,6 @@ def app(database_url: str, tmp_path: Path, simulator: Simulator) -> Iterator[Run
         yield running
 
 
-def app_events(dashboard_host: DashboardHost, transaction_id: str, type_: str) -> list[Any]:
-    with dashboard_host.saleor.lock:
-        events = list(dashboard_host.saleor.transaction(transaction_id).events)
-    return [e for e in events if e.type == type_ and e.app is not None]
-
-
 def test_admin_settles_refunds_on_the_page_in_both_themes(
     browser: Any,  # noqa: F811
     host: DashboardHost,  # noqa: F811
@@ -69,16 +64,7 @@ def test_admin_settles_refunds_on_the_page_in_both_themes(
     assert created.status_code == 201, created.text
 
     # A buyer pays 20.00; staff ask two refunds in Saleor.
-    checkout = host.saleor.create_checkout(channel="default-channel")
-    started = host.saleor.transaction_initialize(checkout.id, gateway=saleor_app.identifier)
-    transaction_id, invoice_id = started.transaction.id, started.data["invoiceId"]
-    paid = httpx.post(
-        f"{simulator.base_url}/__sim/invoices/{invoice_id}/pay",
-        json={"currency": "1002", "amount": "full", "confirmations": 6},
-        timeout=10,
-    )
-    assert paid.status_code == 200, paid.text
-    eventually(lambda: app_events(host, transaction_id, "CHARGE_SUCCESS"), what="CHARGE_SUCCESS")
+    _, transaction_id, invoice_id = paid_checkout(host.saleor, saleor_app, simulator)
     with host.saleor.lock:
         staff = User(host.saleor.model.next_pk(), "manager@shop.example")
     first = host.saleor.request_action(transaction_id, "REFUND", Decimal("5.00"), reason="Returned", staff=staff)
@@ -116,7 +102,7 @@ def test_admin_settles_refunds_on_the_page_in_both_themes(
     expect(frame.locator("#banner")).to_contain_text("Refund completed.")
     expect(five).to_contain_text("sent")
     expect(five).to_contain_text(f"sent by {ADMIN}")
-    success = eventually(lambda: app_events(host, transaction_id, "REFUND_SUCCESS"), what="REFUND_SUCCESS")
+    success = eventually(lambda: app_events(host.saleor, transaction_id, "REFUND_SUCCESS"), what="REFUND_SUCCESS")
     assert success[0].amount_value == Decimal("5.00")
     assert success[0].psp_reference == first.request_event.psp_reference
     assert "0.025 LTCT" in success[0].message
@@ -129,7 +115,7 @@ def test_admin_settles_refunds_on_the_page_in_both_themes(
     form.get_by_role("button", name="Decline refund").click()
     expect(frame.locator("#banner")).to_contain_text("Refund declined.")
     expect(three).to_contain_text("declined")
-    failure = eventually(lambda: app_events(host, transaction_id, "REFUND_FAILURE"), what="REFUND_FAILURE")
+    failure = eventually(lambda: app_events(host.saleor, transaction_id, "REFUND_FAILURE"), what="REFUND_FAILURE")
     assert failure[0].psp_reference == second.request_event.psp_reference
     assert "The parcel came back empty" in failure[0].message
     expect(frame.locator("#refunds-table tbody tr .button")).to_have_count(0)
