@@ -1,5 +1,6 @@
 """What the browser tests of the staff pages do in the fake Saleor and the simulator before they
-look at a page: a checkout paid through the simulator, and the events the app reported."""
+look at a page: the app installed and configured, a checkout paid through the simulator, and the
+events the app reported."""
 
 from __future__ import annotations
 
@@ -9,8 +10,26 @@ import httpx
 
 from tests.fakes.saleor import FakeSaleor
 from tests.fakes.saleor_model import App
+from tests.helpers.app_server import RunningApp
 from tests.helpers.waiting import eventually
-from tests.integration.dashboard.conftest import Simulator
+from tests.integration.dashboard.conftest import CLIENT_ID, SECRET, Simulator
+
+ADMIN = "admin@shop.example"
+
+
+def configured_app(saleor: FakeSaleor, app: RunningApp) -> tuple[App, str]:
+    """The app installed in Saleor with one configuration for the default channel, and a Dashboard
+    token of ADMIN's."""
+    saleor_app = saleor.install_app(app.manifest_url)
+    token = saleor.issue_dashboard_token(saleor_app, email=ADMIN)
+    created = httpx.post(
+        f"{app.base_url}/api/dashboard/configurations",
+        headers={"authorization-bearer": token, "saleor-api-url": saleor.api_url},
+        json={"name": "Main shop", "client_id": CLIENT_ID, "client_secret": SECRET, "channels": "default-channel"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    return saleor_app, token
 
 
 def app_events(saleor: FakeSaleor, transaction_id: str, type_: str) -> list[Any]:

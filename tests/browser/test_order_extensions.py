@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from saleor_coinpayments.payments.delivery.outbox import EVENT_REPORT
 from saleor_coinpayments.store.tables import OutboxMessage, OutboxStatus
 from tests.browser.chromium import SCREENSHOT_DIR
-from tests.browser.shop import app_events, paid_checkout
+from tests.browser.shop import ADMIN, app_events, configured_app, paid_checkout
 from tests.browser.test_dashboard_page import (  # noqa: F401  (fixtures)
     browser,
     simulator,
@@ -44,7 +44,7 @@ from tests.integration.simulator.signer import Signer
 
 pytestmark = pytest.mark.browser
 
-ADMIN = "admin@shop.example"
+
 CARD_MOUNT = "ORDER_DETAILS_WIDGETS"
 
 ORDER_PAGE = """<!doctype html>
@@ -159,16 +159,7 @@ def app(database_url: str, tmp_path: Path, simulator: Simulator) -> Iterator[Run
 
 
 def _installed(host: OrderPageHost, app: RunningApp) -> tuple[App, str]:
-    saleor_app = host.saleor.install_app(app.manifest_url)
-    token = host.saleor.issue_dashboard_token(saleor_app, email=ADMIN)
-    created = httpx.post(
-        f"{app.base_url}/api/dashboard/configurations",
-        headers={"authorization-bearer": token, "saleor-api-url": host.saleor.api_url},
-        json={"name": "Main shop", "client_id": CLIENT_ID, "client_secret": SECRET, "channels": "default-channel"},
-        timeout=30,
-    )
-    assert created.status_code == 201, created.text
-    return saleor_app, token
+    return configured_app(host.saleor, app)
 
 
 def _paid_order(host: OrderPageHost, saleor_app: App, simulator: Simulator) -> tuple[str, str, str]:  # noqa: F811

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.browser.chromium import SCREENSHOT_DIR
-from tests.browser.shop import app_events, paid_checkout
+from tests.browser.shop import ADMIN, app_events, configured_app, paid_checkout
 from tests.browser.test_dashboard_page import (  # noqa: F401  (fixtures)
     DashboardHost,
     browser,
@@ -28,12 +28,11 @@ from tests.browser.test_dashboard_page import (  # noqa: F401  (fixtures)
 from tests.fakes.saleor_model import User
 from tests.helpers.app_server import RunningApp, app_in_thread
 from tests.helpers.waiting import eventually
-from tests.integration.dashboard.conftest import CLIENT_ID, SECRET, Simulator
+from tests.integration.dashboard.conftest import Simulator
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = SCREENSHOT_DIR
-ADMIN = "admin@shop.example"
 
 
 @pytest.fixture
@@ -52,16 +51,7 @@ def test_admin_settles_refunds_on_the_page_in_both_themes(
     from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    saleor_app = host.saleor.install_app(app.manifest_url)
-    token = host.saleor.issue_dashboard_token(saleor_app, email=ADMIN)
-    headers = {"authorization-bearer": token, "saleor-api-url": host.saleor.api_url}
-    created = httpx.post(
-        f"{app.base_url}/api/dashboard/configurations",
-        headers=headers,
-        json={"name": "Main shop", "client_id": CLIENT_ID, "client_secret": SECRET, "channels": "default-channel"},
-        timeout=30,
-    )
-    assert created.status_code == 201, created.text
+    saleor_app, token = configured_app(host.saleor, app)
 
     # A buyer pays 20.00; staff ask two refunds in Saleor.
     _, transaction_id, invoice_id = paid_checkout(host.saleor, saleor_app, simulator)
