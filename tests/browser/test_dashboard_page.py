@@ -234,6 +234,7 @@ def test_admin_configures_tests_maps_and_sees_a_payment(
     channel_select.select_option("default-channel")
     map_form.get_by_role("button", name="Map channel").click()
     expect(frame.locator("#banner")).to_contain_text("Channel default-channel now pays with Main shop")
+    expect(frame.locator("#banner")).not_to_contain_text("null")  # a banner without details shows none
     expect(frame.locator("#channels-table")).to_contain_text("default-channel")
     expect(card.locator(".chip")).to_have_text("default-channel")
 

@@ -30,7 +30,7 @@
   function showBanner(kind, ...content) {
     const banner = $("#banner");
     banner.className = `banner banner-${kind}`;
-    banner.replaceChildren(...content);
+    banner.replaceChildren(...content.filter((part) => part !== null && part !== undefined));
     banner.hidden = false;
   }
 
