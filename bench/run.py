@@ -66,7 +66,7 @@ from bench.payloads import (
     session_body,
     transaction_id,
 )
-from bench.server import ECHO_PATH, GC_PATH
+from bench.server import ECHO_PATH, FULL_GC_PATH, GC_PATH
 from saleor_coinpayments.saleor.events import SaleorEvent
 from saleor_coinpayments.store.configurations import ConfigurationRepository
 from saleor_coinpayments.store.crypto import SecretBox
@@ -312,6 +312,13 @@ class Bench:
             headers = notification_headers(self.notification_url, self.client_id, self.client_secret, body)
             requests.append(PreparedRequest.post(self.host, "/" + path, body, headers))
         return requests
+
+    async def full_collection_ms(self) -> float:
+        """How long one full collection takes in the app now."""
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.post(self.app.base_url + FULL_GC_PATH)
+            response.raise_for_status()
+            return float(response.json()["ms"])
 
     async def gc(self, method: str) -> dict[str, Any]:
         """The app's garbage-collector pauses since the last reset (DELETE resets them)."""

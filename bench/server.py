@@ -3,16 +3,19 @@
 `app()` is the app as `saleor-coinpayments serve` makes it (its process tuning applied, each part as
 the settings in the environment say), plus one bare route,
 `POST /bench/echo`, that parses the JSON body and returns it: the baseline the app's routes are
-compared with (same process, same server, same middleware stack, same run); and `GET|DELETE
-/bench/gc`, the garbage-collector pauses seen since the last reset (bench/gc_pauses.py).
+compared with (same process, same server, same middleware stack, same run); `GET|DELETE
+/bench/gc`, the garbage-collector pauses seen since the last reset (bench/gc_pauses.py); and
+`POST /bench/gc/full`, one full collection made and timed.
 
 `simulator()` is the CoinPayments simulator for the clients in `BENCH_SIM_CLIENTS` (`id:secret,…`).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -26,12 +29,12 @@ from saleor_coinpayments.simulator.app import create_simulator_app
 
 ECHO_PATH = "/bench/echo"
 GC_PATH = "/bench/gc"
+FULL_GC_PATH = "/bench/gc/full"
 
 
 def app() -> FastAPI:
     settings = load_settings()
     tuning = ProcessTuning.from_settings(settings)
-    tuning.apply_at_start()
     application = create_app(settings, tuning=tuning)
 
     @application.post(ECHO_PATH)
@@ -50,6 +53,14 @@ def app() -> FastAPI:
     async def gc_reset() -> JSONResponse:
         pauses.reset()
         return JSONResponse(pauses.to_json())
+
+    @application.post(FULL_GC_PATH)
+    async def full_collection() -> JSONResponse:
+        """One full collection now, timed: what a request would wait for when one falls due
+        (RUNTIME_GC_FREEZE keeps start-up's objects out of it)."""
+        began = time.perf_counter()
+        gc.collect()
+        return JSONResponse({"ms": (time.perf_counter() - began) * 1000, "tracked": len(gc.get_objects())})
 
     application.add_middleware(CountRequestsInFlight, collector=in_flight)
     return application

@@ -33,7 +33,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = serve_settings(args.port)
     tuning = ProcessTuning.from_settings(settings)
-    tuning.apply_at_start()
     upgrade(settings.resolved_database_url)
     host = args.host or settings.host
     port = settings.port

@@ -154,9 +154,6 @@ class Settings(BaseSettings):
     runtime_gc_freeze: bool = Field(
         True, description="`serve`: freeze start-up objects (and the first warm caches) out of the collector's sight."
     )
-    runtime_switch_interval_ms: float = Field(
-        1.0, ge=0, le=100, description="`serve`: the GIL switch interval; 0 leaves Python's default (5 ms)."
-    )
     outgoing_http_pools: int = Field(
         8,
         ge=1,

@@ -1,6 +1,6 @@
 """The speed machinery, in one place: what makes the app fast under load without changing what it does.
 
-- `process_tuning`: the GIL switch interval, freezing start-up objects. Process-wide,
+- `process_tuning`: freezing start-up objects, the quiet collector. Process-wide,
   so only `saleor-coinpayments serve` applies it (`ProcessTuning`); `create_app()` alone never does.
 - `quiet_gc`: the older garbage-collector generations wait for a quiet moment (also `serve` only).
 - `coalescing`: notifications of one invoice that arrive before its re-read starts share it.

@@ -1,4 +1,4 @@
-"""Process-wide settings for a long-running server: the GIL and the garbage collector.
+"""Process-wide settings for a long-running server: the garbage collector.
 
 They change the whole interpreter, so only `saleor-coinpayments serve` applies them (through
 `ProcessTuning`); an app made by `create_app()` alone, as in the tests, leaves the process as it
@@ -9,24 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from saleor_coinpayments.runtime.quiet_gc import QuietCollector, generations
 from saleor_coinpayments.settings import Settings
-
-
-def shorten_gil_switch_interval(seconds: float) -> None:
-    """The event loop gives the GIL up in every blocking call (a point read on SQLite, a socket
-    send) and the driver threads (one per SQLite connection, the name resolver) take it; by
-    default the loop then waits up to 5 ms to get it back while a thread runs Python. At 1 ms the
-    tail shortened: transactionProcess p99 at one connection beside its background re-reads (on
-    PostgreSQL, CoinPayments fast) was 4–9 ms above the echo in four bench runs of four without,
-    and under 2 ms in three of four with it (6 ms in the fourth); no route's throughput moved."""
-    sys.setswitchinterval(seconds)
-
 
 WARM_FREEZES = 3
 
@@ -68,7 +56,6 @@ class StartupFreezer:
 class ProcessTuning:
     """What `serve` does to its process, each part switched by a setting."""
 
-    switch_interval_ms: float = 1.0
     gc_freeze: bool = True
     quiet_gc: bool = True
     collector: QuietCollector = field(default_factory=QuietCollector, compare=False)
@@ -77,15 +64,9 @@ class ProcessTuning:
     @classmethod
     def from_settings(cls, settings: Settings) -> ProcessTuning:
         return cls(
-            switch_interval_ms=settings.runtime_switch_interval_ms,
             gc_freeze=settings.runtime_gc_freeze,
             quiet_gc=settings.runtime_quiet_gc,
         )
-
-    def apply_at_start(self) -> None:
-        """The process-wide part, before any thread starts (0 leaves the interpreter's default)."""
-        if self.switch_interval_ms > 0:
-            shorten_gil_switch_interval(self.switch_interval_ms / 1000)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

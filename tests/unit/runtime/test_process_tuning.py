@@ -87,27 +87,11 @@ def test_an_app_made_and_run_in_process_leaves_the_interpreter_as_it_was(
     assert sys.getswitchinterval() == pytest.approx(0.004)
 
 
-def test_serves_tuning_shortens_the_switch_interval_as_set(interpreter_state: None) -> None:
-    sys.setswitchinterval(0.005)
-    ProcessTuning(switch_interval_ms=1.0).apply_at_start()
-    assert sys.getswitchinterval() == pytest.approx(0.001)
-    ProcessTuning(switch_interval_ms=2.5).apply_at_start()
-    assert sys.getswitchinterval() == pytest.approx(0.0025)
-
-
-def test_a_switch_interval_of_zero_leaves_pythons_own(interpreter_state: None) -> None:
-    sys.setswitchinterval(0.005)
-    ProcessTuning(switch_interval_ms=0).apply_at_start()
-    assert sys.getswitchinterval() == pytest.approx(0.005)
-
-
 def test_the_settings_switch_each_part() -> None:
     on = ProcessTuning.from_settings(load_settings())
-    assert (on.quiet_gc, on.gc_freeze, on.switch_interval_ms) == (True, True, 1.0)
-    off = ProcessTuning.from_settings(
-        load_settings(runtime_quiet_gc=False, runtime_gc_freeze=False, runtime_switch_interval_ms=0)
-    )
-    assert (off.quiet_gc, off.gc_freeze, off.switch_interval_ms) == (False, False, 0)
+    assert (on.quiet_gc, on.gc_freeze) == (True, True)
+    off = ProcessTuning.from_settings(load_settings(runtime_quiet_gc=False, runtime_gc_freeze=False))
+    assert (off.quiet_gc, off.gc_freeze) == (False, False)
 
 
 def test_with_the_quiet_collector_and_freezing_off_the_running_app_leaves_the_collector_alone(
@@ -115,7 +99,7 @@ def test_with_the_quiet_collector_and_freezing_off_the_running_app_leaves_the_co
 ) -> None:
     gc.set_threshold(702, 10, 10)
     callbacks, frozen = list(gc.callbacks), gc.get_freeze_count()
-    tuning = ProcessTuning(switch_interval_ms=0, gc_freeze=False, quiet_gc=False)
+    tuning = ProcessTuning(gc_freeze=False, quiet_gc=False)
     with serve_asgi(create_app(settings_in(tmp_path), run_workers=False, tuning=tuning)) as url:
         assert httpx.get(f"{url}/health/live", timeout=10).status_code == 200
         assert gc.get_threshold() == (702, 10, 10)
@@ -127,7 +111,7 @@ def test_with_the_quiet_collector_on_the_running_app_defers_the_older_generation
     interpreter_state: None, tmp_path: Path
 ) -> None:
     gc.set_threshold(703, 10, 10)
-    tuning = ProcessTuning(switch_interval_ms=0, gc_freeze=False, quiet_gc=True)
+    tuning = ProcessTuning(gc_freeze=False, quiet_gc=True)
     with serve_asgi(create_app(settings_in(tmp_path), run_workers=False, tuning=tuning)) as url:
         assert httpx.get(f"{url}/health/live", timeout=10).status_code == 200
         assert gc.get_threshold()[0] == 703
