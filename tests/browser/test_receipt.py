@@ -137,15 +137,23 @@ def test_no_receipt_until_money_came_in(world: World) -> None:
     assert eventually(lambda: httpx.get(f"{link}/receipt").status_code == 200, timeout=20)
 
 
+def _pay_in_ltct(world: World, browser: Any, link: str, invoice_id: str, amount: str) -> Any:
+    """The buyer's phone-width page (CSP bypassed for axe) picks LTCT; then `amount` of it is paid."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(bypass_csp=True, viewport=PHONE).new_page()
+    page.goto(link)
+    page.locator(".coin", has_text="LTCT").click()
+    expect(page.locator("#pay-address")).not_to_be_empty()
+    world.sim.pay(invoice_id, amount=amount, confirmations=2, currency="1002")
+    return page
+
+
 def test_an_overpaid_receipt_says_the_shop_refunds_the_surplus(world: World, browser: Any) -> None:
     from playwright.sync_api import expect
 
     link, invoice_id = _pay_link(world)
-    page = browser.new_context(bypass_csp=True, viewport=PHONE).new_page()  # for axe
-    page.goto(link)
-    page.locator(".coin", has_text="LTCT").click()
-    expect(page.locator("#pay-address")).not_to_be_empty()
-    world.sim.pay(invoice_id, amount="over:0.1", confirmations=2, currency="1002")
+    page = _pay_in_ltct(world, browser, link, invoice_id, "over:0.1")
     expect(page.locator("#state")).to_have_text("paid", timeout=20_000)
     expect(page.locator("#receipt .note:visible")).to_have_text(
         "You sent more than was asked. The shop will refund the surplus to you."
@@ -163,11 +171,7 @@ def test_an_underpaid_invoice_that_ended_says_what_came_in_and_what_next(world: 
     from playwright.sync_api import expect
 
     link, invoice_id = _pay_link(world)
-    page = browser.new_context(bypass_csp=True, viewport=PHONE).new_page()  # for axe
-    page.goto(link)
-    page.locator(".coin", has_text="LTCT").click()
-    expect(page.locator("#pay-address")).not_to_be_empty()
-    world.sim.pay(invoice_id, amount="partial:0.5", confirmations=2, currency="1002")
+    page = _pay_in_ltct(world, browser, link, invoice_id, "partial:0.5")
     expect(page.locator("#state")).to_have_text(re.compile("payment seen"), timeout=20_000)
     world.sim.advance(3700)
     expect(page.locator("#receipt-title")).to_have_text("Payment not completed", use_inner_text=True, timeout=20_000)
@@ -190,11 +194,7 @@ def test_an_underpaid_invoice_coinpayments_kept_says_what_is_still_to_pay(world:
 
     world.sim.control("PATCH", f"/clients/{world.sim.client_id}", {"partialAcceptAvailable": True})
     link, invoice_id = _pay_link(world)
-    page = browser.new_context(bypass_csp=True, viewport=PHONE).new_page()  # for axe
-    page.goto(link)
-    page.locator(".coin", has_text="LTCT").click()
-    expect(page.locator("#pay-address")).not_to_be_empty()
-    world.sim.pay(invoice_id, amount="partial:0.5", confirmations=2, currency="1002")
+    page = _pay_in_ltct(world, browser, link, invoice_id, "partial:0.5")
     expect(page.locator("#state")).to_have_text(re.compile("payment seen"), timeout=20_000)
     world.sim.advance(3700)  # the payment window closes: CoinPayments accepts the part that came in
     expect(page.locator("#state")).to_have_text("paid", timeout=20_000)
