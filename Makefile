@@ -103,9 +103,10 @@ check: install
 # a second time. The database tests are ordered first (they are the long ones) and the workers
 # steal from each other (`--dist worksteal`), so neither suite ends on one long test.
 # Each one's output is kept in its log and shown when both are done (all of it for a suite that
-# failed); the target fails if either does. docs/contributing/tests.md: what runs where.
+# failed); the target fails if either does. docs/contributing/tests.md: what runs where. Each log
+# ends with its 20 slowest tests: where to look first when the suite's time grows.
 TEST_LOGS = .test-logs
-PYTEST_TEST = $(BIN)/pytest -q -n 2 --dist worksteal
+PYTEST_TEST = $(BIN)/pytest -q -n 2 --dist worksteal --durations=20
 test: install browser
 	@mkdir -p $(TEST_LOGS)
 	@echo "SQLite (every test) and PostgreSQL (the database tests) side by side (progress: tail -f $(TEST_LOGS)/*.log)"
