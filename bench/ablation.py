@@ -33,7 +33,6 @@ from bench.run import (
     run_in_loop,
     settle,
     started,
-    with_production_limit,
 )
 from saleor_coinpayments.store.db import Database
 from saleor_coinpayments.urls import coinpayments_notification_path
@@ -53,7 +52,6 @@ FIGURES: dict[str, Figure] = {
     "gc_pause_ms": Figure("longest GC pause with requests in flight", "ms", False, "load"),
     "full_gc_ms": Figure("a full collection after the load (one falls due at least every minute)", "ms", False, "load"),
     "process_p99_ms": Figure("transactionProcess p99, c in flight", "ms", False, "load"),
-    "process_single_p99_ms": Figure("transactionProcess p99, 1 in flight", "ms", False, "single"),
     "rss_mb": Figure("app RSS after the load", "MB", False, "load"),
     "notify_handled_rps": Figure("notifications fully handled", "/s", True, "load"),
     "initialize_rps": Figure("transactionInitialize", "req/s", True, "load"),
@@ -108,20 +106,8 @@ async def _load_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figur
     }
 
 
-async def _single_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figures:
-    """transactionProcess with one request in flight, CoinPayments' own rate limit in place (bench/run.py
-    `with_production_limit`)."""
-    await with_production_limit(bench, payments)
-    result = await bench.load(
-        "process single", bench.process_requests(payments, bench.args.single_requests), _action_required, 1
-    )
-    await settle(bench.db)
-    return {"process_single_p99_ms": result.p99}
-
-
 RUNS: dict[str, Callable[[Bench, list[tuple[str, str, str]]], Awaitable[Figures]]] = {
     "load": _load_run,
-    "single": _single_run,
 }
 
 

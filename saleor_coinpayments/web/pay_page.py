@@ -114,6 +114,11 @@ async def pay_asset(name: str) -> Response:
     )
 
 
+def _page(html: str, speak: Speaker) -> HTMLResponse:
+    """A buyer's page, in the language it was written in (and chosen by Accept-Language, maybe)."""
+    return HTMLResponse(html, headers={**HEADERS, "Content-Language": speak.html_lang, "Vary": "Accept-Language"})
+
+
 @router.get(
     f"{PAY_PATH}/{{token}}",
     response_class=HTMLResponse,
@@ -132,7 +137,7 @@ async def pay_page(request: Request, ctx: Ctx, token: str) -> HTMLResponse:
         words=i18n.pay_words(speak),
         languages=i18n.switch(speak),
     )
-    return HTMLResponse(html, headers={**HEADERS, "Content-Language": speak.html_lang, "Vary": "Accept-Language"})
+    return _page(html, speak)
 
 
 @router.get(
@@ -150,7 +155,7 @@ async def pay_receipt(request: Request, ctx: Ctx, token: str) -> HTMLResponse:
     if payment is None or found is None:
         return HTMLResponse(NOT_FOUND, status_code=404, headers=HEADERS)
     html = i18n.render("receipt.html", speak, receipt=found, receipt_link=f"{PAY_PATH}/{token}/receipt")
-    return HTMLResponse(html, headers={**HEADERS, "Content-Language": speak.html_lang, "Vary": "Accept-Language"})
+    return _page(html, speak)
 
 
 @router.get(f"{PAY_PATH}/{{token}}/status", responses=_LINK_ANSWERS)
