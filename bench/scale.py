@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.scale [--quick] [--invoices 10000] [--pages 1000] [--payments 100]
         [--latency-ms 300] [--quiet-seconds 120] [--report-timeout 900] [--replicas 1] [--pay-every 0.5]
-        [--skip-restarts] [--app-setting NAME=VALUE ...] [--database postgresql://postgres@127.0.0.1:5432/postgres]
+        [--live-seconds 60] [--skip-restarts] [--app-setting NAME=VALUE ...] [--database postgresql://postgres@127.0.0.1:5432/postgres]
 
 What runs: a throw-away PostgreSQL database, the CoinPayments simulator in its own process, the fake
 Saleor of the tests in this one, and `saleor-coinpayments serve` replicas (workers on). Then:
@@ -25,16 +25,19 @@ Saleor of the tests in this one, and `saleor-coinpayments serve` replicas (worke
                 the delay from each payment to its CHARGE_SUCCESS in Saleor (p50, p99, the slowest)
   lost          the same with every notification lost (the simulator drops them): the reconciler
                 alone has to find them; bounded by `--report-timeout`
+  live          all along but in the quiet window, a buyer's transactionInitialize every 0.5 s with one
+                in flight: its latency (through the fake Saleor)
+  live under    for `--live-seconds` every open invoice is kept due (the reconcilers of every replica
+  load          ask for far more than the limit), no payment and no other buyer: the same probe, and
+                its wait for a rate-limit slot against the target of 15 ms at p99, from the app's
+                coinpayments_rate_limiter_wait_seconds{live} over that window (bench/live_wait.py)
   restarts      every open invoice made due at once, a rolling deploy and a SIGKILL (bench/restarts.py):
                 the most requests in any sliding second with demand far above the limit
-  live          all along but in the quiet window, a buyer's transactionInitialize every 0.5 s with one
-                in flight: its latency (through the fake Saleor), and its
-                wait for a rate-limit slot (the app's coinpayments_rate_limiter_wait_seconds{live})
 
 `--app-setting` passes settings to every replica, e.g. a schedule compressed by a factor (the bench
 prints the settings it ran with, and the figures then stand for that compressed schedule). Figures
 are for this machine and this run only (the load average is printed); nothing here asserts on time.
-`--quick` is a smoke run: 300 invoices, 30 pages, 5 payments, short windows.
+`--quick` is a smoke run: 300 invoices, 30 pages, 5 payments, short windows (20 s live under load).
 """
 
 from __future__ import annotations
@@ -55,18 +58,16 @@ if __package__ in (None, ""):  # `python bench/scale.py`
 import httpx
 from sqlalchemy import select
 
+from bench.live_wait import LiveProbe, live_wait_under_demand
 from bench.restarts import restarts_under_load
 from bench.seed import PAYMENTS, SPREAD, seed
 from bench.world import (
     COIN,
-    MUG,
     BenchWorld,
     bench_world,
-    bucket_percentile,
     calls_between,
     coinpayments_calls,
     install,
-    live_rate_limit_waits,
     loadavg,
     parse_app_settings,
     percentile,
@@ -130,38 +131,6 @@ class Pages:
         return thread
 
 
-# --- a buyer's transactionInitialize all along ------------------------------------------------------
-
-
-@dataclass
-class LiveProbe:
-    world: BenchWorld
-    pause: float = 0.5
-    stop: threading.Event = field(default_factory=threading.Event)
-    paused: threading.Event = field(default_factory=threading.Event)  # while the quiet window is measured
-    latencies: list[float] = field(default_factory=list)
-    failed: int = 0
-
-    def run(self) -> None:
-        for _ in range(100_000):
-            if self.stop.wait(self.pause):
-                return
-            if self.paused.is_set():
-                continue
-            made = self.world.saleor.create_checkout([MUG])
-            started = time.monotonic()
-            answer = self.world.saleor.transaction_initialize(made.id, gateway="saleor.coinpayments")
-            if answer.event is not None and answer.event.type == "CHARGE_ACTION_REQUIRED":
-                self.latencies.append(time.monotonic() - started)
-            else:
-                self.failed += 1
-
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, daemon=True)
-        thread.start()
-        return thread
-
-
 # --- payments and their reports -------------------------------------------------------------------
 
 
@@ -205,12 +174,21 @@ class Sizes:
     quiet_seconds: float
     settle_seconds: float
     report_timeout: float
+    live_seconds: float
 
 
 def sizes(args: argparse.Namespace) -> Sizes:
     if args.quick:
-        return Sizes(300, 30, 5, 15.0, 6.0, 120.0)
-    return Sizes(args.invoices, args.pages, args.payments, args.quiet_seconds, args.settle_seconds, args.report_timeout)
+        return Sizes(300, 30, 5, 15.0, 6.0, 120.0, 20.0)
+    return Sizes(
+        args.invoices,
+        args.pages,
+        args.payments,
+        args.quiet_seconds,
+        args.settle_seconds,
+        args.report_timeout,
+        args.live_seconds,
+    )
 
 
 def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
@@ -254,7 +232,6 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
         waiting = Pages(pages)
         probe = LiveProbe(world)
         threads = [waiting.start(), probe.start()]
-        waits_before = live_rate_limit_waits(first.base_url)
         try:
             time.sleep(size.settle_seconds)
             probe.paused.set()  # nothing happens now: no buyer either
@@ -306,17 +283,16 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
             probe.stop.set()
             for thread in threads:
                 thread.join(timeout=120)
-        waits_after = live_rate_limit_waits(first.base_url)
         latencies = probe.latencies
         counted = world.coinpayments_requests()
         lines += [
             f"live: transactionInitialize p50 {percentile(latencies, 0.5) * 1000:7.1f} ms"
             f"   p99 {percentile(latencies, 0.99) * 1000:7.1f} ms   ({len(latencies)} made, {probe.failed} failed)",
-            f"live: wait for a rate-limit slot, p99 in bucket {bucket_percentile(waits_before, waits_after, 0.99)}"
-            " (replica 1 only)",
             "CoinPayments from the app since the seeding: most requests in any sliding second"
             f" {counted['maxPerSecond']}, answered 429: {counted.get('rateLimited', 0)}",
         ]
+        if size.live_seconds > 0:
+            lines += live_wait_under_demand(world, first, size.live_seconds)
         if not args.skip_restarts:
             lines += restarts_under_load(world, replicas)
         lines.append(f"load average at the end: {loadavg()}")
@@ -351,6 +327,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pay-every", type=float, default=0.5, help="seconds between two payments of a group (a busy shop's pace)"
     )
+    parser.add_argument("--live-seconds", type=float, default=60.0, help="the live-under-load window (0 leaves it out)")
     parser.add_argument("--skip-restarts", action="store_true", help="leave out the restarts phase")
     parser.add_argument("--app-setting", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres")

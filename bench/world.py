@@ -212,15 +212,36 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def live_rate_limit_waits(base_url: str) -> dict[float, float]:
-    """The app's histogram of live requests' waits for a rate-limit slot: {upper bound: count}."""
+def live_rate_limit_waits(
+    base_url: str, priority: str = "live", histogram: str = "coinpayments_rate_limiter_wait_seconds"
+) -> dict[float, float]:
+    """The app's histogram of live requests' waits for a rate-limit slot (or another of the
+    limiter's histograms): {upper bound: count}; the late slots given up at that priority under
+    the key -1."""
     buckets: dict[float, float] = {}
     with contextlib.suppress(httpx.HTTPError):
         for line in httpx.get(f"{base_url}/metrics", timeout=10).text.splitlines():
-            if line.startswith("coinpayments_rate_limiter_wait_seconds_bucket{") and 'priority="live"' in line:
+            if f'priority="{priority}"' not in line:
+                continue
+            if line.startswith(f"{histogram}_bucket{{"):
                 bound = line.split('le="', 1)[1].split('"', 1)[0]
                 buckets[float("inf") if bound == "+Inf" else float(bound)] = float(line.rsplit(" ", 1)[1])
+            elif line.startswith("coinpayments_rate_limiter_late_slots_total{"):
+                buckets[-1.0] = float(line.rsplit(" ", 1)[1])
     return buckets
+
+
+def bucket_counts(before: dict[float, float], after: dict[float, float]) -> str:
+    """The observations between two reads, bucket by bucket (not cumulative): `<=15ms:3 …`."""
+    bounds = sorted(bound for bound in after if bound >= 0)
+    counts, below = [], 0.0
+    for bound in bounds:
+        total = after[bound] - before.get(bound, 0.0)
+        if total > below:
+            label = "+Inf" if bound == float("inf") else f"{bound * 1000:g}ms"
+            counts.append(f"<={label}:{int(total - below)}")
+        below = total
+    return " ".join(counts) or "none"
 
 
 def coinpayments_calls(base_urls: list[str]) -> dict[str, float]:
@@ -242,16 +263,23 @@ def calls_between(before: dict[str, float], after: dict[str, float]) -> str:
     return ", ".join(f"{operation} {count:.0f}" for count, operation in made) or "none"
 
 
-def bucket_percentile(before: dict[float, float], after: dict[float, float], share: float) -> str:
-    """The histogram bucket holding the `share` percentile of the observations between two reads."""
-    delta = {bound: after.get(bound, 0.0) - before.get(bound, 0.0) for bound in after}
+def bucket_bound(before: dict[float, float], after: dict[float, float], share: float) -> tuple[float, int] | None:
+    """The upper bound of the histogram bucket holding the `share` percentile of the observations
+    between two reads, and how many there were (None: none)."""
+    delta = {bound: after.get(bound, 0.0) - before.get(bound, 0.0) for bound in after if bound >= 0}
     total = delta.get(float("inf"), 0.0)
     if total <= 0:
+        return None
+    bound = next(bound for bound in sorted(delta) if delta[bound] >= share * total)
+    return bound, int(total)
+
+
+def bucket_percentile(before: dict[float, float], after: dict[float, float], share: float) -> str:
+    """The histogram bucket holding the `share` percentile of the observations between two reads."""
+    found = bucket_bound(before, after, share)
+    if found is None:
         return "no live request"
-    for bound in sorted(delta):
-        if delta[bound] >= share * total:
-            return f"<= {bound * 1000:g} ms ({int(total)} requests)"
-    return "?"
+    return f"<= {found[0] * 1000:g} ms ({found[1]} requests)"
 
 
 def every(seconds: float, until: Callable[[], bool], action: Callable[[], None], limit: int = 100_000) -> None:

@@ -16,16 +16,20 @@ status); nobody waits for a background read (the reconciler). So:
   background's booking round trip (at most 8–11 ms at 70/s on a database answering in 1–2 ms,
   tests/unit/coinpayments/test_ratelimit_live_first.py).
 
-Why the sum stays under the cap. Slots are spaced `interval` = 1/(headroom × limit) apart, except
-that a live request may come up to `allowance` early (a generic cell rate algorithm: a booking
-moves the cursor on by one interval a slot from the later of itself and the booking's start). In any window of W seconds
-at most (W + allowance)/interval + 1 slots fall. A request starts at most `tolerance` after its
-slot (later ones are given up and booked again) and takes less than another `tolerance` to reach
-CoinPayments, so the requests arriving in any second come from slots within 1 + 2 × tolerance
-seconds, and 2 × tolerance + allowance = 1/headroom − 1 keeps them under the limit: 1/0.95 − 1 is
-53 ms, 15 ms of it the allowance, 19 ms each for a late start and the way to CoinPayments.
-(At headroom 0.97 without any allowance, 71 once arrived within one second at the simulator of
-bench/background.py on a machine loaded 3 deep: less than 31 ms for both was too little room.)
+Why the sum stays under the cap. CoinPayments counts requests as they arrive. A request arrives
+some time after its slot: it may start up to LATE_START_SECONDS late (a later start gives the slot
+up and books again), and from its start until CoinPayments counts it (the way to the socket, the
+network, the server's own queue, the replicas' readings of the database's clock) it is allowed
+SEND_JITTER_SECONDS more, which nothing here can enforce: that is the safety margin. So the
+requests counted in any one second come from slots within 1 + LATE_START + SEND_JITTER seconds
+(1.06 s). Slots are `interval` apart (a generic cell rate algorithm: a booking moves the cursor on
+by one interval a slot from the later of itself and the booking's start), except that a live
+request may come up to `allowance` (one interval) early, so any window of W seconds holds at most
+floor((W + allowance) / interval) + 1 slots. `slot_spacing` spaces them so that this stays at the
+limit for W = 1.06 s: 1.06 s / 68 = 15.6 ms at 70/s, 64.2 requests a second.
+(Until then the slots were 1/(0.95 × limit) apart, with 19 ms each for a late start and the way:
+the worst case sat exactly on the limit with nothing to spare, and 71 arrived within one second at the
+simulator during a rolling deploy of three replicas on a loaded machine.)
 
 Three things keep the slots both used and honoured across replicas on a busy event loop:
 - Timing. Every booking answers when the next free slot comes (booked or not); one booker per
@@ -70,7 +74,8 @@ BookSlot = Callable[[str, float, float | None, int, float, float], Awaitable[tup
 # The database's now, epoch seconds (one cheap statement on the booking's own connections).
 ReadNow = Callable[[], Awaitable[float]]
 
-HEADROOM = 0.95
+LATE_START_SECONDS = 0.020  # a request that cannot start within this of its slot books again
+SEND_JITTER_SECONDS = 0.040  # the margin: from a request's start until CoinPayments counts it
 BACKGROUND_WINDOW = 1.0  # background reads book a slot free within this many intervals after their lead
 BACKGROUND_BATCH = 1  # background slots booked per statement: one on a database answering within an interval…
 MAX_BATCH = 16  # …or more, to last one booking round trip, but never more than this
@@ -83,7 +88,16 @@ LIMITER_WAITS = Histogram(
     "coinpayments_rate_limiter_wait_seconds",
     "Time a CoinPayments request waited for its rate-limit slot, by priority",
     ["priority"],
-    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    # Fine around a slot interval (15.6 ms at 70/s), the most a buyer should wait.
+    buckets=(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+BOOKINGS = Histogram(
+    "coinpayments_rate_limiter_booking_seconds",
+    "A slot booking statement's round trip as the limiter saw it (the database, its pool, and the event"
+    " loop's lag in resuming), by priority: a buyer's wait is about this plus the slot's own wait",
+    ["priority"],
+    buckets=(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 
 LATE_SLOTS = Counter(
@@ -189,6 +203,26 @@ class DatabaseClock:
         return database_time - self._offset
 
 
+def slot_spacing(rate: float) -> tuple[float, float]:
+    """The slot interval and a live request's allowance for `rate` requests a second: however the
+    arrivals spread within LATE_START + SEND_JITTER, CoinPayments counts at most floor(rate) in
+    any one second (`most_in_one_second`, the module doc)."""
+    window = 1.0 + LATE_START_SECONDS + SEND_JITTER_SECONDS
+    most = math.floor(rate + 1e-9)
+    if most >= 3:
+        interval = window / (most - 2)
+        return interval, interval
+    # Too few slots a second for a live request to come early: no allowance, and below two a
+    # second one slot per window at most (a little more than it, for the rounding).
+    return (window if most == 2 else max(window, 1.0 / rate) * 1.001), 0.0
+
+
+def most_in_one_second(interval: float, allowance: float, spread: float) -> int:
+    """The most requests that can arrive within one second, when each arrives up to `spread`
+    seconds after its slot: the slots within 1 + spread seconds of a cell rate algorithm."""
+    return math.floor((1.0 + spread + allowance) / interval + 1e-9) + 1
+
+
 class SharedRateLimiter:
     """The limit per client id, shared through the database by every process (see the module doc)."""
 
@@ -197,22 +231,24 @@ class SharedRateLimiter:
         book: BookSlot,
         rate: float,
         *,
-        headroom: float = HEADROOM,
+        headroom: float | None = None,
         lookahead: float | None = None,
         sleep: Sleep = asyncio.sleep,
         read_now: ReadNow | None = None,
     ) -> None:
+        """`headroom` is for tests of the mechanics: slots exactly 1/(rate × headroom) apart, the
+        room left over split between the allowance and the late start as before the margin."""
         if rate <= 0:
             raise ValueError("rate must be positive")
-        self.interval = 1.0 / (rate * headroom)
+        if headroom is None:
+            self.interval, self.allowance = slot_spacing(rate)
+            self.tolerance = LATE_START_SECONDS
+        else:
+            self.interval = 1.0 / (rate * headroom)
+            room = 1 / headroom - 1
+            self.allowance = min(self.interval, room / 2)
+            self.tolerance = (room - self.allowance) / 2
         self.lookahead = self.interval * BACKGROUND_WINDOW if lookahead is None else lookahead
-        # Room for the sum to stay under `rate` in any second (see the module doc): 53 ms at 0.95.
-        # A live request may come up to one interval early, but never use more than half the room;
-        # of the rest, a request may start half late, the other half is the way to the socket. A
-        # later start is rebooked, not sent (see acquire).
-        room = 1 / headroom - 1
-        self.allowance = min(self.interval, room / 2)
-        self.tolerance = (room - self.allowance) / 2
         self.clock = DatabaseClock()
         self._book = book
         self._sleep = sleep
@@ -311,6 +347,7 @@ class SharedRateLimiter:
             key, self.interval, within, count, self._lead(slots), allowance
         )
         received = time.monotonic()
+        BOOKINGS.labels(priority="live" if within is None else "background").observe(received - sent)
         self.clock.observe(sent, received, database_now)
         slots.free_at = self.clock.local(database_now + next_free)
         slots.round_trip = max(received - sent, slots.round_trip * 0.8)

@@ -114,4 +114,4 @@ def test_a_new_replica_continues_after_the_slots_the_old_one_booked(loop: Virtua
 
     _run(loop, one_read())
     # A live request may come one interval early, never sooner: the cursor is on the database.
-    assert started[0] >= 2.0 - 1 / (RATE * ratelimit.HEADROOM) - 1e-9
+    assert started[0] >= 2.0 - ratelimit.slot_spacing(RATE)[1] - 1e-9
