@@ -12,8 +12,9 @@ status); nobody waits for a background read (the reconciler). So:
   buyer's request would have to wait behind.
 - A live request books at once, and may take a slot up to one interval before the cursor (the
   `allowance`): the slot interval after the last booking is always free for it. With the
-  background at any demand, a live request waits for a slot about half an interval plus the
-  background's booking round trip (at most 8–11 ms at 70/s on a database answering in 1–2 ms,
+  background at any demand, a live request waits for its own booking's round trip plus at most
+  about one interval (at most 8–11 ms at 70/s on a database answering in 1–2 ms, and its own round
+  trip plus one interval when the way to the database is slow,
   tests/unit/coinpayments/test_ratelimit_live_first.py).
 
 Why the sum stays under the cap. CoinPayments counts requests as they arrive. A request arrives
@@ -42,7 +43,9 @@ Three things keep the slots both used and honoured across replicas on a busy eve
   statement pays for opening the connection on the way there, which misplaced a whole batch of
   slots by half of that (tens to hundreds of ms), and a restarted replica's requests then arrived
   on top of the other replicas' (93 within one second after a restart). Later bookings start at
-  least one round trip ahead (the lead), so their answer arrives before their slot.
+  least the answer's way back ahead of the database's now (the lead), so their answer arrives
+  before their slot; not the whole round trip, which kept the background's cursor that much ahead
+  and a buyer's request behind it.
 - Lateness. A request that could not start within `tolerance` of its slot (the loop was busy)
   gives it up and books again (a live one at most LIVE_REBOOKS times): starts, not only slots,
   then stay within the limit.
@@ -80,7 +83,7 @@ BACKGROUND_WINDOW = 1.0  # background reads book a slot free within this many in
 BACKGROUND_BATCH = 1  # background slots booked per statement: one on a database answering within an interval…
 MAX_BATCH = 16  # …or more, to last one booking round trip, but never more than this
 SYNC_READS = 3  # readings of the database's clock a new process takes before its first booking
-MAX_LEAD_SECONDS = 0.5  # a booking's first slot is at least its round trip ahead, at most this
+MAX_LEAD_SECONDS = 0.5  # a booking's first slot is at least its answer's way back ahead, at most this
 LIVE_REBOOKS = 2
 AIM = 0.5  # a background booking is sent this share of the lookahead before the next slot is free
 
@@ -165,6 +168,7 @@ class _ClientSlots:
     spare: deque[float] = field(default_factory=deque)  # booked slots not handed out yet (monotonic)
     free_at: float = 0.0  # when the next slot nobody holds comes, as last seen (monotonic)
     round_trip: float = 0.0  # a booking statement's round trip: quick to rise, slow to fall
+    way_back: float = 0.0  # from the database's now to the answer in hand here: likewise
     live_waiting: list[asyncio.Future[float]] = field(default_factory=list)  # live reads queued for a booking
     live_booker: asyncio.Task[None] | None = None  # books for them, one statement per batch
 
@@ -298,7 +302,7 @@ class SharedRateLimiter:
         if slots is None:
             # The first booking's lead: a round trip as the clock's readings measured it.
             trip = self.clock.trip if math.isfinite(self.clock.trip) else 0.0
-            slots = self._clients[key] = _ClientSlots(round_trip=trip)
+            slots = self._clients[key] = _ClientSlots(round_trip=trip, way_back=trip / 2)
         return slots
 
     async def _live_slot(self, key: str) -> float:
@@ -351,6 +355,8 @@ class SharedRateLimiter:
         self.clock.observe(sent, received, database_now)
         slots.free_at = self.clock.local(database_now + next_free)
         slots.round_trip = max(received - sent, slots.round_trip * 0.8)
+        back = min(received - sent, max(0.0, received - self.clock.local(database_now)))
+        slots.way_back = max(back, slots.way_back * 0.8)
         return None if first is None else self.clock.local(database_now + first)
 
     async def _background_slot(self, key: str) -> float:
@@ -413,10 +419,15 @@ class SharedRateLimiter:
 
     @staticmethod
     def _lead(slots: _ClientSlots) -> float:
-        """No slot sooner than one round trip from the database's now: the answer would arrive
-        after it and the request start late. "Free now" for a background booking means free
-        within the lookahead after that."""
-        return min(slots.round_trip, MAX_LEAD_SECONDS)
+        """No slot sooner than the answer's way back from the database's now: the answer would
+        arrive after it and the request start late. "Free now" for a background booking means free
+        within the lookahead after that.
+
+        The way back, not the whole round trip: the way there (a pooled connection, the loop's lag
+        before the send) is over when the database sets its now. A lead of the whole round trip
+        kept the background's cursor that much ahead of now, and a buyer's request, which may come
+        only one interval before the cursor, waited that long (20-100 ms at the scale bench)."""
+        return min(slots.way_back, MAX_LEAD_SECONDS)
 
     def _batch(self, slots: _ClientSlots) -> int:
         """Slots for one booking: enough to last until the next booking, sent when this one's

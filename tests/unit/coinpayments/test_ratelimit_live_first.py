@@ -18,6 +18,7 @@ import pytest
 
 from saleor_coinpayments.coinpayments import ratelimit
 from saleor_coinpayments.coinpayments.ratelimit import ClientRateLimit, SharedRateLimiter
+from tests.unit.coinpayments import slot_rule
 from tests.unit.coinpayments.test_ratelimit_fill import RATE, READERS, SlotBook, _run
 from tests.unit.coinpayments.virtual_time import VirtualTimeLoop
 
@@ -93,3 +94,51 @@ def test_a_live_request_waits_at_most_one_slot_interval_whatever_the_background_
         "the background still gets the rest"
     )
     assert _most_in_one_second(measured) <= RATE
+
+
+class SlowWayThere:
+    """A slot book whose statements wait `there` on the way (a pooled connection, the loop's lag
+    before the send) and come back at once; the clock's readings are quick both ways."""
+
+    def __init__(self, there: float, back: float) -> None:
+        self.there, self.back = there, back
+        self.next_slot: dict[str, float] = {}
+
+    async def book(
+        self, key: str, interval: float, within: float | None, count: int, lead: float, allowance: float = 0.0
+    ) -> tuple[float | None, float, float]:
+        await asyncio.sleep(self.there)
+        now = asyncio.get_running_loop().time()
+        booked = slot_rule.book(self.next_slot.get(key, 0.0), now, interval, within, count, lead, allowance)
+        self.next_slot[key] = booked.cursor
+        await asyncio.sleep(self.back)
+        return (None if booked.first is None else booked.first - now), max(0.0, booked.cursor - now), now
+
+    async def read_now(self) -> float:
+        await asyncio.sleep(0.0005)
+        now = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.0005)
+        return now
+
+
+def test_a_live_request_waits_for_its_own_booking_not_for_the_backgrounds_way_to_the_database(
+    loop: VirtualTimeLoop,
+) -> None:
+    # Every booking statement waits 30 ms on its way there. The background's slots used to be
+    # booked that whole round trip ahead of the database's now (the lead), so the cursor ran 31 ms
+    # ahead and a buyer's request, allowed only one interval before it, waited 31 ms behind
+    # background bookings on top of its own 31 ms (p99 77 ms). Only the way back needs a lead.
+    book = SlowWayThere(there=0.03, back=0.001)
+    limiters = [SharedRateLimiter(book.book, RATE, read_now=book.read_now) for _ in range(3)]
+    background: list[float] = []
+    waits: list[float] = []
+    readers = [
+        _keep_reading(limiter.for_client("c", background=True), background)
+        for limiter in limiters
+        for _ in range(READERS)
+    ]
+    _run(loop, *readers, _buyer(limiters[0], waits, [], seed=3))
+    own = book.there + book.back
+    assert len(waits) == LIVE_CALLS
+    p99 = _p99(waits)
+    assert p99 - own <= limiters[0].interval, f"p99 {p99 * 1000:.1f} ms, its own booking {own * 1000:.0f} ms"
