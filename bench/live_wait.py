@@ -93,7 +93,8 @@ def live_wait_under_demand(world: BenchWorld, replica: Replica, seconds: float) 
     probe.stop.set()
     thread.join(timeout=120)
     elapsed = time.monotonic() - started
-    requests_after, waits_after = world.coinpayments_requests()["requests"], live_rate_limit_waits(replica.base_url)
+    counted, waits_after = world.coinpayments_requests(), live_rate_limit_waits(replica.base_url)
+    requests_after = counted["requests"]
     bookings = {
         priority: bucket_counts(bookings_before[priority], live_rate_limit_waits(replica.base_url, priority, BOOKINGS))
         for priority in PRIORITIES
@@ -114,7 +115,8 @@ def live_wait_under_demand(world: BenchWorld, replica: Replica, seconds: float) 
         )
     return [
         f"live under load: every open invoice kept due, CoinPayments at {rate:.1f} requests/s over {elapsed:.0f} s"
-        f" (the limiter's slots: {slots:.1f}/s)",
+        f" (the limiter's slots: {slots:.1f}/s); most in any sliding second since the seeding"
+        f" {counted['maxPerSecond']}, answered 429: {counted.get('rateLimited', 0)}",
         f"live under load: transactionInitialize one in flight every {probe.pause} s:"
         f" p50 {percentile(probe.latencies, 0.5) * 1000:.1f} ms   p99 {percentile(probe.latencies, 0.99) * 1000:.1f} ms"
         f"   ({made} made, {probe.failed} failed)",
