@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -55,14 +55,15 @@ def template_databases(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest, template_databases: Any) -> str:
-    """A freshly migrated, empty database for this test."""
+def database_url(request: pytest.FixtureRequest, template_databases: Any) -> Iterator[str]:
+    """A freshly migrated, empty database for this test (dropped once the test is done)."""
     if request.node.get_closest_marker("database") is None:
         # Asked for by name at run time (request.getfixturevalue): the test was not marked, and the
         # PostgreSQL suite would leave it out. Ask for it as an argument (or through a fixture's).
         pytest.fail("database_url must be requested as a fixture argument, so the test is marked `database`")
     url: str = template_databases.new_url()
-    return url
+    yield url
+    template_databases.release(url)
 
 
 # --- the fake Saleor (tests/fakes/saleor.py) --------------------------------------------------
