@@ -16,13 +16,17 @@ Saleor of the tests in this one, and `saleor-coinpayments serve` replicas (worke
   pages         `--pages` pay pages wait on the app (`/pay/<token>/wait`), each asking again when
                 answered (polling `/status` every 3 s if a wait fails), for the rest of the run
   quiet         CoinPayments at `--latency-ms`; after `--settle-seconds` (60) nothing happens (no buyer
-                either) for `--quiet-seconds`: CoinPayments requests a second (the simulator's rate
-                meter), the database's transactions and rows a second (pg_stat_database: a point
-                statement is one transaction), and the pay pages' requests a second
+                either). The bench first waits (at most `--drain-timeout`, printed) until every
+                replica's `reconciler_lag_seconds` is small: the reads the opening's live requests
+                held back are made by then. Then for `--quiet-seconds`: CoinPayments requests a
+                second (the simulator's rate meter), the database's transactions and rows a second
+                (pg_stat_database: a point statement is one transaction), and the pay pages'
+                requests a second
   notified      `--payments` checkout payments and as many sent-out invoices paid, one every
                 `--pay-every` seconds (a burst would measure the simulator's one-at-a-time
                 notification queue rather than the app), notifications on:
-                the delay from each payment to its CHARGE_SUCCESS in Saleor (p50, p99, the slowest)
+                the delay from each payment to its CHARGE_SUCCESS in Saleor (p50, p99, the slowest),
+                Saleor watched from the first payment on (a report is timed as it arrives)
   lost          the same with every notification lost (the simulator drops them): the reconciler
                 alone has to find them; bounded by `--report-timeout`
   live          all along but in the quiet window, a buyer's transactionInitialize every 0.5 s with one
@@ -44,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import threading
@@ -73,8 +78,11 @@ from bench.world import (
     percentile,
     shipped_defaults,
 )
+from saleor_coinpayments.payments.delivery.backlog import SAMPLE_INTERVAL_SECONDS as BACKLOG_SAMPLE_SECONDS
 from saleor_coinpayments.payments.schedule import ReadSchedule
 from saleor_coinpayments.store.db import Database
+
+DRAINED_LAG_SECONDS = 5.0  # a reconciler keeping up reads what is due within its poll (1 s) and a read
 
 # --- opening invoices ----------------------------------------------------------------------------
 
@@ -131,6 +139,39 @@ class Pages:
         return thread
 
 
+# --- the opening's backlog ------------------------------------------------------------------------
+
+
+def reconciler_lag(base_url: str) -> float | None:
+    """The replica's `reconciler_lag_seconds` (now minus the oldest due read's time), None if unread."""
+    with contextlib.suppress(httpx.HTTPError):
+        for line in httpx.get(f"{base_url}/metrics", timeout=10).text.splitlines():
+            if line.startswith("reconciler_lag_seconds "):
+                return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def wait_for_backlog(urls: list[str], bound: float, lag_at_most: float = DRAINED_LAG_SECONDS) -> tuple[float, str]:
+    """Wait until no replica's reconciler is behind: every replica's lag at most `lag_at_most`, in
+    two samples in a row (the gauge is sampled every BACKLOG_SAMPLE_SECONDS). Reads the opening held
+    back (its live requests go first) are made before the quiet window then, and the window measures
+    the schedule's steady cost, not a catch-up. Gives up after `bound` seconds: (seconds waited, how)."""
+    started = time.monotonic()
+    calm = 0
+    lags: list[float | None] = []
+    for _ in range(100_000):
+        lags = [reconciler_lag(url) for url in urls]
+        calm = calm + 1 if all(lag is not None and lag <= lag_at_most for lag in lags) else 0
+        waited = time.monotonic() - started
+        if calm >= 2:
+            return waited, f"drained (reconciler lag <= {lag_at_most:g} s on every replica)"
+        if waited > bound:
+            break
+        time.sleep(BACKLOG_SAMPLE_SECONDS)
+    shown = ", ".join("?" if lag is None else f"{lag:.0f} s" for lag in lags)
+    return time.monotonic() - started, f"NOT drained within {bound:g} s (reconciler lag {shown})"
+
+
 # --- payments and their reports -------------------------------------------------------------------
 
 
@@ -138,20 +179,39 @@ def _pay_and_time(
     world: BenchWorld, paid: list[tuple[str, str]], timeout: float, every: float
 ) -> tuple[list[float], int]:
     """Pay each (transaction, invoice) in full, one every `every` seconds; the seconds until each
-    one's CHARGE_SUCCESS is in Saleor, and how many had none within `timeout`."""
+    one's CHARGE_SUCCESS is in Saleor, and how many had none within `timeout` of the last payment.
+
+    Saleor is watched from the first payment on, in a thread of its own, while the later ones are
+    still being paid: a report is timed when it arrives, not when the group is done (that added up
+    to `len(paid)` × `every` to the first payments' delays: 50 s for 100 payments at 0.5 s)."""
     paid_at: dict[str, float] = {}
-    for transaction_id, invoice_id in paid:
-        world.sim.pay(invoice_id, "full", confirmations=6, currency=COIN)
-        paid_at[transaction_id] = time.monotonic()
-        time.sleep(every)
     delays: dict[str, float] = {}
-    deadline = time.monotonic() + timeout
-    while len(delays) < len(paid) and time.monotonic() < deadline:
-        for transaction_id, _ in paid:
-            if transaction_id not in delays and world.outcome(transaction_id) == "CHARGE_SUCCESS":
-                delays[transaction_id] = time.monotonic() - paid_at[transaction_id]
-        time.sleep(0.2)
-    return list(delays.values()), len(paid) - len(delays)
+    done_paying = threading.Event()
+
+    def watch() -> None:
+        deadline: float | None = None
+        for _ in range(10_000_000):
+            if done_paying.is_set() and deadline is None:
+                deadline = time.monotonic() + timeout
+            if len(delays) == len(paid) or (deadline is not None and time.monotonic() > deadline):
+                return
+            for transaction_id, at in list(paid_at.items()):
+                if transaction_id not in delays and world.outcome(transaction_id) == "CHARGE_SUCCESS":
+                    delays[transaction_id] = time.monotonic() - at
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        for transaction_id, invoice_id in paid:
+            world.sim.pay(invoice_id, "full", confirmations=6, currency=COIN)
+            paid_at[transaction_id] = time.monotonic()
+            time.sleep(every)
+    finally:
+        done_paying.set()
+    watcher.join(timeout + 60)
+    found = dict(delays)
+    return list(found.values()), len(paid) - len(found)
 
 
 def _delays(name: str, delays: list[float], missing: int) -> str:
@@ -237,6 +297,8 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
             probe.paused.set()  # nothing happens now: no buyer either
             time.sleep(probe.pause * 2)
             urls = [replica.base_url for replica in replicas]
+            drained_in, drained = wait_for_backlog(urls, args.drain_timeout)
+            lines.append(f"quiet: before the window, the opening's backlog {drained} after {drained_in:.0f} s")
             cp_before, db_before, page_requests, calls_before = (
                 world.coinpayments_requests(),
                 world.database_counters(),
@@ -323,6 +385,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quiet-seconds", type=float, default=120.0)
     parser.add_argument("--settle-seconds", type=float, default=60.0, help="before the quiet window")
     parser.add_argument("--report-timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=900.0,
+        help="longest wait, before the quiet window, for the reconcilers to catch up what the opening held back",
+    )
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument(
         "--pay-every", type=float, default=0.5, help="seconds between two payments of a group (a busy shop's pace)"
