@@ -20,6 +20,7 @@ Its calls are background reads of the shared rate limit, like the reconciler's.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ SWEPT_STATUSES = (
 )
 MAX_PAGES = 50  # per status and account in one sweep: bounds its cost; the next sweep goes on
 CLOCK_MARGIN = timedelta(minutes=5)  # CoinPayments' clock and ours may differ a little
+LEASE_MARGIN = timedelta(seconds=1)  # a sweep's lease ends this much before its next start (lease_until)
 HOLDER = uuid.uuid4().hex  # this process, in the lease rows
 
 SWEEP_CALLS = Counter("sweep_list_calls_total", "CoinPayments List invoices calls made by sweeps", ["sweep"])
@@ -139,18 +141,37 @@ async def sweep(ctx: AppContext, name: str, window: timedelta | None, now: datet
     return SweepOutcome(calls, made_due)
 
 
-async def _every(ctx: AppContext, name: str, interval: float, run: Callable[[], Awaitable[SweepOutcome]]) -> None:
-    """Run `run` once per `interval` across all replicas: the replica that takes the lease does it."""
+def lease_until(now: datetime, interval: float) -> datetime:
+    """The lease one sweep takes: up to the next start an `interval` later, less a margin (a tenth of
+    the interval, at most LEASE_MARGIN), so that the holder's own next start, which an early timer or
+    a clock a hair behind may bring a little before that, finds it lapsed."""
+    return now + timedelta(seconds=interval - min(LEASE_MARGIN.total_seconds(), interval / 10))
+
+
+async def run_every(
+    ctx: AppContext,
+    name: str,
+    interval: float,
+    run: Callable[[], Awaitable[SweepOutcome]],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Run `run` once per `interval` across all replicas: the replica that takes the lease does it.
+    Sweeps start `interval` apart, however long one takes (it lists five statuses at CoinPayments'
+    pace and waits for background slots: seconds): a payment whose notification was lost is found
+    within one interval, as documented, not one interval plus a sweep."""
     while True:
+        started = clock()
         now = utcnow()
         try:
-            if await take_lease(ctx.db, f"sweep:{name}", HOLDER, now, now + timedelta(seconds=interval)):
+            if await take_lease(ctx.db, f"sweep:{name}", HOLDER, now, lease_until(now, interval)):
                 await run()
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("sweep_crashed", sweep=name)
-        await asyncio.sleep(interval)
+        await sleep(max(0.0, interval - (clock() - started)))
 
 
 async def sweep_loop(ctx: AppContext) -> None:
@@ -158,6 +179,6 @@ async def sweep_loop(ctx: AppContext) -> None:
     s = ctx.settings
     recent = timedelta(seconds=s.sweep_recent_window_seconds)
     await asyncio.gather(
-        _every(ctx, "recent", s.sweep_recent_seconds, lambda: sweep(ctx, "recent", recent)),
-        _every(ctx, "all", s.sweep_all_seconds, lambda: sweep(ctx, "all", None)),
+        run_every(ctx, "recent", s.sweep_recent_seconds, lambda: sweep(ctx, "recent", recent)),
+        run_every(ctx, "all", s.sweep_all_seconds, lambda: sweep(ctx, "all", None)),
     )
