@@ -11,14 +11,16 @@ Saleor of the tests in this one, and `saleor-coinpayments serve` replicas (worke
                 (transactionInitialize; INVOICE_REQUESTED for sent-out ones): the pay pages' checkouts
                 and the payments measured below. The rest are old, untouched invoices, seeded first
                 (bench/seed.py: made an hour to three days ago, each next read placed within its
-                schedule gap as if the app had been running). Their buyers never come back. The
-                simulator's rate meter is reset after the seeding: what it counts then is the app's.
+                schedule gap as if the app had been running). Their buyers never come back, and
+                their creation's notifications are dropped (sent days ago). The simulator's rate
+                meter is reset after the seeding: what it counts then is the app's.
   pages         `--pages` pay pages wait on the app (`/pay/<token>/wait`), each asking again when
                 answered (polling `/status` every 3 s if a wait fails), for the rest of the run
   quiet         CoinPayments at `--latency-ms`; after `--settle-seconds` (60) nothing happens (no buyer
-                either). The bench first waits (at most `--drain-timeout`, printed) until every
-                replica's `reconciler_lag_seconds` is small: the reads the opening's live requests
-                held back are made by then. Then for `--quiet-seconds`: CoinPayments requests a
+                either). The bench first waits (at most `--drain-timeout`, printed) until the
+                simulator has delivered its queued notifications and every replica's
+                `reconciler_lag_seconds` is small: the reads the opening's live requests held back
+                are made by then. Then for `--quiet-seconds`: CoinPayments requests a
                 second (the simulator's rate meter), the database's transactions and rows a second
                 (pg_stat_database: a point statement is one transaction), and the pay pages'
                 requests a second
@@ -151,12 +153,21 @@ def reconciler_lag(base_url: str) -> float | None:
     return None
 
 
-def wait_for_backlog(urls: list[str], bound: float, lag_at_most: float = DRAINED_LAG_SECONDS) -> tuple[float, str]:
-    """Wait until no replica's reconciler is behind: every replica's lag at most `lag_at_most`, in
-    two samples in a row (the gauge is sampled every BACKLOG_SAMPLE_SECONDS). Reads the opening held
-    back (its live requests go first) are made before the quiet window then, and the window measures
-    the schedule's steady cost, not a catch-up. Gives up after `bound` seconds: (seconds waited, how)."""
+def wait_for_backlog(
+    world: BenchWorld, urls: list[str], bound: float, lag_at_most: float = DRAINED_LAG_SECONDS
+) -> tuple[float, str]:
+    """Wait until the opening's work is done: the simulator has delivered every notification it
+    queued (one at a time; each makes a re-read), and no replica's reconciler is behind (every
+    replica's lag at most `lag_at_most`, in two samples in a row: the gauge is sampled every
+    BACKLOG_SAMPLE_SECONDS). Reads the opening held back (its live requests go first) are made before
+    the quiet window then, and the window measures the schedule's steady cost, not a catch-up.
+    Gives up after `bound` seconds: (seconds waited, how)."""
     started = time.monotonic()
+    for _ in range(100_000):
+        if world.sim.control("POST", "/deliveries/wait", {"timeoutSeconds": 10})["idle"]:
+            break
+        if time.monotonic() - started > bound:
+            return time.monotonic() - started, f"NOT drained within {bound:g} s (notifications still queued)"
     calm = 0
     lags: list[float | None] = []
     for _ in range(100_000):
@@ -277,7 +288,13 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
             "sent": _payment_id(world, templates_made[1][1]),
         }
         app_made = size.pages + 4 * size.payments + 2
-        seeded = asyncio.run(seed(world, size.invoices - app_made, templates, ReadSchedule.of(first.settings)))
+        # Old invoices told the app of their creation long ago: the simulator drops those notifications,
+        # else each would re-read its invoice now and undo the seeding's spread of next reads.
+        world.sim.faults(webhookDropPercent=100)
+        try:
+            seeded = asyncio.run(seed(world, size.invoices - app_made, templates, ReadSchedule.of(first.settings)))
+        finally:
+            world.sim.faults(webhookDropPercent=0)
         world.sim.control("DELETE", "/api-rate")
         pages = [link for _, _, link in _in_parallel(size.pages, world.checkout)]
         measured_checkouts = [(t, i) for t, i, _ in _in_parallel(2 * size.payments, world.checkout)]
@@ -297,7 +314,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
             probe.paused.set()  # nothing happens now: no buyer either
             time.sleep(probe.pause * 2)
             urls = [replica.base_url for replica in replicas]
-            drained_in, drained = wait_for_backlog(urls, args.drain_timeout)
+            drained_in, drained = wait_for_backlog(world, urls, args.drain_timeout)
             lines.append(f"quiet: before the window, the opening's backlog {drained} after {drained_in:.0f} s")
             cp_before, db_before, page_requests, calls_before = (
                 world.coinpayments_requests(),

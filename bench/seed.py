@@ -108,10 +108,11 @@ async def seed(world: BenchWorld, count: int, templates: dict[str, str], rules: 
                 for kind, pid in templates.items()
             }
         kinds = list(rows)
-        now = utcnow()
+        made = await _make_at_simulator(world, count)
+        now = utcnow()  # after the simulator's part (minutes at full size), or the earliest reads are due at once
         values = [
             _row(rows[kinds[n % len(kinds)]], ref, invoice_id, now - timedelta(hours=1 + (n % 72)), now, rules)
-            for n, (ref, invoice_id) in enumerate(await _make_at_simulator(world, count))
+            for n, (ref, invoice_id) in enumerate(made)
         ]
         async with db.session(write=True) as session:
             for start in range(0, len(values), 1000):
