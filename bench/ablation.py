@@ -52,6 +52,7 @@ FIGURES: dict[str, Figure] = {
     "gc_pause_ms": Figure("longest GC pause with requests in flight", "ms", False, "load"),
     "full_gc_ms": Figure("a full collection after the load (one falls due at least every minute)", "ms", False, "load"),
     "process_p99_ms": Figure("transactionProcess p99, c in flight", "ms", False, "load"),
+    "process_cpu_ms": Figure("transactionProcess, the app's CPU per request, c in flight", "ms", False, "load"),
     "rss_mb": Figure("app RSS after the load", "MB", False, "load"),
     "notify_handled_rps": Figure("notifications fully handled", "/s", True, "load"),
     "initialize_rps": Figure("transactionInitialize", "req/s", True, "load"),
@@ -71,6 +72,8 @@ ROWS: list[tuple[str, str, str]] = [
     ("STORE_FAST_PATH", "false", "notify_handled_rps"),
     ("STORE_FAST_PATH", "false", "initialize_rps"),
     ("STORE_FAST_PATH", "false", "process_p99_ms"),
+    # PostgreSQL only (on SQLite the fast path's reads take no pooled connection).
+    ("STORE_FAST_READ_CONNECTIONS", "0", "process_cpu_ms"),
     # SQLite only (on PostgreSQL these change nothing, and the rows show it).
     ("STORE_SQLITE_IN_LOOP", "false", "notify_handled_rps"),
     ("STORE_SQLITE_GROUP_COMMIT", "false", "notify_handled_rps"),
@@ -99,6 +102,7 @@ async def _load_run(bench: Bench, payments: list[tuple[str, str, str]]) -> Figur
     return {
         "full_gc_ms": full_gc_ms,
         "process_p99_ms": process.p99,
+        "process_cpu_ms": process.cpu_seconds.get("app", 0.0) * 1000 / process.requests,
         "notify_handled_rps": handled_rps,
         "initialize_rps": initialize.rps,
         "gc_pause_ms": float(max(pauses["longest_ms"])),

@@ -176,6 +176,12 @@ class Settings(BaseSettings):
     store_sqlite_group_commit: bool = Field(
         True, description="SQLite in-loop writer: one fsync, in a thread, for the commits made meanwhile."
     )
+    store_fast_read_connections: int = Field(
+        16,
+        ge=0,
+        description="PostgreSQL: the fast path's reads hold at most this many pooled connections at once; "
+        "more wait their turn instead of overflowing the pool. 0: no limit.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -84,18 +84,30 @@ def _begin_write(conn: Connection) -> None:
     conn.exec_driver_sql(BEGIN_WRITE)
 
 
+# The pool PostgreSQL's units of work and the fast path share (see `Database.__init__`).
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
+
+
 @dataclass(frozen=True)
 class StoreOptions:
     """The store's speed mechanisms, each of which can be switched off (settings STORE_*) so
-    bench can measure it: the fast path, and on SQLite its in-loop writer and group commit."""
+    bench can measure it: the fast path, on SQLite its in-loop writer and group commit, and on
+    PostgreSQL the cap on the connections the fast path's reads hold (0: none)."""
 
     fast_path: bool = True
     sqlite_in_loop: bool = True
     sqlite_group_commit: bool = True
+    fast_read_connections: int = 16
 
     @classmethod
     def of(cls, settings: Settings) -> StoreOptions:
-        return cls(settings.store_fast_path, settings.store_sqlite_in_loop, settings.store_sqlite_group_commit)
+        return cls(
+            settings.store_fast_path,
+            settings.store_sqlite_in_loop,
+            settings.store_sqlite_group_commit,
+            settings.store_fast_read_connections,
+        )
 
 
 class Database:
@@ -125,13 +137,15 @@ class Database:
             # Sized for the requests and background jobs one process runs at once: a pool that
             # overflows at peak opens and closes a connection (a TCP and TLS handshake and a server
             # process) per unit of work, which cost more CPU than the work itself.
-            self.engine = create_async_engine(url, echo=echo, pool_size=20, max_overflow=10)
+            self.engine = create_async_engine(url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
             event.listen(self.engine.sync_engine.pool, "checkin", _note_checkin)
             event.listen(self.engine.sync_engine.pool, "checkout", _ping_if_idle)
             self.write_engine = self.engine
         self.in_loop = in_loop
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.fast = FastPath(self, enabled=options.fast_path, in_loop=in_loop)
+        self.fast = FastPath(
+            self, enabled=options.fast_path, in_loop=in_loop, read_connections=options.fast_read_connections
+        )
 
     @contextlib.asynccontextmanager
     async def writer_turn(self) -> AsyncIterator[None]:

@@ -1,20 +1,24 @@
 """PostgreSQL's pool: a connection the server closed while it sat idle is replaced before a unit of
 work gets it, on the ORM session and on the fast path alike; one used moments ago is handed out
-without a ping (no round trip per checkout)."""
+without a ping (no round trip per checkout); a burst of fast reads holds at most
+STORE_FAST_READ_CONNECTIONS connections, so the pool opens none for one read only."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from saleor_coinpayments.store import db as db_module
-from saleor_coinpayments.store.db import Database
+from saleor_coinpayments.store.db import POOL_SIZE, Database, StoreOptions
 from saleor_coinpayments.store.fast_path import HotStatement
 from saleor_coinpayments.store.tables import Payment, new_id
+from tests.helpers.payments import stored_payment
 
 
 @pytest_asyncio.fixture
@@ -81,3 +85,44 @@ async def test_the_fast_path_gets_a_working_connection_after_the_server_closed_o
     async with db.fast.unit() as unit:
         assert await unit.fetch_one(_PID, {}) != first
     assert await db.fast.read(Payment, id=new_id()) is None  # and so does a fast read
+
+
+class _PoolWatch:
+    """The most connections checked out at once, and how many the pool opened."""
+
+    def __init__(self, db: Database) -> None:
+        self.out = self.most = self.opened = 0
+        pool = db.engine.sync_engine.pool
+        event.listen(pool, "checkout", self._checkout)
+        event.listen(pool, "checkin", self._checkin)
+        event.listen(pool, "connect", self._connect)
+
+    def _checkout(self, *_args: Any) -> None:
+        self.out += 1
+        self.most = max(self.most, self.out)
+
+    def _checkin(self, *_args: Any) -> None:
+        self.out -= 1
+
+    def _connect(self, *_args: Any) -> None:
+        self.opened += 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("cap", [2, StoreOptions().fast_read_connections])
+async def test_a_burst_of_fast_reads_holds_at_most_the_capped_connections(database_url: str, cap: int) -> None:
+    """64 polls at once: without the cap (0) the pool would hand out all 20 and open 10 more, each
+    opened for one read and closed after it."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's fast reads take no pooled connection (run with TEST_DATABASE=postgresql)")
+    assert cap < POOL_SIZE  # reads alone never make the pool overflow
+    db = Database(database_url, options=StoreOptions(fast_read_connections=cap))
+    try:
+        payment = await stored_payment(db)
+        watch = _PoolWatch(db)
+        found = await asyncio.gather(*(db.fast.read(Payment, id=payment.id) for _ in range(64)))
+        assert {row.id for row in found if row is not None} == {payment.id}
+        assert 1 < watch.most <= cap  # the reads overlapped, up to the cap and no further
+        assert watch.opened <= cap
+    finally:
+        await db.dispose()
