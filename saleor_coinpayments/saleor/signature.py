@@ -1,12 +1,9 @@
 """Verifying what Saleor signs: webhook bodies (detached JWS) and Dashboard tokens (JWT).
 
 Both use Saleor's RSA key, published at `<origin>/.well-known/jwks.json`. The actual
-signature check is PyJWT's: for webhooks one `PyJWS.decode` with the key of the header's
-`kid` (what `saleor_sdk.crypto.utils.decode_webook_payload` does, without its second parse
-of the signature: PyJWT checks every character of it in Python, about a third of the check's
-CPU on every webhook); for Dashboard tokens `saleor_sdk.crypto.utils.decode_jwt`. Around it
-we add what the SDK leaves out (PROTOCOL.md §3.3): the algorithm is pinned to RS256 instead
-of taken from the header, the JWS header must be exactly the RFC 7797 unencoded-payload form
+signature check is `saleor_sdk.crypto.utils` (PyJWT underneath); around it we add what
+the SDK leaves out (PROTOCOL.md §3.3): the algorithm is pinned to RS256 instead of taken
+from the header, the JWS header must be exactly the RFC 7797 unencoded-payload form
 Saleor emits, a missing `kid` is an error rather than a silent `None`, and the key set is
 always the one stored for the installation — never one chosen by an unverified claim.
 """
@@ -20,13 +17,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jwt
-from jwt import PyJWKSet, PyJWS
+from jwt import PyJWKSet
 from jwt.exceptions import PyJWKSetError
 from saleor_sdk.crypto.exceptions import JWKSKeyMissing, KeyIDMissing
-from saleor_sdk.crypto.utils import decode_jwt
+from saleor_sdk.crypto.utils import decode_jwt, decode_webook_payload
 
 ALGORITHM = "RS256"
-_JWS = PyJWS(options={"verify_signature": True})
 
 __all__ = [
     "ALGORITHM",
@@ -162,11 +158,9 @@ def verify_webhook_signature(raw_body: bytes, signature: str, jwks: Mapping[str,
     if not isinstance(kid, str) or not kid:
         raise SignatureError("malformed", "no kid in the JWS header")
     try:
-        key = _keyset(jwks)[kid].key
-    except KeyError as exc:
+        decode_webook_payload(jws=signature, jwks=_keyset(jwks), webhook_payload=raw_body)
+    except (JWKSKeyMissing, KeyIDMissing) as exc:
         raise UnknownKeyError(kid) from exc
-    try:
-        _JWS.decode(signature, algorithms=[ALGORITHM], key=key, detached_payload=raw_body)
     except jwt.InvalidSignatureError as exc:
         raise SignatureError("bad_signature", "signature does not match the body") from exc
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
