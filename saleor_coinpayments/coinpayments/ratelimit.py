@@ -23,8 +23,9 @@ status); nobody waits for a background read (the reconciler). So:
   plus one interval when the way to the database is slow,
   tests/unit/coinpayments/test_ratelimit_live_first.py). With the background above the limit on a
   30 ms round trip that is now the exception: a buyer waited 9.6 ms at the median (36 ms when
-  every live request booked), but still its round trip at p99 (34 ms), because between one
-  background booking's last slot and the next one's answer the process holds none.
+  every live request booked), but still its round trip at p99 (34 ms): between one background
+  booking's last slot and the next one's answer the process holds none, and a third of the
+  buyer's requests still booked.
 
 Why the sum stays under the cap. CoinPayments counts requests as they arrive. A request arrives
 some time after its slot: it may start up to LATE_START_SECONDS late (a later start gives the slot
