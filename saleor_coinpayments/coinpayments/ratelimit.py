@@ -10,12 +10,22 @@ status); nobody waits for a background read (the reconciler). So:
   aiming at half of it), and only as many as one booking round trip uses up: one slot at a time on
   a database that answers within an interval. They never build a queue of booked slots that a
   buyer's request would have to wait behind.
-- A live request books at once, and may take a slot up to one interval before the cursor (the
-  `allowance`): the slot interval after the last booking is always free for it. With the
-  background at any demand, a live request waits for its own booking's round trip plus at most
-  about one interval (at most 8–11 ms at 70/s on a database answering in 1–2 ms, and its own round
-  trip plus one interval when the way to the database is slow,
-  tests/unit/coinpayments/test_ratelimit_live_first.py).
+- A live request first takes a slot this process already holds for background work, with no
+  round trip to the database: the earliest spare one, or one handed to a background read that has
+  not started on it yet (that read then goes back to the front of the background queue for the
+  next slot). Such a slot is never later than a booking could give: it comes before the cursor
+  its own booking left. No slot is used twice and none is made without a booking, so the sums
+  below are unchanged (tests/unit/coinpayments/test_ratelimit_held.py).
+- Only when this process holds no such slot does a live request book, at once, and it may take a
+  slot up to one interval before the cursor (the `allowance`): the slot interval after the last
+  booking is always free for it. It then waits for its own booking's round trip plus at most about
+  one interval (at most 8–11 ms at 70/s on a database answering in 1–2 ms, and its own round trip
+  plus one interval when the way to the database is slow,
+  tests/unit/coinpayments/test_ratelimit_live_first.py). With the background above the limit on a
+  30 ms round trip that is now the exception: a buyer waited 9.6 ms at the median (36 ms when
+  every live request booked), but still its round trip at p99 (34 ms): between one background
+  booking's last slot and the next one's answer the process holds none, and a third of the
+  buyer's requests still booked.
 
 Why the sum stays under the cap. CoinPayments counts requests as they arrive. A request arrives
 some time after its slot: it may start up to LATE_START_SECONDS late (a later start gives the slot
@@ -36,7 +46,11 @@ Three things keep the slots both used and honoured across replicas on a busy eve
 - Timing. Every booking answers when the next free slot comes (booked or not); one booker per
   client id and process books for all queued reads, sleeps until just before that moment (no
   blind polling), books enough slots to last one round trip of its statement, and hands each slot
-  straight to the read first in line: only the reads that got one wake.
+  straight to the read first in line: only the reads that got one wake. The slot stays the
+  process's (a live request may take it) until the read, resumed at the slot, checks and starts
+  in one step of the event loop, with nothing awaited in between: a read woken with a slot a live
+  request took meanwhile sees that, does not send, and queues again at the front. A read
+  cancelled before it starts lets its slot go unused, as a cancelled request always did.
 - The database's clock. A slot is a moment on that clock; `DatabaseClock` places it on this
   process's clock, from the reading with the shortest round trip. A new process first reads the
   database's clock a few times on warm connections before it books anything: its very first
@@ -98,7 +112,8 @@ LIMITER_WAITS = Histogram(
 BOOKINGS = Histogram(
     "coinpayments_rate_limiter_booking_seconds",
     "A slot booking statement's round trip as the limiter saw it (the database, its pool, and the event"
-    " loop's lag in resuming), by priority: a buyer's wait is about this plus the slot's own wait",
+    " loop's lag in resuming), by priority: a buyer's request that booked waits about this plus the slot's own"
+    " wait (one that took a slot held for background work booked nothing)",
     ["priority"],
     buckets=(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
@@ -159,13 +174,23 @@ def client_key(client_id: str) -> str:
     return client_id.strip().lower().replace("-", "")
 
 
+@dataclass(eq=False)
+class _Hold:
+    """A background slot handed to a read that has not started on it yet: until then a live request
+    may take it (`taken`), and the read goes back to the front of the queue for another."""
+
+    slot: float  # monotonic
+    taken: bool = False
+
+
 @dataclass
 class _ClientSlots:
     """One client id's bookings in this process."""
 
-    waiting: deque[asyncio.Future[float]] = field(default_factory=deque)  # background reads queued for a slot
+    waiting: deque[asyncio.Future[_Hold]] = field(default_factory=deque)  # background reads queued for a slot
     booker: asyncio.Task[None] | None = None  # books for them, one statement per batch
     spare: deque[float] = field(default_factory=deque)  # booked slots not handed out yet (monotonic)
+    held: set[_Hold] = field(default_factory=set)  # handed to background reads that have not started
     free_at: float = 0.0  # when the next slot nobody holds comes, as last seen (monotonic)
     round_trip: float = 0.0  # a booking statement's round trip: quick to rise, slow to fall
     way_back: float = 0.0  # from the database's now to the answer in hand here: likewise
@@ -270,9 +295,12 @@ class SharedRateLimiter:
         if not self._synced:
             await self._sync_clock()
         for attempt in itertools.count():
-            slot = await self._background_slot(key) if background else await self._live_slot(key)
-            if (delay := slot - time.monotonic()) > 0:
-                await self._sleep(delay)
+            if background:
+                slot = await self._background_turn(key)
+            else:
+                slot = await self._live_slot(key)
+                if (delay := slot - time.monotonic()) > 0:
+                    await self._sleep(delay)
             if time.monotonic() - slot <= self.tolerance or (not background and attempt >= LIVE_REBOOKS):
                 break
             # A stall (a busy event loop) made this start late: going now could bunch it with the
@@ -306,10 +334,13 @@ class SharedRateLimiter:
         return slots
 
     async def _live_slot(self, key: str) -> float:
-        """The next slot (monotonic), booked at once. Live reads that arrive while a booking is
-        under way wait for it to land and then share one statement of consecutive slots: under
-        load one database write books for many requests, not one each."""
+        """The next slot (monotonic): one this process holds for background work (`_held_slot`), or
+        else booked at once. Live reads that arrive while a booking is under way wait for it to
+        land and then share one statement of consecutive slots: under load one database write
+        books for many requests, not one each."""
         slots = self._slots(key)
+        if (held := self._held_slot(slots)) is not None:
+            return held
         waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         slots.live_waiting.append(waiter)
         if slots.live_booker is None:
@@ -359,17 +390,64 @@ class SharedRateLimiter:
         slots.way_back = max(back, slots.way_back * 0.8)
         return None if first is None else self.clock.local(database_now + first)
 
-    async def _background_slot(self, key: str) -> float:
-        """A background slot (monotonic): a spare one booked earlier, or one the client id's
-        booker hands over when it has booked it."""
+    def _held_slot(self, slots: _ClientSlots) -> float | None:
+        """The earliest slot this process holds for background work that a request could still
+        start on: a spare one, or one handed to a read that has not started (its read then goes
+        back to the front of the queue, `_background_turn`). None when there is none.
+
+        No database round trip, and never later than a booking could give: a held slot comes
+        before the cursor its own booking left, the cursor only moves on, and a live booking's slot
+        is at most `allowance` (one interval) before the cursor, after a round trip. The slot stays
+        one slot: it passes from the read to the live request, or from the spare ones."""
+        soonest = time.monotonic() - self.tolerance  # sooner is too late to start on (`acquire`)
+        spare = next((slot for slot in slots.spare if slot >= soonest), None)
+        hold = min((hold for hold in slots.held if hold.slot >= soonest), key=lambda hold: hold.slot, default=None)
+        if hold is not None and (spare is None or hold.slot <= spare):
+            hold.taken = True
+            slots.held.discard(hold)
+            return hold.slot
+        if spare is not None:
+            slots.spare.remove(spare)
+        return spare
+
+    async def _background_turn(self, key: str) -> float:
+        """Wait for a background slot and until it comes; returns it (monotonic). A live request
+        may take the slot until then: the read learns it when it wakes, does not start, and goes
+        back to the front of the queue for the next slot."""
         slots = self._slots(key)
+        front = False
+        while True:
+            hold = await self._background_slot(key, slots, front=front)
+            try:
+                if not hold.taken and (delay := hold.slot - time.monotonic()) > 0:
+                    await self._sleep(delay)
+            finally:
+                slots.held.discard(hold)  # started (or cancelled): no longer anyone else's to take
+            if not hold.taken:
+                return hold.slot
+            front = True
+
+    async def _background_slot(self, key: str, slots: _ClientSlots, *, front: bool) -> _Hold:
+        """A background slot, held for the read until it starts: a spare one booked earlier, or
+        one the client id's booker hands over when it has booked it."""
         if slots.spare:
-            return slots.spare.popleft()
-        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        slots.waiting.append(waiter)
+            hold = _Hold(slots.spare.popleft())
+            slots.held.add(hold)
+            return hold
+        waiter: asyncio.Future[_Hold] = asyncio.get_running_loop().create_future()
+        if front:
+            slots.waiting.appendleft(waiter)
+        else:
+            slots.waiting.append(waiter)
         if slots.booker is None:
             slots.booker = asyncio.get_running_loop().create_task(self._book_background(key, slots))
-        return await waiter
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            # Cancelled after the booker handed it a slot: the slot is left unused, as before.
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                slots.held.discard(waiter.result())
+            raise
 
     async def _book_background(self, key: str, slots: _ClientSlots) -> None:
         """Book for the queued background reads until none is left: sleep until the next free slot
@@ -402,7 +480,9 @@ class SharedRateLimiter:
                     while slots.waiting and slots.waiting[0].done():  # a cancelled read
                         slots.waiting.popleft()
                     if slots.waiting:
-                        slots.waiting.popleft().set_result(slot)
+                        hold = _Hold(slot)
+                        slots.held.add(hold)  # a live request may take it until the read starts
+                        slots.waiting.popleft().set_result(hold)
                     else:
                         slots.spare.append(slot)
         except BaseException:  # shutdown

@@ -1,0 +1,166 @@
+"""A live request takes a slot its own process holds for background work, on a virtual clock
+(virtual_time.py): a spare one, or one handed to a background read that has not started. No
+database round trip, and no slot used twice: the read goes back to the front of the queue.
+
+Before, a live request always booked, and on a slow way to the database its wait was that round
+trip plus up to one interval even with background slots held right here (30 ms round trip: 36 ms
+at the median, 53 ms at p99; 9.6 ms and 34 ms since)."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+
+from saleor_coinpayments.coinpayments import ratelimit
+from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
+from tests.unit.coinpayments.test_ratelimit_fill import RATE, READERS, SlotBook, _run
+from tests.unit.coinpayments.test_ratelimit_live_first import LIVE_CALLS, UNTIL, WARM_UP, _buyer, _keep_reading, _p99
+from tests.unit.coinpayments.virtual_time import VirtualTimeLoop
+
+ROUND_TRIP = 0.03  # a slow way to the database: every statement takes this
+
+
+@pytest.fixture
+def loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[VirtualTimeLoop]:
+    loop = VirtualTimeLoop()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=loop.time))
+    yield loop
+    loop.close()
+
+
+class CountingBook(SlotBook):
+    """The slot book, counting live bookings (those without `within`)."""
+
+    def __init__(self, rtt: float) -> None:
+        super().__init__(rtt)
+        self.live = 0
+
+    async def book(
+        self, key: str, interval: float, within: float | None, count: int, lead: float, allowance: float = 0.0
+    ) -> tuple[float | None, float, float]:
+        self.live += within is None
+        return await super().book(key, interval, within, count, lead, allowance)
+
+
+def _background_and_buyer(
+    loop: VirtualTimeLoop, processes: int
+) -> tuple[CountingBook, SharedRateLimiter, list[float], list[float]]:
+    """READERS background readers per process (far above the limit) and a buyer on the first
+    process: the book, that limiter, the buyer's waits, and every start (background and live)."""
+    book = CountingBook(ROUND_TRIP)
+    limiters = [SharedRateLimiter(book.book, RATE) for _ in range(processes)]
+    starts: list[float] = []
+    waits: list[float] = []
+    readers = [
+        _keep_reading(limiter.for_client("c", background=True), starts) for limiter in limiters for _ in range(READERS)
+    ]
+    _run(loop, *readers, _buyer(limiters[0], waits, starts, seed=processes))
+    return book, limiters[0], waits, starts
+
+
+def test_a_live_request_takes_a_slot_held_here_instead_of_a_round_trip(loop: VirtualTimeLoop) -> None:
+    book, limiter, waits, _ = _background_and_buyer(loop, processes=1)
+    assert len(waits) == LIVE_CALLS
+    median = statistics.median(waits)
+    assert median <= limiter.interval, f"median {median * 1000:.1f} ms: a round trip is {ROUND_TRIP * 1000:.0f} ms"
+    assert book.live < LIVE_CALLS / 2, "most live requests did without a booking"
+    assert _p99(waits) <= ROUND_TRIP + limiter.interval, "never worse than booking"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 24's target: between one background booking's last slot and the next one's answer"
+    " the process holds no slot, and a buyer's request then books (a third of them on one process)",
+)
+def test_a_live_request_waits_at_most_one_interval_at_p99_on_a_slow_database(loop: VirtualTimeLoop) -> None:
+    _, limiter, waits, _ = _background_and_buyer(loop, processes=1)
+    assert _p99(waits) <= limiter.interval + 0.001, f"p99 {_p99(waits) * 1000:.1f} ms"
+
+
+def _unused_twice(starts: list[float], slots: list[float], tolerance: float) -> list[float]:
+    """The starts that no booked slot of their own accounts for: each start needs a slot of its
+    own at most `tolerance` before it (matched earliest first; all windows are alike)."""
+    free, unmatched = sorted(slots), []
+    for start in sorted(starts):
+        while free and free[0] < start - tolerance - 1e-9:
+            free.pop(0)  # too early for this start and all later ones
+        if free and free[0] <= start + 1e-9:
+            free.pop(0)
+        else:
+            unmatched.append(start)
+    return unmatched
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_every_start_has_a_booked_slot_of_its_own(loop: VirtualTimeLoop, processes: int) -> None:
+    book, limiter, waits, starts = _background_and_buyer(loop, processes)
+    assert len(waits) == LIVE_CALLS
+    assert book.live < LIVE_CALLS, "some live requests took held slots"
+    measured = [t for t in starts if WARM_UP <= t < UNTIL]
+    assert _unused_twice(measured, book.slots, limiter.tolerance) == []
+
+
+class GatedBook(SlotBook):
+    """Wakes `gate` just before its first background answer: a task waiting on it runs after the
+    booker has handed the slot to a read but before that read resumes."""
+
+    def __init__(self, rtt: float, gate: asyncio.Future[None]) -> None:
+        super().__init__(rtt)
+        self.gate = gate
+        self.calls: list[float | None] = []
+
+    async def book(
+        self, key: str, interval: float, within: float | None, count: int, lead: float, allowance: float = 0.0
+    ) -> tuple[float | None, float, float]:
+        self.calls.append(within)
+        answer = await super().book(key, interval, within, count, lead, allowance)
+        if not self.gate.done():
+            self.gate.set_result(None)
+        return answer
+
+
+def test_a_read_woken_with_a_slot_a_live_request_took_does_not_start_on_it(loop: VirtualTimeLoop) -> None:
+    started: dict[str, float] = {}
+
+    async def scenario() -> None:
+        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        book = GatedBook(0.002, gate)
+        book.next_slot["c"] = 0.008  # the first background slot is ahead: the read would sleep
+        limiter = SharedRateLimiter(book.book, RATE)
+
+        async def read() -> None:
+            await limiter.for_client("c", background=True).acquire()
+            started["read"] = loop.time()
+
+        async def live() -> None:
+            await gate
+            await limiter.for_client("c").acquire()
+            started["live"] = loop.time()
+
+        await asyncio.gather(read(), live())
+        assert book.calls == [limiter.lookahead, limiter.lookahead], "the live request booked nothing"
+        assert started["live"] == pytest.approx(0.008), "it took the read's slot"
+        assert started["read"] == pytest.approx(0.008 + limiter.interval), "the read took the next one"
+        assert book.slots == pytest.approx([started["live"], started["read"]]), "each slot used once"
+
+    _run(loop, scenario())
+
+
+def test_a_cancelled_read_leaves_no_slot_behind_for_a_live_request(loop: VirtualTimeLoop) -> None:
+    async def scenario() -> None:
+        book = CountingBook(0.002)
+        book.next_slot["c"] = 0.008
+        limiter = SharedRateLimiter(book.book, RATE)
+        read = asyncio.create_task(limiter.for_client("c", background=True).acquire())
+        await asyncio.sleep(0.004)  # it holds the slot at 0.008 and sleeps until then
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        await limiter.for_client("c").acquire()
+        assert book.live == 1, "the cancelled read's slot was not handed on: the live request booked"
+
+    _run(loop, scenario())
