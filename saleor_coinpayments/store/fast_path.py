@@ -46,6 +46,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.pool import Pool, QueuePool
 from sqlalchemy.sql.expression import Select, UpdateBase
 from sqlalchemy.types import TypeEngine
 
@@ -405,14 +406,23 @@ class FastPath:
         `AsyncEngine.raw_connection()` rather than a whole `AsyncConnection`: half the CPU per unit.
         Giving it back (`close()`) awaits nothing: the pool's reset rolls back only a transaction
         SQLAlchemy's adapter began, and the fast path never begins one there (asyncpg's own
-        `transaction()` has ended by then). A unit cancelled mid-statement needs nothing more:
+        `transaction()` has ended by then). Only an overflow connection, which the pool would close,
+        is closed here first (`_pool_is_full`). A unit cancelled mid-statement needs nothing more:
         asyncpg asks the server to cancel the statement and waits for that before the connection's
         next statement."""
         raw = await engine.raw_connection()
+        overflowing = False
         try:
             yield raw.driver_connection
         finally:
-            raw.close()
+            try:
+                overflowing = _pool_is_full(engine.pool)
+                if overflowing:
+                    await raw.driver_connection.close(timeout=2)
+            finally:
+                if overflowing:
+                    raw.invalidate()  # already closed: the pool only drops it
+                raw.close()
 
     @staticmethod
     def _asyncpg_execute(connection: Any) -> _Execute:
@@ -450,3 +460,15 @@ class FastPath:
                 return await cursor.fetchone()
 
         return fetch
+
+
+def _pool_is_full(pool: Pool) -> bool:
+    """Whether a connection given back now would be one too many for the pool to keep.
+
+    The pool then closes it on its return, and SQLAlchemy's asyncpg adapter can only close a
+    connection gracefully inside its greenlet, which `raw_connection().close()` is not: the close
+    failed with `MissingGreenlet` (logged as an error) and asyncpg aborted the connection when it
+    was collected. Such a connection is closed here first, with asyncpg's own awaitable `close()`,
+    and the pool only drops it. Reads never get here (STORE_FAST_READ_CONNECTIONS stays below the
+    pool's size); a burst of units can."""
+    return isinstance(pool, QueuePool) and pool.checkedin() >= pool.size()

@@ -126,3 +126,36 @@ async def test_a_burst_of_fast_reads_holds_at_most_the_capped_connections(databa
         assert watch.opened <= cap
     finally:
         await db.dispose()
+
+
+_SLOW_PID = HotStatement.of(select(func.pg_backend_pid(), func.pg_sleep(0.05)))
+
+
+@pytest.mark.asyncio
+async def test_a_burst_of_units_gives_back_its_overflow_connections_cleanly(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """More units at once than the pool keeps: the pool opens overflow connections, and each is
+    closed when it comes back. That close used to fail outside SQLAlchemy's greenlet
+    (`MissingGreenlet`, logged as "Exception closing connection") and leave asyncpg to abort it."""
+    watch = _PoolWatch(db)
+
+    async def unit() -> int:
+        async with db.fast.unit() as unit:
+            row = await unit.fetch_one(_SLOW_PID, {})
+        assert row is not None
+        return int(row[0])
+
+    with caplog.at_level("ERROR", logger="sqlalchemy.pool"):
+        backends = await asyncio.gather(*(unit() for _ in range(POOL_SIZE + 6)))
+    assert watch.most > POOL_SIZE  # the pool did overflow
+    assert len(set(backends)) > POOL_SIZE
+    assert not [record for record in caplog.records if record.name.startswith("sqlalchemy.pool")]
+    async with db.fast.unit() as unit:  # and what the pool kept still works
+        assert await unit.fetch_one(_PID, {}) is not None
+    async with db.session() as session:
+        open_here = await session.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        )
+    assert open_here is not None
+    assert open_here <= POOL_SIZE
