@@ -411,14 +411,15 @@ class FastPath:
         asyncpg asks the server to cancel the statement and waits for that before the connection's
         next statement."""
         raw = await engine.raw_connection()
+        driver = raw.driver_connection
         overflowing = False
         try:
-            yield raw.driver_connection
+            yield driver
         finally:
             try:
                 overflowing = _pool_is_full(engine.pool)
-                if overflowing:
-                    await raw.driver_connection.close(timeout=2)
+                if overflowing and driver is not None:
+                    await driver.close(timeout=2)
             finally:
                 if overflowing:
                     raw.invalidate()  # already closed: the pool only drops it
