@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 
@@ -32,14 +30,6 @@ WAY_SECONDS = 0.040  # from a request's start until CoinPayments counts it, at m
 UNTIL = 6.0
 STALL_EVERY = 2.0  # arrivals of the first second of every two are late by the whole budget
 BUYER_PAUSE = (0.005, 0.05)  # live requests, one in flight per buyer, at random moments
-
-
-@pytest.fixture
-def loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[VirtualTimeLoop]:
-    loop = VirtualTimeLoop()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=loop.time))
-    yield loop
-    loop.close()
 
 
 @pytest.mark.parametrize("rate", [70.0, 100.0, 10.0, 3.0, 2.0, 1.0])

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Coroutine, Iterator
-from types import SimpleNamespace
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
 
-from saleor_coinpayments.coinpayments import ratelimit
 from saleor_coinpayments.coinpayments.ratelimit import ClientRateLimit, SharedRateLimiter
 from saleor_coinpayments.settings import Settings
 from tests.unit.coinpayments import slot_rule
@@ -54,14 +52,6 @@ class SlotBook:
         next_free = max(0.0, booked.cursor - now)
         await asyncio.sleep(self.rtt / 2)
         return first, next_free, now
-
-
-@pytest.fixture
-def loop(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[VirtualTimeLoop]:
-    loop = VirtualTimeLoop(step_cost=getattr(request, "param", 0.0))
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=loop.time))
-    yield loop
-    loop.close()
 
 
 async def _keep_reading(limit: ClientRateLimit, starts: list[float], pause: float = READ_SECONDS) -> None:

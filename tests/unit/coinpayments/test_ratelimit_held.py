@@ -10,26 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 
-from saleor_coinpayments.coinpayments import ratelimit
 from saleor_coinpayments.coinpayments.ratelimit import SharedRateLimiter
 from tests.unit.coinpayments.test_ratelimit_fill import RATE, READERS, SlotBook, _run
 from tests.unit.coinpayments.test_ratelimit_live_first import LIVE_CALLS, UNTIL, WARM_UP, _buyer, _keep_reading, _p99
 from tests.unit.coinpayments.virtual_time import VirtualTimeLoop
 
 ROUND_TRIP = 0.03  # a slow way to the database: every statement takes this
-
-
-@pytest.fixture
-def loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[VirtualTimeLoop]:
-    loop = VirtualTimeLoop()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=loop.time))
-    yield loop
-    loop.close()
 
 
 class CountingBook(SlotBook):

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 
-from saleor_coinpayments.coinpayments import ratelimit
 from saleor_coinpayments.coinpayments.ratelimit import ClientRateLimit, SharedRateLimiter
 from tests.unit.coinpayments import slot_rule
 from tests.unit.coinpayments.test_ratelimit_fill import RATE, READERS, SlotBook, _run
@@ -24,14 +21,6 @@ from tests.unit.coinpayments.virtual_time import VirtualTimeLoop
 
 WARM_UP, UNTIL = 1.0, 7.0
 LIVE_CALLS = 80
-
-
-@pytest.fixture
-def loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[VirtualTimeLoop]:
-    loop = VirtualTimeLoop()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=loop.time))
-    yield loop
-    loop.close()
 
 
 async def _buyer(limiter: SharedRateLimiter, waits: list[float], starts: list[float], seed: int) -> None:

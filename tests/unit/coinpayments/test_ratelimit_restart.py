@@ -10,8 +10,6 @@ on warm connections before it books anything."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 
@@ -52,14 +50,6 @@ class ColdConnection:
         now = asyncio.get_running_loop().time()
         await asyncio.sleep(self._book.rtt / 2)
         return now
-
-
-@pytest.fixture
-def loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[VirtualTimeLoop]:
-    loop = VirtualTimeLoop()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=loop.time))
-    yield loop
-    loop.close()
 
 
 async def _keep_reading(limit: ClientRateLimit, starts: list[float], begin: float = 0.0) -> None:
