@@ -27,7 +27,7 @@ from saleor_coinpayments.money import dump_json, parse_json
 from saleor_coinpayments.runtime.outgoing_http import outgoing_client
 
 from . import errors as e
-from . import metrics
+from . import metrics, send_lateness
 from .currency_cache import CurrencyCache, shared_currency_cache
 from .models import (
     ClientWebhook,
@@ -466,7 +466,7 @@ class CoinPaymentsClient:
         remaining = deadline.remaining()
         if remaining < _MIN_ATTEMPT_SECONDS / 2:
             raise e.CoinPaymentsTimeoutError(f"{method} {path}: no time left in the budget", sent=False)
-        await self.rate_limiter.acquire()
+        slot = await self.rate_limiter.acquire_slot()
         timeout = min(self.timeout_seconds, max(0.05, deadline.remaining()))
         headers = {"Accept": "application/json"}
         if body is not None:
@@ -478,6 +478,7 @@ class CoinPaymentsClient:
             content=body,
             headers=headers,
             timeout=httpx.Timeout(timeout),
+            extensions={"trace": send_lateness.tracer(slot)},
         )
         # Sign the URL exactly as httpx will put it on the wire, and exactly the body bytes.
         request.headers.update(

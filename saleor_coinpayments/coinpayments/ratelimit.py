@@ -125,9 +125,19 @@ LATE_SLOTS = Counter(
 )
 
 
+@dataclass(frozen=True)
+class Slot:
+    """A request's turn: the moment (time.monotonic) it was allowed to start, and the priority it
+    was booked at. The client measures how late the request's bytes went out against `at`
+    (coinpayments/send_lateness.py): the margin the limit rests on (the module doc)."""
+
+    at: float
+    priority: str
+
+
 class RateLimit(Protocol):
-    async def acquire(self) -> float:
-        """Wait until one request may start; returns the seconds waited."""
+    async def acquire_slot(self) -> Slot:
+        """Wait until one request may start; returns its slot."""
         ...
 
 
@@ -167,6 +177,15 @@ class TokenBucket:
         if wait > 0:
             await self._sleep(wait)
         return wait
+
+    async def acquire_slot(self) -> Slot:
+        """Wait for a token; the slot is when it became due (on time.monotonic, whatever `clock`
+        the bucket counts tokens on). Priority "bucket": this per-process bucket knows none."""
+        wait = self.reserve()
+        due = time.monotonic() + wait
+        if wait > 0:
+            await self._sleep(wait)
+        return Slot(due, "bucket")
 
 
 def client_key(client_id: str) -> str:
@@ -290,6 +309,16 @@ class SharedRateLimiter:
         return ClientRateLimit(self, client_key(client_id), background)
 
     async def acquire(self, key: str, *, background: bool) -> float:
+        """Wait until one request may start; returns the seconds waited."""
+        return (await self._acquire(key, background=background))[0]
+
+    async def acquire_slot(self, key: str, *, background: bool) -> Slot:
+        """Wait until one request may start; returns its slot."""
+        slot = (await self._acquire(key, background=background))[1]
+        return Slot(slot, "background" if background else "live")
+
+    async def _acquire(self, key: str, *, background: bool) -> tuple[float, float]:
+        """The seconds waited and the slot started on (monotonic)."""
         started = time.monotonic()
         priority = "background" if background else "live"
         if not self._synced:
@@ -310,7 +339,7 @@ class SharedRateLimiter:
             LATE_SLOTS.labels(priority=priority).inc()
         waited = time.monotonic() - started
         LIMITER_WAITS.labels(priority=priority).observe(waited)
-        return waited
+        return waited, slot
 
     async def _sync_clock(self) -> None:
         """Read the database's clock SYNC_READS times before the first booking (see the module
@@ -530,6 +559,9 @@ class ClientRateLimit:
 
     async def acquire(self) -> float:
         return await self._limiter.acquire(self.key, background=self.background)
+
+    async def acquire_slot(self) -> Slot:
+        return await self._limiter.acquire_slot(self.key, background=self.background)
 
 
 _registry: dict[str, TokenBucket] = {}

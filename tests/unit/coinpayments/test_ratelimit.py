@@ -248,3 +248,20 @@ async def test_a_live_request_cancelled_while_queued_leaves_the_others_their_slo
     await asyncio.gather(first, queued[0], queued[2])
     assert queued[1].cancelled()
     assert counts == [1, 2]  # the cancelled request took no slot
+
+
+@pytest.mark.asyncio
+async def test_acquire_slot_gives_the_slot_started_on_and_its_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client measures its send's lateness against this slot (send_lateness.py)."""
+    time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
+    slots = FakeSlots(time)
+    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    for _ in range(10):  # live requests booked ahead: the next slot is ten intervals away
+        await slots.book("c", limiter.interval, None)
+    live = await limiter.for_client("c").acquire_slot()
+    background = await limiter.for_client("c", background=True).acquire_slot()
+    assert live.priority == "live"
+    assert background.priority == "background"
+    assert background.at == pytest.approx(time.now)  # it slept until its slot, then started
+    assert 9 * limiter.interval - 1e-9 <= live.at < background.at  # after those booked ahead, bar its allowance
