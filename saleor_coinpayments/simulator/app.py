@@ -24,6 +24,7 @@ from saleor_coinpayments.simulator.delivery import Dispatcher, RetryPolicy
 from saleor_coinpayments.simulator.engine import Engine, SimSettings
 from saleor_coinpayments.simulator.faults import FaultMiddleware, Faults
 from saleor_coinpayments.simulator.latency import LatencyMiddleware, ResponseLatency
+from saleor_coinpayments.simulator.loop_lag import LoopLag
 from saleor_coinpayments.simulator.pages import build_pages_router
 from saleor_coinpayments.simulator.problems import EmptyStatus, Problem, handle_empty, handle_problem
 from saleor_coinpayments.simulator.rate_meter import RateMeter, RateMeterMiddleware, build_rate_router
@@ -97,13 +98,17 @@ def create_simulator_app(
             engine.tick()
             sim.flush()
 
+    lag = LoopLag()
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(ticker()) if tick_interval else None
+        tasks = [asyncio.create_task(lag.watch())]
+        if tick_interval:
+            tasks.append(asyncio.create_task(ticker()))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -118,6 +123,7 @@ def create_simulator_app(
         redoc_url=None,
     )
     app.state.sim = sim
+    app.state.loop_lag = lag
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(EmptyStatus, handle_empty)
     app.include_router(build_api_router(sim))
@@ -127,7 +133,7 @@ def create_simulator_app(
     app.add_middleware(LatencyMiddleware, latency=latency)
     app.add_middleware(_FlushMiddleware, sim=sim)
     meter = RateMeter()
-    app.include_router(build_rate_router(meter))
+    app.include_router(build_rate_router(meter, lag))
     app.add_middleware(RateMeterMiddleware, meter=meter)
     return app
 

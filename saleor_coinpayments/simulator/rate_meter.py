@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from saleor_coinpayments.simulator.loop_lag import LoopLag
 from saleor_coinpayments.simulator.state import json_response
 
 
@@ -87,16 +88,21 @@ class RateMeterMiddleware:
         await self.app(scope, receive, send_and_count)
 
 
-def build_rate_router(meter: RateMeter) -> APIRouter:
+def build_rate_router(meter: RateMeter, lag: LoopLag) -> APIRouter:
+    """The meter's counts, and the simulator's loop lag over the same time (loop_lag.py)."""
     router = APIRouter(prefix="/__sim")
+
+    def report() -> dict[str, Any]:
+        return meter.to_json() | {"loopLag": lag.to_json()}
 
     @router.get("/api-rate")
     async def api_rate() -> Response:
-        return json_response(meter.to_json())
+        return json_response(report())
 
     @router.delete("/api-rate")
     async def reset_api_rate() -> Response:
         meter.reset()
-        return json_response(meter.to_json())
+        lag.reset()
+        return json_response(report())
 
     return router
