@@ -14,6 +14,7 @@ import time
 
 import asyncpg
 
+from bench.margins import MarginTally, note
 from bench.world import BenchWorld, Replica
 
 
@@ -34,15 +35,19 @@ def _make_everything_due(world: BenchWorld) -> int:
 def restarts_under_load(world: BenchWorld, replicas: list[Replica], settle: float = 10.0) -> list[str]:
     """The phase; `replicas` are the running ones (replaced in place by their successors)."""
     world.sim.control("DELETE", "/api-rate")
+    tally = MarginTally()
+    tally.start([replica.base_url for replica in replicas])
     due = _make_everything_due(world)
     started = time.monotonic()
     time.sleep(settle)
     for n, old in enumerate(list(replicas)):
         new = world.replica()
         new.start()  # returns once the new replica is ready
+        tally.leaving(old.base_url)
         old.stop()  # SIGTERM: it finishes its reads in flight and exits
         replicas[n] = new
     victim = replicas[-1]
+    tally.leaving(victim.base_url)
     victim.kill()
     victim.start()
     time.sleep(settle)
@@ -53,4 +58,5 @@ def restarts_under_load(world: BenchWorld, replicas: list[Replica], settle: floa
         f" and one SIGKILL + start, over {elapsed:.0f} s: {counted.get('requests', 0) / elapsed:.1f} requests/s,"
         f" most in any sliding second {counted.get('maxPerSecond', 0)} (limit 70),"
         f" answered 429: {counted.get('rateLimited', 0)}",
+        f"restarts: {note(world, tally, [replica.base_url for replica in replicas])}",
     ]

@@ -40,6 +40,10 @@ Saleor of the tests in this one, and `saleor-coinpayments serve` replicas (worke
   restarts      every open invoice made due at once, a rolling deploy and a SIGKILL (bench/restarts.py):
                 the most requests in any sliding second with demand far above the limit
 
+Next to each "most requests in any sliding second" (bench/margins.py): the simulator's largest
+event-loop lag over the same time (a stall stamps arrivals held in its socket together), and the
+replicas' sends later than the limiter's 60 ms margin after their slot (a replica's late send), so
+a count above the limit can be put on one side or the other.
 `--app-setting` passes settings to every replica, e.g. a schedule compressed by a factor (the bench
 prints the settings it ran with, and the figures then stand for that compressed schedule). Figures
 are for this machine and this run only (the load average is printed); nothing here asserts on time.
@@ -66,6 +70,7 @@ import httpx
 from sqlalchemy import select
 
 from bench.live_wait import LiveProbe, live_wait_under_demand
+from bench.margins import MarginTally, note
 from bench.restarts import restarts_under_load
 from bench.seed import PAYMENTS, SPREAD, seed
 from bench.world import (
@@ -296,6 +301,8 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
         finally:
             world.sim.faults(webhookDropPercent=0)
         world.sim.control("DELETE", "/api-rate")
+        tally = MarginTally()
+        tally.start([replica.base_url for replica in replicas])
         pages = [link for _, _, link in _in_parallel(size.pages, world.checkout)]
         measured_checkouts = [(t, i) for t, i, _ in _in_parallel(2 * size.payments, world.checkout)]
         measured_sent = _in_parallel(2 * size.payments, world.sent_invoice, threads=8)
@@ -368,10 +375,12 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
             f"live: transactionInitialize p50 {percentile(latencies, 0.5) * 1000:7.1f} ms"
             f"   p99 {percentile(latencies, 0.99) * 1000:7.1f} ms   ({len(latencies)} made, {probe.failed} failed)",
             "CoinPayments from the app since the seeding: most requests in any sliding second"
-            f" {counted['maxPerSecond']}, answered 429: {counted.get('rateLimited', 0)}",
+            f" {counted['maxPerSecond']}, answered 429: {counted.get('rateLimited', 0)};"
+            f" {note(world, tally, [replica.base_url for replica in replicas])}",
         ]
         if size.live_seconds > 0:
             lines += live_wait_under_demand(world, first, size.live_seconds)
+            lines.append(f"live under load, since the seeding: {note(world, tally, [r.base_url for r in replicas])}")
         if not args.skip_restarts:
             lines += restarts_under_load(world, replicas)
         lines.append(f"load average at the end: {loadavg()}")
