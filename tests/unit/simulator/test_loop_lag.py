@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from saleor_coinpayments.simulator import create_simulator_app
 from saleor_coinpayments.simulator.loop_lag import PERIOD_SECONDS, LoopLag
+from tests.helpers.servers import serve_asgi
 from tests.helpers.waiting import eventually
 
 
@@ -37,10 +39,25 @@ async def test_the_largest_overrun_and_the_stalls_over_50_ms_are_kept() -> None:
     assert lag.to_json() == {"maxMs": 0, "over50ms": 0, "samples": 0}
 
 
+def _with_a_blocking_route(app: ASGIApp) -> ASGIApp:
+    """The simulator, plus `POST /__test/block`, which blocks its event loop for 200 ms."""
+
+    async def wrapper(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/__test/block":
+            time.sleep(0.2)  # noqa: ASYNC251 - the point: block the simulator's own event loop, as a slow handler would
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await app(scope, receive, send)
+
+    return wrapper
+
+
 def test_a_stalled_simulator_loop_shows_in_api_rate_until_reset() -> None:
-    with TestClient(create_simulator_app({"c": "s"}, tick_interval=None)) as sim:
+    simulator = create_simulator_app({"c": "s"}, tick_interval=None)
+    with serve_asgi(_with_a_blocking_route(simulator)) as url, httpx.Client(base_url=url) as sim:
         assert sim.delete("/__sim/api-rate").json()["loopLag"]["over50ms"] == 0
-        sim.portal.call(time.sleep, 0.2)  # blocks the simulator's own event loop for 200 ms
+        assert sim.post("/__test/block").status_code == 204
         lag = eventually(lambda: (lag := sim.get("/__sim/api-rate").json()["loopLag"])["over50ms"] and lag)
         assert lag["maxMs"] >= (0.2 - PERIOD_SECONDS) * 1000
         assert lag["samples"] >= 1
