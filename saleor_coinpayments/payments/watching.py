@@ -29,6 +29,15 @@ async def buyer_watching(ctx: AppContext, payment: Payment) -> None:
     schedule = ReadSchedule.of(ctx.settings)
     now = utcnow()
     facts = schedule_facts(payment)
+    # Most polls come while the watch holds: the stored facts are then the watched ones (the gap
+    # reads `watching_until` only as "after now"), so one gap answers whether anything is to write.
+    held = payment.watching_until is not None and payment.watching_until > now + timedelta(
+        seconds=schedule.watching_for / 2
+    )
+    if held:
+        held_gap = gap(facts, now, schedule)
+        if held_gap is None or payment.next_check_at <= now + held_gap:
+            return
     watched = replace(facts, watching_until=now + timedelta(seconds=schedule.watching_for))
     unwatched = replace(facts, watching_until=None)
     watched_gap, unwatched_gap = gap(watched, now, schedule), gap(unwatched, now, schedule)
@@ -38,10 +47,5 @@ async def buyer_watching(ctx: AppContext, payment: Payment) -> None:
     # while the recent sweep covers the invoice (unpaid: nothing to confirm yet, and money seen shows
     # in the sweep's list), or a thousand open pages would spend the rate limit on unchanged invoices.
     if watched_gap >= unwatched_gap and (payment.coin_currency_id is None or swept_for(facts, now, schedule) > 0):
-        return
-    held = payment.watching_until is not None and payment.watching_until > now + timedelta(
-        seconds=schedule.watching_for / 2
-    )
-    if held and payment.next_check_at <= now + watched_gap:
         return
     await ctx.db.fast.run([PaymentRepository.buyer_watching_step(payment.id, now, schedule)], atomic=False)
