@@ -181,11 +181,8 @@ class TokenBucket:
     async def acquire_slot(self) -> Slot:
         """Wait for a token; the slot is when it became due (on time.monotonic, whatever `clock`
         the bucket counts tokens on). Priority "bucket": this per-process bucket knows none."""
-        wait = self.reserve()
-        due = time.monotonic() + wait
-        if wait > 0:
-            await self._sleep(wait)
-        return Slot(due, "bucket")
+        asked = time.monotonic()
+        return Slot(asked + await self.acquire(), "bucket")
 
 
 def client_key(client_id: str) -> str:

@@ -389,7 +389,8 @@ class FastPath:
         Waiting for a turn costs nothing, and the database is no faster with more reads at once.
         Only reads take turns: a read waits for no row lock, so a turn comes back within one statement
         (and the pool checkout before it, as without turns). A unit, which may wait for a lock, never
-        takes one. The cap stays below the pool's size, so reads alone never make it overflow."""
+        takes one. The default cap (16) stays below the pool's size (20), so reads alone never make
+        it overflow."""
         if self._read_turns is None:
             yield
             return
@@ -470,6 +471,6 @@ def _pool_is_full(pool: Pool) -> bool:
     connection gracefully inside its greenlet, which `raw_connection().close()` is not: the close
     failed with `MissingGreenlet` (logged as an error) and asyncpg aborted the connection when it
     was collected. Such a connection is closed here first, with asyncpg's own awaitable `close()`,
-    and the pool only drops it. Reads never get here (STORE_FAST_READ_CONNECTIONS stays below the
-    pool's size); a burst of units can."""
+    and the pool only drops it. A burst of units can overflow the pool; reads only when
+    STORE_FAST_READ_CONNECTIONS is set to the pool's size or more."""
     return isinstance(pool, QueuePool) and pool.checkedin() >= pool.size()

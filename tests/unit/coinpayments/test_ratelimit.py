@@ -40,6 +40,19 @@ async def test_burst_up_to_capacity_then_one_token_per_interval() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_bucket_slot_is_when_its_token_came_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client measures a send's lateness from this moment: a token saved up is due at once, a
+    later one after the bucket's wait for it."""
+    time = FakeTime()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
+    bucket = TokenBucket(10, capacity=1, clock=time.clock, sleep=time.sleep)
+    first, second = await bucket.acquire_slot(), await bucket.acquire_slot()
+    assert (first.at, first.priority) == (0.0, "bucket")
+    assert second.at == pytest.approx(0.1)
+    assert second.priority == "bucket"
+
+
+@pytest.mark.asyncio
 async def test_tokens_refill_with_time_but_not_beyond_capacity() -> None:
     time = FakeTime()
     bucket = TokenBucket(10, clock=time.clock, sleep=time.sleep)
