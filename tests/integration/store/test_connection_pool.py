@@ -128,9 +128,6 @@ async def test_a_burst_of_fast_reads_holds_at_most_the_capped_connections(databa
         await db.dispose()
 
 
-_SLOW_PID = HotStatement.of(select(func.pg_backend_pid(), func.pg_sleep(0.05)))
-
-
 @pytest.mark.asyncio
 async def test_a_burst_of_units_gives_back_its_overflow_connections_cleanly(
     db: Database, caplog: pytest.LogCaptureFixture
@@ -139,15 +136,18 @@ async def test_a_burst_of_units_gives_back_its_overflow_connections_cleanly(
     closed when it comes back. That close used to fail outside SQLAlchemy's greenlet
     (`MissingGreenlet`, logged as "Exception closing connection") and leave asyncpg to abort it."""
     watch = _PoolWatch(db)
+    burst = POOL_SIZE + 6
+    all_out = asyncio.Barrier(burst)  # each unit keeps its connection until every unit has one
 
     async def unit() -> int:
         async with db.fast.unit() as unit:
-            row = await unit.fetch_one(_SLOW_PID, {})
+            row = await unit.fetch_one(_PID, {})
+            await asyncio.wait_for(all_out.wait(), timeout=30)
         assert row is not None
         return int(row[0])
 
     with caplog.at_level("ERROR", logger="sqlalchemy.pool"):
-        backends = await asyncio.gather(*(unit() for _ in range(POOL_SIZE + 6)))
+        backends = await asyncio.gather(*(unit() for _ in range(burst)))
     assert watch.most > POOL_SIZE  # the pool did overflow
     assert len(set(backends)) > POOL_SIZE
     assert not [record for record in caplog.records if record.name.startswith("sqlalchemy.pool")]
