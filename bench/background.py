@@ -15,7 +15,7 @@ often an INFO before it), and for `--seconds` the bench samples:
   reports/s        reports delivered to Saleor per second, from the payments until the last arrived
   reads/s          CoinPayments requests per second of the one client id, counted at the simulator,
                    and that as a share of COINPAYMENTS_RATE_LIMIT_PER_SECOND (target ≥ 90 %: the limiter
-                   spaces its slots 64.2 a second at 70, the rest is the margin for late sends; never > 100 %)
+                   spaces its slots 63.2 a second at 70, the rest is the margin for late sends; never > 100 %)
   max in 1 s       the most requests that arrived at the simulator within any one second
   lag              reconciler lag (now − the oldest next_check_at still due), mean and max of the samples
   app CPU          cores the replicas used together while sampled, and CPU ms per read; with

@@ -1,7 +1,7 @@
 """bench/scale.py's last phase: the summed CoinPayments rate across restarts and a rolling deploy,
 with the reconcilers asking for far more than the limit.
 
-Every open invoice is made due at once (10,000 reads at 64.2 a second is two and a half minutes of
+Every open invoice is made due at once (10,000 reads at 63.2 a second is two and a half minutes of
 work), then each replica in turn is replaced as a rolling deploy does it (the new process started
 and ready before the old one gets SIGTERM), then one is SIGKILLed and started again. The simulator's
 meter gives the most requests that arrived within any sliding second of the phase.

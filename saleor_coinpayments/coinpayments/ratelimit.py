@@ -17,15 +17,15 @@ status); nobody waits for a background read (the reconciler). So:
   its own booking left. No slot is used twice and none is made without a booking, so the sums
   below are unchanged (tests/unit/coinpayments/test_ratelimit_held.py).
 - Only when this process holds no such slot does a live request book, at once, and it may take a
-  slot up to one interval before the cursor (the `allowance`): the slot interval after the last
-  booking is always free for it. It then waits for its own booking's round trip plus at most about
-  one interval (at most 8–11 ms at 70/s on a database answering in 1–2 ms, and its own round trip
-  plus one interval when the way to the database is slow,
-  tests/unit/coinpayments/test_ratelimit_live_first.py). With the background above the limit on a
-  30 ms round trip that is now the exception: a buyer waited 9.6 ms at the median (36 ms when
-  every live request booked), but still its round trip at p99 (34 ms): between one background
-  booking's last slot and the next one's answer the process holds none, and a third of the
-  buyer's requests still booked.
+  slot up to LIVE_ALLOWANCE_SLOTS (two) intervals before the cursor (the `allowance`). Background
+  bookings keep the cursor at most their lead plus two intervals ahead of the database's now (one
+  of lookahead, one slot booked), so that slot is free at once: the request waits for its own
+  booking's round trip and hardly more (the p99 is the round trip up to 10 ms, on one process or
+  three, tests/unit/coinpayments/test_ratelimit_live_first.py). With an allowance of one interval it
+  waited up to one interval more (17.5 ms at p99 on three processes 10 ms from the database); the
+  second interval of allowance costs one slot a second (63.2 at 70, not 64.2). A database 30 ms
+  away is still too far: between one background booking's last slot and the next one's answer
+  the process holds none, and a third of the buyer's requests book and wait that round trip.
 
 Why the sum stays under the cap. CoinPayments counts requests as they arrive. A request arrives
 some time after its slot: it may start up to LATE_START_SECONDS late (a later start gives the slot
@@ -35,9 +35,9 @@ SEND_JITTER_SECONDS more, which nothing here can enforce: that is the safety mar
 requests counted in any one second come from slots within 1 + LATE_START + SEND_JITTER seconds
 (1.06 s). Slots are `interval` apart (a generic cell rate algorithm: a booking moves the cursor on
 by one interval a slot from the later of itself and the booking's start), except that a live
-request may come up to `allowance` (one interval) early, so any window of W seconds holds at most
+request may come up to `allowance` (two intervals) early, so any window of W seconds holds at most
 floor((W + allowance) / interval) + 1 slots. `slot_spacing` spaces them so that this stays at the
-limit for W = 1.06 s: 1.06 s / 68 = 15.6 ms at 70/s, 64.2 requests a second.
+limit for W = 1.06 s: 1.06 s / 67 = 15.8 ms at 70/s, 63.2 requests a second.
 (Until then the slots were 1/(0.95 × limit) apart, with 19 ms each for a late start and the way:
 the worst case sat exactly on the limit with nothing to spare, and 71 arrived within one second at the
 simulator during a rolling deploy of three replicas on a loaded machine.)
@@ -99,13 +99,14 @@ MAX_BATCH = 16  # …or more, to last one booking round trip, but never more tha
 SYNC_READS = 3  # readings of the database's clock a new process takes before its first booking
 MAX_LEAD_SECONDS = 0.5  # a booking's first slot is at least its answer's way back ahead, at most this
 LIVE_REBOOKS = 2
+LIVE_ALLOWANCE_SLOTS = 2  # a live booking may start this many intervals before the cursor
 AIM = 0.5  # a background booking is sent this share of the lookahead before the next slot is free
 
 LIMITER_WAITS = Histogram(
     "coinpayments_rate_limiter_wait_seconds",
     "Time a CoinPayments request waited for its rate-limit slot, by priority",
     ["priority"],
-    # Fine around a slot interval (15.6 ms at 70/s), the most a buyer should wait.
+    # Fine around a slot interval (15.8 ms at 70/s), the most a buyer should wait.
     buckets=(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
@@ -255,8 +256,10 @@ def slot_spacing(rate: float) -> tuple[float, float]:
     window = 1.0 + LATE_START_SECONDS + SEND_JITTER_SECONDS
     most = math.floor(rate + 1e-9)
     if most >= 3:
-        interval = window / (most - 2)
-        return interval, interval
+        # A few slots a second: one of allowance, or the background would lose a third of them.
+        early = LIVE_ALLOWANCE_SLOTS if most >= 10 else 1
+        interval = window / (most - 1 - early)
+        return interval, interval * early
     # Too few slots a second for a live request to come early: no allowance, and below two a
     # second one slot per window at most (a little more than it, for the rounding).
     return (window if most == 2 else max(window, 1.0 / rate) * 1.001), 0.0
@@ -423,7 +426,7 @@ class SharedRateLimiter:
 
         No database round trip, and never later than a booking could give: a held slot comes
         before the cursor its own booking left, the cursor only moves on, and a live booking's slot
-        is at most `allowance` (one interval) before the cursor, after a round trip. The slot stays
+        is at most `allowance` (two intervals) before the cursor, after a round trip. The slot stays
         one slot: it passes from the read to the live request, or from the spare ones."""
         soonest = time.monotonic() - self.tolerance  # sooner is too late to start on (`acquire`)
         spare = next((slot for slot in slots.spare if slot >= soonest), None)

@@ -21,6 +21,7 @@ from saleor_coinpayments.store.fast_path import HotStatement
 from saleor_coinpayments.store.tables import RateLimitSlot, core_table
 
 _SECONDS = Float(precision=53)
+MOST_EARLY_INTERVALS = 2  # a live booking's allowance: the limiter spaces its slots for it
 _SLOTS = core_table(RateLimitSlot)
 
 
@@ -89,14 +90,14 @@ class RateLimitRepository:
     ) -> Booking:
         """Book the next `count` slots of `client_key` (one interval apart), none sooner than `lead`
         seconds from now (the answer must arrive before its slot) and the first up to `allowance`
-        (at most one interval) before the next free one; with `within`, only if the next free slot
+        (at most MOST_EARLY_INTERVALS intervals) before the next free one; with `within`, only if the next free slot
         is at most that many seconds after the lead.
 
         On the fast path (store/fast_path.py): one booking precedes every CoinPayments request, and
         through a session it cost more CPU than the request. Each statement is atomic by itself,
         so PostgreSQL runs them without a transaction around them."""
-        if not 0 <= allowance <= interval:
-            raise ValueError("the allowance is between 0 and one interval")
+        if not 0 <= allowance <= MOST_EARLY_INTERVALS * interval:
+            raise ValueError(f"the allowance is between 0 and {MOST_EARLY_INTERVALS} intervals")
         params = {
             "of_key": client_key,
             "lead": lead,

@@ -105,8 +105,11 @@ async def test_a_live_booking_may_come_one_allowance_before_the_cursor_and_moves
         assert batch.next_free == pytest.approx(6 * INTERVAL, abs=INTERVAL / 10), "three intervals for three slots"
         refused = await repository.book("client-f", INTERVAL, within=1.0)
         assert refused.first is None, "a background booking never takes the allowance"
+        early = await repository.book("client-f", INTERVAL, None, allowance=2 * INTERVAL)
+        assert early.first == pytest.approx(4 * INTERVAL, abs=INTERVAL / 10), "two intervals before the cursor"
+        assert early.next_free == pytest.approx(7 * INTERVAL, abs=INTERVAL / 10), "which moves on by one"
         with pytest.raises(ValueError, match="allowance"):
-            await repository.book("client-f", INTERVAL, None, allowance=2 * INTERVAL)
+            await repository.book("client-f", INTERVAL, None, allowance=3 * INTERVAL)
         assert (await repository.database_now()) == pytest.approx(time.time(), abs=60)
     finally:
         await db.dispose()

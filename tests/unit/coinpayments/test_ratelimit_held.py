@@ -62,8 +62,9 @@ def test_a_live_request_takes_a_slot_held_here_instead_of_a_round_trip(loop: Vir
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 24's target: between one background booking's last slot and the next one's answer"
-    " the process holds no slot, and a buyer's request then books (a third of them on one process)",
+    reason="issue 24's target on a database 30 ms away: between one background booking's last slot and"
+    " the next one's answer the process holds no slot, and a buyer's request then books and waits that"
+    " round trip (a third of them on one process)",
 )
 def test_a_live_request_waits_at_most_one_interval_at_p99_on_a_slow_database(loop: VirtualTimeLoop) -> None:
     _, limiter, waits, _ = _background_and_buyer(loop, processes=1)

@@ -5,7 +5,9 @@ within the limit in every sliding second.
 
 Before live requests could take the slot interval ahead of the cursor, and while background reads
 booked batches of slots ahead, a live request queued behind every slot booked for the background:
-74 ms at the median measured on the app, 16 slots here."""
+74 ms at the median measured on the app, 16 slots here. With one interval of allowance, a request
+that booked still waited up to one interval past its round trip (17.5 ms at p99 on three processes
+10 ms from the database); with two it waits about its round trip."""
 
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def _p99(values: list[float]) -> float:
 
 
 @pytest.mark.parametrize("processes", [1, 3])
-@pytest.mark.parametrize("rtt", [0.0005, 0.002])
+@pytest.mark.parametrize("rtt", [0.0005, 0.002, 0.01])
 def test_a_live_request_waits_at_most_one_slot_interval_whatever_the_background_asks(
     loop: VirtualTimeLoop, processes: int, rtt: float
 ) -> None:
