@@ -121,12 +121,17 @@ class FakeSlots:
         return booked.first - now, booked.cursor - now, now
 
 
-@pytest.mark.asyncio
-async def test_shared_limiter_spaces_requests_below_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+def _limiter_on_fake_time(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeTime, FakeSlots, SharedRateLimiter]:
+    """A limiter at 70/s on a fake slot book, both on a fake clock the limiter reads too."""
     time = FakeTime()
     monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
     slots = FakeSlots(time)
-    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    return time, slots, SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+
+
+@pytest.mark.asyncio
+async def test_shared_limiter_spaces_requests_below_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    time, slots, limiter = _limiter_on_fake_time(monkeypatch)
     live = limiter.for_client("AB-CD")
     # The first three share the moment 0 (a live request may come two intervals early), the rest
     # one interval apart: 66 start within the first second at 15.8 ms (63.2/s), the next after it.
@@ -144,10 +149,7 @@ async def test_shared_limiter_spaces_requests_below_the_cap(monkeypatch: pytest.
 async def test_background_reads_book_only_free_slots_and_live_requests_go_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    time = FakeTime()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
-    slots = FakeSlots(time)
-    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    time, slots, limiter = _limiter_on_fake_time(monkeypatch)
     # Live requests have booked a full second ahead.
     for _ in range(68):
         await slots.book("c", limiter.interval, None)
@@ -163,10 +165,7 @@ async def test_background_reads_book_only_free_slots_and_live_requests_go_first(
 async def test_queued_background_reads_on_a_quick_database_book_one_slot_at_a_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    time = FakeTime()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
-    slots = FakeSlots(time)
-    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    time, slots, limiter = _limiter_on_fake_time(monkeypatch)
     reader = limiter.for_client("c", background=True)
     horizons: list[float] = []
 
@@ -185,10 +184,7 @@ async def test_queued_background_reads_on_a_quick_database_book_one_slot_at_a_ti
 async def test_live_requests_queued_behind_a_booking_share_the_next_one_and_each_gets_its_own_slot(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    time = FakeTime()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
-    slots = FakeSlots(time)
-    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    time, slots, limiter = _limiter_on_fake_time(monkeypatch)
     live = limiter.for_client("c")
     started: list[float] = []
 
@@ -266,10 +262,7 @@ async def test_a_live_request_cancelled_while_queued_leaves_the_others_their_slo
 @pytest.mark.asyncio
 async def test_acquire_slot_gives_the_slot_started_on_and_its_priority(monkeypatch: pytest.MonkeyPatch) -> None:
     """The client measures its send's lateness against this slot (send_lateness.py)."""
-    time = FakeTime()
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=time.clock))
-    slots = FakeSlots(time)
-    limiter = SharedRateLimiter(slots.book, 70, sleep=time.sleep)
+    time, slots, limiter = _limiter_on_fake_time(monkeypatch)
     for _ in range(10):  # live requests booked ahead: the next slot is ten intervals away
         await slots.book("c", limiter.interval, None)
     live = await limiter.for_client("c").acquire_slot()
