@@ -30,6 +30,7 @@ from saleor_coinpayments.simulator.domain import (
     Payment,
     Transfer,
 )
+from saleor_coinpayments.simulator.listing import InvoiceIndex
 from saleor_coinpayments.simulator.problems import Problem, bad_request, not_found
 from saleor_coinpayments.simulator.validation import CreateInvoice
 from saleor_coinpayments.simulator.webhook_payload import PayloadStyle, notification_body
@@ -79,7 +80,7 @@ class Engine:
         self.lock = threading.RLock()
         self.clients: dict[str, ClientAccount] = {}
         self.invoices: dict[str, Invoice] = {}
-        self._by_merchant: dict[str, list[str]] = {}
+        self.index = InvoiceIndex()  # List invoices' view: by merchant, creation order and status
         self._po_numbers: dict[str, set[str]] = {}
         self._po_counter = itertools.count(1)
         self._deadlines: list[tuple[datetime, int, str]] = []
@@ -103,7 +104,7 @@ class Engine:
         """Forget invoices, deadlines and queued notifications (clients and their webhooks stay)."""
         with self.lock:
             self.invoices.clear()
-            self._by_merchant.clear()
+            self.index.clear()
             self._po_numbers.clear()
             self._deadlines.clear()
             self._outbox.clear()
@@ -197,7 +198,8 @@ class Engine:
     }
 
     def _set_status(self, invoice: Invoice, status: str, now: datetime) -> None:
-        invoice.status = status
+        old, invoice.status = invoice.status, status
+        self.index.moved(invoice, old)
         invoice.history.append((status, now))
         event = self._EVENT_OF_STATUS.get(status)
         if event is not None:
@@ -279,7 +281,7 @@ class Engine:
                 history=[("created", now), (status, now)],
             )
             self.invoices[invoice_id] = invoice
-            self._by_merchant.setdefault(account.merchant_id, []).append(invoice_id)
+            self.index.add(invoice)
             self._schedule(invoice, invoice.expires_at)
             if status == "scheduled" and req.invoice_date is not None:
                 self._schedule(invoice, req.invoice_date)
@@ -341,32 +343,19 @@ class Engine:
         created_from: datetime | None = None,
         created_to: datetime | None = None,
     ) -> tuple[list[Invoice], str | None]:
-        """Newest first; `after` is the id of the last invoice of the previous page."""
+        """Newest first; `after` is the id of the last invoice of the previous page (listing.py)."""
         with self.lock:
             self.tick()
-            ids = list(reversed(self._by_merchant.get(account.merchant_id, [])))
-            if after is not None:
-                if after not in ids:
-                    raise bad_request("After", "Unknown cursor.")
-                ids = ids[ids.index(after) + 1 :]
             needle = q.lower() if q else None
-            page: list[Invoice] = []
-            more = False
-            for invoice_id in ids:
-                inv = self.invoices[invoice_id]
-                if status is not None and inv.status.lower() != status.lower():
-                    continue
-                if created_from is not None and inv.created_at < created_from:
-                    continue
-                if created_to is not None and inv.created_at > created_to:
-                    continue
-                if needle is not None and not _matches(inv, needle):
-                    continue
-                if len(page) == limit:
-                    more = True
-                    break
-                page.append(inv)
-            return page, (page[-1].id if page and more else None)
+            return self.index.page(
+                account.merchant_id,
+                status=status,
+                after=after,
+                limit=limit,
+                created_from=created_from,
+                created_to=created_to,
+                matches=None if needle is None else lambda invoice: _matches(invoice, needle),
+            )
 
     def cancel(self, invoice: Invoice) -> None:
         with self.lock:
