@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from saleor_coinpayments.simulator.app import create_simulator_app
+from saleor_coinpayments.simulator.collector import LongLivedState
 from saleor_coinpayments.simulator.engine import new_client_id, new_client_secret
 
 
@@ -24,4 +25,9 @@ def run_simulator(
     if latency_ms:
         print(f"  every API answer waits {latency_ms} ms")  # noqa: T201
     app = create_simulator_app(dict(pairs), public_url, response_latency_ms=latency_ms)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    collector = LongLivedState()  # full collections skip the invoices kept (collector.py)
+    collector.install()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        collector.uninstall()
