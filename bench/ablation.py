@@ -74,6 +74,8 @@ ROWS: list[tuple[str, str, str]] = [
     ("STORE_FAST_PATH", "false", "process_p99_ms"),
     # PostgreSQL only (on SQLite the fast path's reads take no pooled connection).
     ("STORE_FAST_READ_CONNECTIONS", "0", "process_cpu_ms"),
+    # PostgreSQL only: a pool checkout and checkin per fast-path read or unit instead of a kept connection.
+    ("STORE_FAST_KEPT_CONNECTIONS", "0", "process_cpu_ms"),
     # SQLite only (on PostgreSQL these change nothing, and the rows show it).
     ("STORE_SQLITE_IN_LOOP", "false", "notify_handled_rps"),
     ("STORE_SQLITE_GROUP_COMMIT", "false", "notify_handled_rps"),

@@ -182,6 +182,12 @@ class Settings(BaseSettings):
         description="PostgreSQL: the fast path's reads hold at most this many pooled connections at once; "
         "more wait their turn instead of overflowing the pool. 0: no limit.",
     )
+    store_fast_kept_connections: int = Field(
+        16,
+        ge=0,
+        description="PostgreSQL: the fast path keeps up to this many connections checked out for a moment "
+        "between its reads and units, instead of a pool checkout and checkin each time. 0: none.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -29,6 +29,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from saleor_coinpayments.store.dialects import BEGIN_WRITE
 from saleor_coinpayments.store.fast_path import FastPath
+from saleor_coinpayments.store.pg_connections import KEEP_SECONDS
 from saleor_coinpayments.store.sqlite_in_loop import SqliteInLoop
 
 if TYPE_CHECKING:
@@ -51,7 +52,8 @@ IDLE_PING_SECONDS = 5.0
 
 
 def _note_checkin(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
-    record.info["checked_in_at"] = time.monotonic()
+    # The fast path says when it last used a connection it kept a moment (store/pg_connections.py).
+    record.info["checked_in_at"] = record.info.pop("last_used_at", None) or time.monotonic()
 
 
 def _ping_if_idle(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
@@ -93,12 +95,14 @@ POOL_OVERFLOW = 10
 class StoreOptions:
     """The store's speed mechanisms, each of which can be switched off (settings STORE_*) so
     bench can measure it: the fast path, on SQLite its in-loop writer and group commit, and on
-    PostgreSQL the cap on the connections the fast path's reads hold (0: none)."""
+    PostgreSQL the cap on the connections the fast path's reads hold (0: none) and how many
+    connections it keeps between uses (0: none, store/pg_connections.py)."""
 
     fast_path: bool = True
     sqlite_in_loop: bool = True
     sqlite_group_commit: bool = True
     fast_read_connections: int = 16
+    fast_kept_connections: int = 16
 
     @classmethod
     def of(cls, settings: Settings) -> StoreOptions:
@@ -107,6 +111,7 @@ class StoreOptions:
             settings.store_sqlite_in_loop,
             settings.store_sqlite_group_commit,
             settings.store_fast_read_connections,
+            settings.store_fast_kept_connections,
         )
 
 
@@ -144,8 +149,17 @@ class Database:
         self.in_loop = in_loop
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.fast = FastPath(
-            self, enabled=options.fast_path, in_loop=in_loop, read_connections=options.fast_read_connections
+            self,
+            enabled=options.fast_path,
+            in_loop=in_loop,
+            read_connections=options.fast_read_connections,
+            kept_connections=options.fast_kept_connections,
         )
+
+    @staticmethod
+    def keep_seconds() -> float:
+        """How long the fast path may keep a connection unused: never past the pool's idle ping."""
+        return min(KEEP_SECONDS, IDLE_PING_SECONDS)
 
     @contextlib.asynccontextmanager
     async def writer_turn(self) -> AsyncIterator[None]:
@@ -177,6 +191,7 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self.fast.close()
         if self.in_loop is not None:
             self.in_loop.close()
         await self.engine.dispose()

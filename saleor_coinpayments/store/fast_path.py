@@ -7,8 +7,9 @@ statements whose own cost is tens of µs; through an AsyncSession each unit cost
 that in SQLAlchemy's per-statement machinery. Here a statement is compiled once per database kind
 and run on the driver:
 
-- PostgreSQL: the engine's own pool; the unit takes a connection (`AsyncConnection.
-  get_raw_connection().driver_connection`, asyncpg) and runs each statement in one round trip.
+- PostgreSQL: the engine's own pool; the unit takes a connection (`AsyncEngine.raw_connection()`,
+  its asyncpg connection) and runs each statement in one round trip. A connection it is done with
+  is kept a moment for the next read or unit (store/pg_connections.py, STORE_FAST_KEPT_CONNECTIONS).
   Reads (`FastPath.read`) hold at most STORE_FAST_READ_CONNECTIONS connections at once; more wait
   their turn in the process (see `FastPath._read_turn`).
 - SQLite: with STORE_SQLITE_IN_LOOP (default) the process's writer and reader connections run in the
@@ -46,11 +47,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
-from sqlalchemy.pool import Pool, QueuePool
 from sqlalchemy.sql.expression import Select, UpdateBase
 from sqlalchemy.types import TypeEngine
 
 from saleor_coinpayments.store.dialects import BEGIN_WRITE, insert_or_ignore_statement, locked
+from saleor_coinpayments.store.pg_connections import PgConnections
 from saleor_coinpayments.store.sqlite_in_loop import SqliteInLoop, is_busy
 from saleor_coinpayments.store.tables import Base, core_table
 
@@ -290,7 +291,15 @@ def _asyncpg_count(status: str) -> int:
 class FastPath:
     """See the module docstring. `Database.fast` is the process's one instance."""
 
-    def __init__(self, db: Database, *, enabled: bool, in_loop: SqliteInLoop | None, read_connections: int = 0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        enabled: bool,
+        in_loop: SqliteInLoop | None,
+        read_connections: int = 0,
+        kept_connections: int = 0,
+    ) -> None:
         self._db = db
         self.enabled = enabled
         self._in_loop = in_loop
@@ -298,6 +307,11 @@ class FastPath:
         self._read_turns = (
             asyncio.Semaphore(read_connections) if enabled and self.is_postgres and read_connections > 0 else None
         )
+        self._pg = PgConnections(db.engine, most=kept_connections, keep_for=db.keep_seconds)
+
+    async def close(self) -> None:
+        """PostgreSQL: the connections kept between uses back to the pool (`Database.dispose`)."""
+        await self._pg.close()
 
     @property
     def is_postgres(self) -> bool:
@@ -335,7 +349,7 @@ class FastPath:
             async with self._in_loop.unit() as (execute, fetch):
                 yield _DriverUnit(self.dialect, execute, fetch)
         elif self.is_postgres:
-            async with self._asyncpg(self._db.engine) as connection:
+            async with self._asyncpg() as connection:
                 unit = _DriverUnit(self.dialect, self._asyncpg_execute(connection), self._asyncpg_fetch(connection))
                 if atomic:
                     async with connection.transaction():
@@ -371,8 +385,14 @@ class FastPath:
                 async with self._aiosqlite(self._db.engine) as connection:
                     raw = await self._aiosqlite_fetch(connection)(compiled.sql, params)
         elif self.is_postgres:
-            async with self._read_turn(), self._asyncpg(self._db.engine) as connection:
-                raw = await connection.fetchrow(compiled.sql, *params)
+            async with self._read_turn():
+                connection = await self._pg.take()
+                try:
+                    raw = await connection.driver.fetchrow(compiled.sql, *params)
+                except BaseException:
+                    await self._pg.give(connection, clean_exit=False)
+                    raise
+                await self._pg.give(connection, clean_exit=True)
         else:
             async with self._aiosqlite(self._db.engine) as connection:
                 raw = await self._aiosqlite_fetch(connection)(compiled.sql, params)
@@ -399,32 +419,17 @@ class FastPath:
 
     # --------------------------------------------------------------- drivers, by their public API
 
-    @staticmethod
     @contextlib.asynccontextmanager
-    async def _asyncpg(engine: AsyncEngine) -> AsyncIterator[Any]:
-        """An asyncpg connection of the engine's pool (its checkout events ping an idle one).
-
-        `AsyncEngine.raw_connection()` rather than a whole `AsyncConnection`: half the CPU per unit.
-        Giving it back (`close()`) awaits nothing: the pool's reset rolls back only a transaction
-        SQLAlchemy's adapter began, and the fast path never begins one there (asyncpg's own
-        `transaction()` has ended by then). Only an overflow connection, which the pool would close,
-        is closed here first (`_pool_is_full`). A unit cancelled mid-statement needs nothing more:
-        asyncpg asks the server to cancel the statement and waits for that before the connection's
-        next statement."""
-        raw = await engine.raw_connection()
-        driver = raw.driver_connection
-        overflowing = False
+    async def _asyncpg(self) -> AsyncIterator[Any]:
+        """An asyncpg connection: kept from the fast path's last use, or from the engine's pool
+        (whose checkout events ping an idle one); see store/pg_connections.py."""
+        connection = await self._pg.take()
+        clean_exit = False
         try:
-            yield driver
+            yield connection.driver
+            clean_exit = True
         finally:
-            try:
-                overflowing = _pool_is_full(engine.pool)
-                if overflowing and driver is not None:
-                    await driver.close(timeout=2)
-            finally:
-                if overflowing:
-                    raw.invalidate()  # already closed: the pool only drops it
-                raw.close()
+            await self._pg.give(connection, clean_exit=clean_exit)
 
     @staticmethod
     def _asyncpg_execute(connection: Any) -> _Execute:
@@ -462,15 +467,3 @@ class FastPath:
                 return await cursor.fetchone()
 
         return fetch
-
-
-def _pool_is_full(pool: Pool) -> bool:
-    """Whether a connection given back now would be one too many for the pool to keep.
-
-    The pool then closes it on its return, and SQLAlchemy's asyncpg adapter can only close a
-    connection gracefully inside its greenlet, which `raw_connection().close()` is not: the close
-    failed with `MissingGreenlet` (logged as an error) and asyncpg aborted the connection when it
-    was collected. Such a connection is closed here first, with asyncpg's own awaitable `close()`,
-    and the pool only drops it. A burst of units can overflow the pool; reads only when
-    STORE_FAST_READ_CONNECTIONS is set to the pool's size or more."""
-    return isinstance(pool, QueuePool) and pool.checkedin() >= pool.size()

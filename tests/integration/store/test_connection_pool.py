@@ -1,7 +1,9 @@
 """PostgreSQL's pool: a connection the server closed while it sat idle is replaced before a unit of
 work gets it, on the ORM session and on the fast path alike; one used moments ago is handed out
 without a ping (no round trip per checkout); a burst of fast reads holds at most
-STORE_FAST_READ_CONNECTIONS connections, so the pool opens none for one read only."""
+STORE_FAST_READ_CONNECTIONS connections, so the pool opens none for one read only; the connections
+the fast path keeps between uses (STORE_FAST_KEPT_CONNECTIONS) are handed to its next use, dropped if
+the server closed them, go back to the pool when unused and at dispose, and see other replicas' writes."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 import pytest_asyncio
 from sqlalchemy import event, func, select, text
@@ -38,11 +41,12 @@ async def _backend(db: Database) -> int:
 
 
 async def _terminate(db: Database, pid: int) -> None:
-    """From another connection: what a server restart or an idle timeout does to that one."""
+    """From another connection: what a server restart or an idle timeout does to that one (waits
+    until the backend has gone)."""
     other = Database(db.url)
     try:
         async with other.session() as session:
-            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await session.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
     finally:
         await other.dispose()
 
@@ -91,13 +95,14 @@ class _PoolWatch:
     """The most connections checked out at once, and how many the pool opened."""
 
     def __init__(self, db: Database) -> None:
-        self.out = self.most = self.opened = 0
+        self.out = self.most = self.opened = self.checkouts = 0
         pool = db.engine.sync_engine.pool
         event.listen(pool, "checkout", self._checkout)
         event.listen(pool, "checkin", self._checkin)
         event.listen(pool, "connect", self._connect)
 
     def _checkout(self, *_args: Any) -> None:
+        self.checkouts += 1
         self.out += 1
         self.most = max(self.most, self.out)
 
@@ -159,3 +164,99 @@ async def test_a_burst_of_units_gives_back_its_overflow_connections_cleanly(
         )
     assert open_here is not None
     assert open_here <= POOL_SIZE
+
+
+# ------------------------------------------------ connections the fast path keeps between uses
+
+
+async def _fast_backend(db: Database) -> int:
+    row = await db.fast.fetch_one(_PID, {})
+    assert row is not None
+    return int(row[0])
+
+
+async def _until(condition: Any, what: str) -> None:
+    """Wait for the loop to see what happened elsewhere (asserts on nothing but the condition)."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never: {what}")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kept", [0, 4])
+async def test_the_fast_path_keeps_the_connection_it_used_for_its_next_use(database_url: str, kept: int) -> None:
+    """Reads and units one after another: with connections kept, one pool checkout for all of them
+    (the same backend each time); without, one per use."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's fast path takes no pooled connection (run with TEST_DATABASE=postgresql)")
+    db = Database(database_url, options=StoreOptions(fast_kept_connections=kept))
+    try:
+        payment = await stored_payment(db)
+        watch = _PoolWatch(db)
+        backends = set()
+        for _ in range(5):
+            assert await db.fast.read(Payment, id=payment.id) is not None
+            backends.add(await _fast_backend(db))
+        assert watch.checkouts == (1 if kept else 10)
+        assert len(backends) == 1 or not kept
+        pool = db.engine.sync_engine.pool
+    finally:
+        await db.dispose()
+    assert pool.checkedout() == 0  # dispose gave the kept connection back
+
+
+@pytest.mark.asyncio
+async def test_a_kept_connection_goes_back_to_the_pool_when_unused(db: Database) -> None:
+    await _fast_backend(db)
+    pool = db.engine.sync_engine.pool
+    assert pool.checkedout() == 1  # kept
+    await _until(lambda: pool.checkedout() == 0, "the kept connection went back")
+
+
+@pytest.mark.asyncio
+async def test_a_kept_connection_the_server_closed_is_dropped_not_handed_out(db: Database) -> None:
+    first = await _fast_backend(db)
+    await _terminate(db, first)
+    second = await _fast_backend(db)  # no error: the closed connection was seen and dropped
+    assert second != first
+
+
+@pytest.mark.asyncio
+async def test_a_connection_whose_unit_failed_is_not_kept_and_the_next_unit_is_clean(db: Database) -> None:
+    """A unit that raised inside its transaction leaves nothing behind for the next use."""
+    broken = HotStatement.of(select(func.no_such_function()))
+    with pytest.raises(asyncpg.PostgresError):
+        async with db.fast.unit() as unit:
+            await unit.fetch_one(broken, {})
+
+    async def raising_midway() -> None:
+        async with db.fast.unit() as unit:
+            await unit.fetch_one(_PID, {})
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        await raising_midway()
+    async with db.fast.unit() as unit:
+        assert await unit.fetch_one(_PID, {}) is not None
+    now = HotStatement.of(select(func.now()))
+    assert await db.fast.fetch_one(now, {}) != await db.fast.fetch_one(now, {})  # no transaction left open
+
+
+@pytest.mark.asyncio
+async def test_reads_on_a_kept_connection_see_another_replicas_writes(db: Database) -> None:
+    payment = await stored_payment(db)
+    other = Database(db.url)
+    try:
+        for state in ("waiting", "paid", "expired"):
+            async with other.session() as session:
+                row = await session.get(Payment, payment.id)
+                assert row is not None
+                row.state = state
+            found = await db.fast.read(Payment, id=payment.id)
+            assert found is not None
+            assert found.state == state
+        assert db.engine.sync_engine.pool.checkedout() == 1  # all on the one kept connection
+    finally:
+        await other.dispose()
