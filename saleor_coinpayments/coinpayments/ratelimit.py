@@ -430,7 +430,7 @@ class SharedRateLimiter:
         slots.way_back = max(back, slots.way_back * 0.8)
         return None if first is None else self.clock.local(database_now + first)
 
-    def _held_slot(self, slots: _ClientSlots, before: float = math.inf) -> float | None:
+    def _held_slot(self, slots: _ClientSlots) -> float | None:
         """The earliest slot this process holds for background work that a request could still
         start on: a spare one, or one handed to a read that has not started (its read then goes
         back to the front of the queue, `_background_turn`). None when there is none.
@@ -440,10 +440,8 @@ class SharedRateLimiter:
         is at most `allowance` (two intervals) before the cursor, after a round trip. The slot stays
         one slot: it passes from the read to the live request, or from the spare ones."""
         soonest = time.monotonic() - self.tolerance  # sooner is too late to start on (`acquire`)
-        spare = next((slot for slot in slots.spare if soonest <= slot <= before), None)
-        hold = min(
-            (hold for hold in slots.held if soonest <= hold.slot <= before), key=lambda hold: hold.slot, default=None
-        )
+        spare = next((slot for slot in slots.spare if slot >= soonest), None)
+        hold = min((hold for hold in slots.held if hold.slot >= soonest), key=lambda hold: hold.slot, default=None)
         if hold is not None and (spare is None or hold.slot <= spare):
             hold.taken = True
             slots.held.discard(hold)

@@ -385,14 +385,8 @@ class FastPath:
                 async with self._aiosqlite(self._db.engine) as connection:
                     raw = await self._aiosqlite_fetch(connection)(compiled.sql, params)
         elif self.is_postgres:
-            async with self._read_turn():
-                connection = await self._pg.take()
-                try:
-                    raw = await connection.driver.fetchrow(compiled.sql, *params)
-                except BaseException:
-                    await self._pg.give(connection, clean_exit=False)
-                    raise
-                await self._pg.give(connection, clean_exit=True)
+            async with self._read_turn(), self._asyncpg() as connection:
+                raw = await connection.fetchrow(compiled.sql, *params)
         else:
             async with self._aiosqlite(self._db.engine) as connection:
                 raw = await self._aiosqlite_fetch(connection)(compiled.sql, params)
