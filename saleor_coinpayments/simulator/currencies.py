@@ -10,13 +10,25 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_UP, Decimal, localcontext
+from decimal import ROUND_UP, Context, Decimal
+from functools import cache
 from typing import Any
 
 from saleor_coinpayments.money import MoneyError, to_decimal
 
 USDT_ERC20 = "4:0xdac17f958d2ee523a2206206994597c13d831ec7"
 USDT_TRC20 = "9:TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+
+#: Prices are divided with 60 significant digits; one context for every conversion instead of a
+#: localcontext() per call (the simulator converts for every payable coin of every answer).
+WIDE = Context(prec=60)
+_RATE_STEP = Decimal("1e-15")
+
+
+@cache
+def quantum(decimal_places: int) -> Decimal:
+    """`1E-places`, the step amounts of a currency are rounded to (made once per precision)."""
+    return Decimal(1).scaleb(-decimal_places)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +68,17 @@ class Currency:
     def contract(self) -> str | None:
         return self.id.split(":", 1)[1] if ":" in self.id else None
 
+    def logo(self) -> dict[str, Any]:
+        url = f"https://cdn.example.invalid/currencies/64x64/{self.symbol.lower()}.png"
+        return {"imageUrl": url, "vectorUrl": None}
+
     def to_dto(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "type": self.type,
             "symbol": self.symbol,
             "name": self.name,
-            "logo": {
-                "imageUrl": f"https://cdn.example.invalid/currencies/64x64/{self.symbol.lower()}.png",
-                "vectorUrl": None,
-            },
+            "logo": self.logo(),
             "decimalPlaces": self.decimal_places,
             "rank": self.rank,
             "status": self.status,
@@ -196,13 +209,9 @@ class CurrencyBook:
 
     def rate(self, base: Currency, quote: Currency) -> Decimal:
         """How many `quote` units one `base` unit buys (15 fractional digits, like the real API)."""
-        with localcontext() as ctx:
-            ctx.prec = 60
-            return (self.usd_prices[base.id] / self.usd_prices[quote.id]).quantize(Decimal("1e-15"))
+        return WIDE.divide(self.usd_prices[base.id], self.usd_prices[quote.id]).quantize(_RATE_STEP, context=WIDE)
 
     def convert_due(self, amount: Decimal, source: Currency, target: Currency) -> Decimal:
         """An amount due in `target`, rounded *up* to its precision so the merchant is never short."""
-        with localcontext() as ctx:
-            ctx.prec = 60
-            raw = amount * self.usd_prices[source.id] / self.usd_prices[target.id]
-            return raw.quantize(Decimal(1).scaleb(-target.decimal_places), rounding=ROUND_UP)
+        raw = WIDE.divide(WIDE.multiply(amount, self.usd_prices[source.id]), self.usd_prices[target.id])
+        return raw.quantize(quantum(target.decimal_places), rounding=ROUND_UP, context=WIDE)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Any
 
-from saleor_coinpayments.simulator.currencies import Currency
+from saleor_coinpayments.simulator.currencies import WIDE, Currency
 from saleor_coinpayments.simulator.validation import CreateInvoice
 
 ACTIVE_STATUSES = frozenset({"unpaid", "pending"})
@@ -141,9 +141,11 @@ class Payment:
 
     def coverage(self, kind: str) -> Decimal:
         """Fraction of the invoice covered by `seen` or `confirmed` funds, summed over coins."""
-        with localcontext() as ctx:
-            ctx.prec = 60
-            return sum((getattr(w, kind) / w.expected for w in self.wallets.values() if w.expected > 0), Decimal(0))
+        total = Decimal(0)
+        for w in self.wallets.values():
+            if w.expected > 0:
+                total = WIDE.add(total, WIDE.divide(getattr(w, kind), w.expected))
+        return total
 
     @property
     def has_funds(self) -> bool:

@@ -9,24 +9,32 @@ string plus the same number as `valueAsDecimal` (a Decimal, written as a JSON nu
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import MAX_PREC, ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
-from saleor_coinpayments.money import format_decimal
-from saleor_coinpayments.simulator.currencies import Currency, CurrencyBook
+from saleor_coinpayments.simulator.currencies import WIDE, Currency, CurrencyBook, quantum
 from saleor_coinpayments.simulator.domain import HotWallet, Invoice, Payment
 from saleor_coinpayments.simulator.validation import Item
+
+#: Rounds to a currency's places as money.format_decimal does (half to even, every digit kept),
+#: made once: a context per figure (localcontext) was a good part of a List page's time.
+_EXACT = Context(prec=MAX_PREC, rounding=ROUND_HALF_EVEN)
 
 
 def iso(moment: datetime | None) -> str | None:
     """`2025-03-01T02:30:01+00:00`: REST times, no fraction."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def places(amount: Decimal, decimal_places: int) -> str:
+    """`amount` with exactly `decimal_places` places: money.format_decimal's text, without a context per call."""
+    return format(amount.quantize(quantum(decimal_places), context=_EXACT), "f")
 
 
 def dec(amount: Decimal | None, currency: Currency) -> str | None:
-    return None if amount is None else format_decimal(amount, currency.decimal_places)
+    return None if amount is None else places(amount, currency.decimal_places)
 
 
 def units(amount: Decimal, currency: Currency) -> int:
@@ -37,7 +45,7 @@ def money_v1(amount: Decimal, currency: Currency) -> dict[str, Any]:
     value = units(amount, currency)
     return {
         "currencyId": currency.id,
-        "displayValue": format_decimal(amount, currency.decimal_places),
+        "displayValue": places(amount, currency.decimal_places),
         "value": str(value),
         "valueAsDecimal": Decimal(value),
     }
@@ -47,11 +55,8 @@ def native_of(invoice: Invoice, wallet: HotWallet, coin_amount: Decimal) -> Deci
     """A coin amount in the invoice currency, proportional to what was due (exact for a full payment)."""
     if wallet.expected == 0:
         return Decimal(0)
-    with localcontext() as ctx:
-        ctx.prec = 60
-        raw = coin_amount * invoice.total / wallet.expected
-    places = invoice.currency.decimal_places
-    return raw.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    raw = WIDE.divide(WIDE.multiply(coin_amount, invoice.total), wallet.expected)
+    return raw.quantize(quantum(invoice.currency.decimal_places), rounding=ROUND_HALF_EVEN)
 
 
 def biP21(currency: Currency, address: str, amount: Decimal) -> str | None:  # noqa: N802 - the API's name
@@ -115,7 +120,7 @@ def _currency_v2(currency: Currency) -> dict[str, Any]:
         "symbol": currency.symbol,
         "name": currency.name,
         "token": None,
-        "logo": currency.to_dto()["logo"],
+        "logo": currency.logo(),
         "decimalPlaces": currency.decimal_places,
     }
 
@@ -172,8 +177,8 @@ def merchant_fees(wallet: HotWallet) -> tuple[Decimal, Decimal]:
     received = wallet.seen
     if received <= 0:
         return Decimal(0), Decimal(0)
-    quantum = Decimal(1).scaleb(-wallet.currency.decimal_places)
-    transaction = min((received * wallet.fee_rate).quantize(quantum, rounding=ROUND_HALF_EVEN), received)
+    step = quantum(wallet.currency.decimal_places)
+    transaction = min((received * wallet.fee_rate).quantize(step, rounding=ROUND_HALF_EVEN), received)
     return transaction, min(wallet.network_fee, received - transaction)
 
 
