@@ -20,17 +20,48 @@ from saleor_coinpayments.simulator.validation import Item
 #: made once: a context per figure (localcontext) was a good part of a List page's time.
 _EXACT = Context(prec=MAX_PREC, rounding=ROUND_HALF_EVEN)
 
+#: The texts of times and amounts already written, by value. An invoice's figures and times are
+#: written again at every read of it (a List page of 100 writes about 1,800 of each), and their
+#: formatting was most of what is left of a page's time. Both are pure functions of immutable
+#: values; the dicts hold no container, so the garbage collector never looks at them (collector.py),
+#: and they are emptied when they reach _MEMO_LIMIT entries instead of growing with the invoices.
+_MEMO_LIMIT = 100_000
+_ISO_TEXT: dict[datetime, str] = {}
+_PLACES_TEXT: dict[int, dict[Decimal, str]] = {}
+_ZERO_TEXT: dict[tuple[int, bool], str] = {}
+
 
 def iso(moment: datetime | None) -> str | None:
     """`2025-03-01T02:30:01+00:00`: REST times, no fraction."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    # Equal aware datetimes are the same instant, hence the same UTC text.
+    text = _ISO_TEXT.get(moment)
+    if text is None:
+        if len(_ISO_TEXT) >= _MEMO_LIMIT:
+            _ISO_TEXT.clear()
+        text = _ISO_TEXT[moment] = moment.astimezone(UTC).isoformat(timespec="seconds")
+    return text
 
 
 def places(amount: Decimal, decimal_places: int) -> str:
     """`amount` with exactly `decimal_places` places: money.format_decimal's text, without a context per call."""
-    return format(amount.quantize(quantum(decimal_places), context=_EXACT), "f")
+    if not amount:  # 0 and -0 are equal keys with different texts: the zeros have their own
+        key = (decimal_places, amount.is_signed())
+        zero = _ZERO_TEXT.get(key)
+        if zero is None:
+            zero = _ZERO_TEXT[key] = format(amount.quantize(quantum(decimal_places), context=_EXACT), "f")
+        return zero
+    # Equal Decimals (1.5, 1.50) round to the same figure.
+    memo = _PLACES_TEXT.get(decimal_places)
+    if memo is None:
+        memo = _PLACES_TEXT[decimal_places] = {}
+    text = memo.get(amount)
+    if text is None:
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        text = memo[amount] = format(amount.quantize(quantum(decimal_places), context=_EXACT), "f")
+    return text
 
 
 def dec(amount: Decimal | None, currency: Currency) -> str | None:

@@ -52,3 +52,20 @@ def test_conversions_are_the_wide_context_ones(amount: Decimal, fiat_id: str, co
     assert book.convert_due(amount, fiat, coin) == due
     assert str(book.convert_due(amount, fiat, coin)) == str(due)
     assert str(book.rate(fiat, coin)) == str(rate)
+
+
+def test_remembered_texts_are_the_texts_of_the_value() -> None:
+    """Equal values share a remembered text; zeros keep their sign; equal instants share a UTC time."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from saleor_coinpayments.simulator.render import iso
+
+    for _ in range(2):  # once made, once remembered
+        assert [places(Decimal(x), 2) for x in ("1.5", "1.50", "-0", "0", "0E-9", "-0.000")] == [
+            "1.50", "1.50", "-0.00", "0.00", "0.00", "-0.00"
+        ]  # fmt: skip
+        assert places(Decimal("1.5"), 0) == "2"
+        moment = datetime(2025, 3, 1, 2, 30, 1, 999999, tzinfo=UTC)
+        assert iso(moment) == "2025-03-01T02:30:01+00:00"
+        assert iso(moment.astimezone(timezone(timedelta(hours=5)))) == "2025-03-01T02:30:01+00:00"
+        assert iso(datetime(2025, 3, 1, 7, 30, 2, tzinfo=timezone(timedelta(hours=5)))) == "2025-03-01T02:30:02+00:00"
