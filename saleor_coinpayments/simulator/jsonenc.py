@@ -35,7 +35,7 @@ def _default(value: Any) -> Any:
         return simplejson.RawJSON(_decimal_token(value))
     if isinstance(value, Mapping):
         return {str(key): item for key, item in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+    if isinstance(value, Sequence):
         return list(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
