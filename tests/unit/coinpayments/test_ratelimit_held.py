@@ -119,7 +119,9 @@ def test_a_read_woken_with_a_slot_a_live_request_took_does_not_start_on_it(loop:
     async def scenario() -> None:
         gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         book = GatedBook(0.002, gate)
-        book.next_slot["c"] = 0.008  # the first background slot is ahead: the read would sleep
+        # The first background slot is ahead (the read would sleep), but within a round trip:
+        # sooner than the live request's own booking could give.
+        book.next_slot["c"] = 0.003
         limiter = SharedRateLimiter(book.book, RATE)
 
         async def read() -> None:
@@ -133,8 +135,8 @@ def test_a_read_woken_with_a_slot_a_live_request_took_does_not_start_on_it(loop:
 
         await asyncio.gather(read(), live())
         assert book.calls == [limiter.lookahead, limiter.lookahead], "the live request booked nothing"
-        assert started["live"] == pytest.approx(0.008), "it took the read's slot"
-        assert started["read"] == pytest.approx(0.008 + limiter.interval), "the read took the next one"
+        assert started["live"] == pytest.approx(0.003), "it took the read's slot"
+        assert started["read"] == pytest.approx(0.003 + limiter.interval), "the read took the next one"
         assert book.slots == pytest.approx([started["live"], started["read"]]), "each slot used once"
 
     _run(loop, scenario())
@@ -207,3 +209,46 @@ def test_few_live_requests_wait_past_one_interval_on_a_slow_database(loop: Virtu
     late = [wait for wait in waits if wait > limiter.interval + 0.001]
     assert len(late) <= len(waits) // 20, f"{len(late)} of {len(waits)} waited past one interval"
     assert max(waits) <= ROUND_TRIP, "never a whole round trip"
+
+
+class SlowLiveBook(CountingBook):
+    """Background statements take `rtt`, a live one `live_rtt` (a statement stuck on a busy machine)."""
+
+    def __init__(self, rtt: float, live_rtt: float) -> None:
+        super().__init__(rtt)
+        self.live_rtt = live_rtt
+
+    async def book(
+        self, key: str, interval: float, within: float | None, count: int, lead: float, allowance: float = 0.0
+    ) -> tuple[float | None, float, float]:
+        self.rtt = self.live_rtt if within is None else 0.002
+        return await super().book(key, interval, within, count, lead, allowance)
+
+
+def test_a_live_request_waiting_for_its_booking_takes_a_held_slot_that_comes_first(loop: VirtualTimeLoop) -> None:
+    """A slot held here further away than a round trip: the buyer books, but when that slot comes
+    before the booking lands (a statement stuck for 30 ms), the buyer starts on it; the read it was
+    held for books again, and the buyer's own booked slot is nobody's loss."""
+    started: dict[str, float] = {}
+
+    async def scenario() -> None:
+        book = SlowLiveBook(0.002, live_rtt=0.03)
+        book.next_slot["c"] = 0.008
+        limiter = SharedRateLimiter(book.book, RATE)
+
+        async def read() -> None:
+            await limiter.for_client("c", background=True).acquire()
+            started["read"] = loop.time()
+
+        async def live() -> None:
+            await asyncio.sleep(0.003)  # the read holds the slot at 0.008 by now
+            await limiter.for_client("c").acquire()
+            started["live"] = loop.time()
+
+        await asyncio.gather(read(), live())
+        assert book.live == 1, "it booked: the held slot was more than a round trip away"
+        assert started["live"] == pytest.approx(0.008), "and started on the held slot, 25 ms before its booking landed"
+        assert started["read"] > 0.008, "the read went on to a slot of its own"
+        assert any(slot == pytest.approx(started["read"]) for slot in book.slots), "a booked one"
+
+    _run(loop, scenario())
