@@ -55,8 +55,9 @@ def quantize(amount: Decimal, decimals: int) -> Decimal:
 
     With as many significant digits as the result has: the default context's 28 would refuse a
     large amount with many places (a coin's smallest units, or an absurd amount sent in), raising
-    InvalidOperation instead of giving the exact figure."""
-    digits = max(amount.adjusted() + 1, 1) + decimals
+    InvalidOperation instead of giving the exact figure. One digit more than the amount has, for a
+    rounding that carries (…999.995 to …1000.00)."""
+    digits = max(amount.adjusted() + 1, 1) + decimals + 1
     with localcontext(prec=max(digits, getcontext().prec)):
         return amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
 

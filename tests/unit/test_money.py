@@ -95,6 +95,8 @@ def test_quantize_gives_every_digit_of_a_long_amount_whatever_the_context_precis
         assert str(quantize(D("123456789012345678901234567890.125"), 2)) == "123456789012345678901234567890.12"
         assert str(quantize(D("123456789012345678901234567890.135"), 2)) == "123456789012345678901234567890.14"
         assert format_decimal(D("1E+12"), 18) == "1000000000000.000000000000000000"
+        # Rounding that carries into one more digit than the amount had.
+        assert str(quantize(D("999999999999999999999999999999.995"), 2)) == "1000000000000000000000000000000.00"
 
 
 @pytest.mark.parametrize(
