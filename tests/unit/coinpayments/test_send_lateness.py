@@ -24,8 +24,19 @@ class FixedSlot:
         return Slot(time.monotonic() + self.offset, self.priority)
 
 
-def _sample(name: str, priority: str) -> float:
-    return REGISTRY.get_sample_value(name, {"priority": priority}) or 0.0
+def _sample(name: str, priority: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, {"priority": priority, **labels}) or 0.0
+
+
+def _lateness(priority: str) -> tuple[float, float, float, float]:
+    """The send-lateness histogram's count, sum and sends within 0.1 s, and the sends past the
+    margin, for `priority` (the registry is the process's: relative to before, should a test run twice)."""
+    return (
+        _sample("coinpayments_send_lateness_seconds_count", priority),
+        _sample("coinpayments_send_lateness_seconds_sum", priority),
+        _sample("coinpayments_send_lateness_seconds_bucket", priority, le="0.1"),
+        _sample("coinpayments_sends_past_margin_total", priority),
+    )
 
 
 async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -57,29 +68,30 @@ async def _cancel_through(limiter: FixedSlot) -> None:
 async def test_a_request_sent_long_after_its_slot_is_counted_past_the_margin() -> None:
     """The slot was 150 ms before the send (a stall between the limiter and the socket)."""
     priority = "test-late"
-    before = _sample("coinpayments_sends_past_margin_total", priority)
+    count, _, within, past = _lateness(priority)
 
     await _cancel_through(FixedSlot(-0.150, priority))
 
-    assert _sample("coinpayments_send_lateness_seconds_count", priority) == 1
-    assert _sample("coinpayments_send_lateness_seconds_bucket", priority) == 0  # not even within 0.1 s
-    assert _sample("coinpayments_sends_past_margin_total", priority) == before + 1
+    after = _lateness(priority)
+    assert after[0] == count + 1
+    assert after[2] == within, "not even within 0.1 s"
+    assert after[3] == past + 1
 
 
 @pytest.mark.asyncio
 async def test_a_request_sent_before_its_slot_is_on_time() -> None:
     priority = "test-early"
+    count, total, within, past = _lateness(priority)
 
     await _cancel_through(FixedSlot(10.0, priority))
 
-    assert _sample("coinpayments_send_lateness_seconds_count", priority) == 1
-    assert _sample("coinpayments_send_lateness_seconds_sum", priority) == 0
-    assert _sample("coinpayments_sends_past_margin_total", priority) == 0
+    assert _lateness(priority) == (count + 1, total, within + 1, past)
 
 
 def test_the_margin_is_the_late_start_plus_the_send_jitter() -> None:
     slot = Slot(0.0, "test-margin")
+    past = _lateness("test-margin")[3]
     assert send_lateness.observe(slot, send_lateness.MARGIN_SECONDS) == pytest.approx(0.060)
-    assert _sample("coinpayments_sends_past_margin_total", "test-margin") == 0
+    assert _lateness("test-margin")[3] == past
     send_lateness.observe(slot, 0.061)
-    assert _sample("coinpayments_sends_past_margin_total", "test-margin") == 1
+    assert _lateness("test-margin")[3] == past + 1
