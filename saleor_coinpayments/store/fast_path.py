@@ -191,7 +191,7 @@ def changed_columns(instance: Base) -> list[str]:
 
 
 _KEYED: dict[tuple[str, tuple[str, ...], bool], HotStatement] = {}
-_SAVES: dict[tuple[str, tuple[str, ...]], HotStatement] = {}
+_SAVES: dict[tuple[str, tuple[str, ...], str | None], HotStatement] = {}
 
 
 def _by_key(table: Table, names: tuple[str, ...], *, lock: bool) -> HotStatement:
@@ -203,19 +203,20 @@ def _by_key(table: Table, names: tuple[str, ...], *, lock: bool) -> HotStatement
     return hot
 
 
-def save_step(instance: Base) -> WriteStep:
+def save_step(instance: Base, *, while_null: str | None = None) -> WriteStep:
     """The columns set on a `detached` object since it was loaded, written back by its `id`: the
-    ORM's flush as one fast-path statement."""
+    ORM's flush as one fast-path statement. With `while_null`, only while that column is still
+    NULL in the database: a first-writer-wins write that needs no lock (it changes no row when
+    another writer set the column first)."""
     table = core_table(type(instance))
     names = tuple(changed_columns(instance))
-    hot = _SAVES.get((table.name, names))
+    hot = _SAVES.get((table.name, names, while_null))
     if hot is None:
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("of_id"))
-            .values({name: bindparam(f"new_{name}") for name in names})
-        )
-        hot = _SAVES[(table.name, names)] = HotStatement.of(statement)
+        statement = update(table).where(table.c.id == bindparam("of_id"))
+        if while_null is not None:
+            statement = statement.where(table.c[while_null].is_(None))
+        statement = statement.values({name: bindparam(f"new_{name}") for name in names})
+        hot = _SAVES[(table.name, names, while_null)] = HotStatement.of(statement)
     return hot, {"of_id": getattr(instance, "id"), **{f"new_{name}": getattr(instance, name) for name in names}}  # noqa: B009
 
 

@@ -200,6 +200,25 @@ async def test_saved_changes_write_only_the_columns_set_and_json_goes_in_once(db
 
 
 @pytest.mark.asyncio
+async def test_a_save_while_a_column_is_null_lets_only_the_first_writer_in(db: Database) -> None:
+    """Two requests read a payment before its invoice was stored and each made one: the first to
+    store wins, the second changes nothing (transactionInitialize's store of a new invoice)."""
+    payment = await stored_payment(db)
+    async with db.session(write=True) as session:
+        await session.execute(update(Payment).where(Payment.id == payment.id).values(invoice_id=None))
+    first, second = await db.fast.read(Payment, id=payment.id), await db.fast.read(Payment, id=payment.id)
+    assert first is not None
+    assert second is not None
+    first.invoice_id, first.invoice_link = "inv-first", "https://cp.test/i/first"
+    second.invoice_id, second.invoice_link = "inv-second", "https://cp.test/i/second"
+    assert await db.fast.run([save_step(first, while_null="invoice_id")], atomic=False) == [1]
+    assert await db.fast.run([save_step(second, while_null="invoice_id")], atomic=False) == [0]
+    stored = await db.fast.read(Payment, id=payment.id)
+    assert stored is not None
+    assert (stored.invoice_id, stored.invoice_link) == ("inv-first", "https://cp.test/i/first")
+
+
+@pytest.mark.asyncio
 async def test_statements_built_per_call_each_run_as_built(db: Database) -> None:
     """Each HotStatement keeps its own compiled form: one built and dropped per call (its id free
     for the next) never runs as another, even with the same shape and other literals."""
