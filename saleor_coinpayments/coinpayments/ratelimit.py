@@ -20,9 +20,9 @@ status); nobody waits for a background read (the reconciler). So:
   request books, and should that held slot still come before its booking lands, it starts on it
   then and its booked slot goes on (`_take_held_before_booking`).
 - Otherwise a live request books, at once, and it may take a slot up to LIVE_ALLOWANCE_SLOTS (two)
-  intervals before the cursor (the `allowance`). Background
-  bookings keep the cursor at most their lead plus two intervals ahead of the database's now (one
-  of lookahead, one slot booked), so that slot is free at once: the request waits for its own
+  intervals before the cursor (the `allowance`). Background bookings keep the cursor at most their
+  lead plus two intervals ahead of the database's now (one of lookahead, one slot booked), so
+  that slot is free at once: the request waits for its own
   booking's round trip and hardly more (the p99 is the round trip up to 10 ms, on one process or
   three, tests/unit/coinpayments/test_ratelimit_live_first.py). With an allowance of one interval it
   waited up to one interval more (17.5 ms at p99 on three processes 10 ms from the database); the
@@ -376,9 +376,9 @@ class SharedRateLimiter:
     async def _live_slot(self, key: str) -> float:
         """The next slot (monotonic): one this process holds for background work that comes within
         about a booking's round trip (`_held_slot`), or else booked at once, or a held one that
-        still comes before the booking lands. Live reads that arrive while a booking is under way wait for it to
-        land and then share one statement of consecutive slots: under load one database write
-        books for many requests, not one each."""
+        still comes before the booking lands. Live reads that arrive while a booking is under way
+        wait for it to land and then share one statement of consecutive slots: under load one
+        database write books for many requests, not one each."""
         slots = self._slots(key)
         if (held := self._held_slot(slots, until=time.monotonic() + slots.round_trip)) is not None:
             return held
