@@ -120,7 +120,7 @@ async def _claim(
     return row, False
 
 
-async def _store_invoice(ctx: AppContext, payment: Payment, created: CreatedInvoice, extra: dict[str, Any]) -> Payment:
+async def _store_invoice(ctx: AppContext, payment: Payment, created: CreatedInvoice) -> Payment:
     """The invoice put on the payment's row (`payment`, as this request read or claimed it), the
     columns that changed written back in one statement, and only while the row has no invoice: no
     other writer touches a row before it has one, and of two requests that each made an invoice
@@ -132,7 +132,6 @@ async def _store_invoice(ctx: AppContext, payment: Payment, created: CreatedInvo
     if created.payment is not None:
         payment.expires_at = created.payment.expires
     details = dict(payment.details or {})
-    details.update(extra)
     if created.payment is not None:
         details["payment_currencies"] = [
             {
@@ -252,7 +251,7 @@ async def _initialize(ctx: AppContext, installation: InstallationRecord, payload
     if isinstance(created, RecoveredInvoice):
         stored = await _store_recovered(ctx, client, payment.id, created.id)
     else:
-        stored = await _store_invoice(ctx, payment, created, {})
+        stored = await _store_invoice(ctx, payment, created)
     log.info("invoice_created", invoice_id=stored.invoice_id, amount=str(s.amount))
     return answer_for(stored)
 
